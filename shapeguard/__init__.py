@@ -1,0 +1,30 @@
+"""shapeguard: find tensor-shape bugs in Keras block builders before training.
+
+    from shapeguard import guard, check, assert_ok
+
+Importing this package does not import Keras, TensorFlow or Hypothesis; they
+load on the first check.
+"""
+
+from ._version import __version__
+from .decorator import guard
+from .errors import ShapeCheckFailed, ShapeguardError
+
+__all__ = ["__version__", "guard", "check", "assert_ok", "Report", "Failure", "BlockError",
+           "ShapeguardError", "ShapeCheckFailed"]
+
+_LAZY = {
+    "check": ".engine",
+    "assert_ok": ".engine",
+    "Report": ".report",
+    "Failure": ".report",
+    "BlockError": ".report",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'shapeguard' has no attribute {name!r}")

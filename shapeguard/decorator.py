@@ -1,0 +1,114 @@
+"""``@guard``: declare a block's space where the block is written.
+
+The decorated function is a wrapt proxy: calling it does exactly what the
+function did (same result, same exception type, same signature, name and
+docstring, also as a method). The one difference: when a shape error from Keras
+escapes a call, its message gains the layer, its input shapes and the call's
+arguments. ``block.check()`` runs shapeguard on the declared space.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import wrapt
+
+from .space import build_space
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    axes: dict = field(default_factory=dict)
+    inputs: dict | None = None
+    max_examples: int | None = None
+    seed: int | None = None
+
+
+def _call_with_context(wrapped, instance, args, kwargs):
+    from .probe import describe_value, enriched_errors
+
+    def describe_call() -> str:
+        parts = [describe_value(a) for a in args]
+        parts += [f"{k}={describe_value(v)}" for k, v in kwargs.items()]
+        return f"{wrapped.__name__}({', '.join(parts)})"
+
+    with enriched_errors(describe_call):
+        return wrapped(*args, **kwargs)
+
+
+class _Checkable:
+    def check(self, **overrides):
+        """Run shapeguard on this function's space; keyword arguments override
+        axes and options as in `shapeguard.check`. Returns a `Report`."""
+        from .engine import check
+
+        return check(self, **overrides)
+
+
+class BoundGuardedFunction(_Checkable, wrapt.BoundFunctionWrapper):
+    pass
+
+
+class GuardedFunction(_Checkable, wrapt.FunctionWrapper):
+    __bound_function_wrapper__ = BoundGuardedFunction
+
+    def __init__(self, wrapped: Callable, spec: GuardSpec):
+        super().__init__(wrapped, _call_with_context)
+        self._self_guard_spec = spec
+
+
+def guard(
+    fn: Callable | None = None,
+    /,
+    *,
+    inputs: dict[str, Any] | None = None,
+    max_examples: int | None = None,
+    seed: int | None = None,
+    **axes: Any,
+):
+    """Declare the space to check a block builder on.
+
+    ``@guard(C=[16, 32], filters=[32, 64], inputs={"x": "H,W,C"})``: each keyword
+    is an axis (a parameter of the function, or a dimension named in a template)
+    with the values to try. ``inputs`` maps tensor parameters to templates.
+    Axes not given are inferred (README, "Inferred axes"). Bare ``@guard`` infers all.
+    The space is checked now, so a misspelt axis fails at import time.
+    """
+    spec = GuardSpec(dict(axes), dict(inputs) if inputs else None, max_examples, seed)
+
+    def decorate(function: Callable) -> GuardedFunction:
+        build_space(function, spec.axes, spec.inputs)
+        return GuardedFunction(function, spec)
+
+    return decorate if fn is None else decorate(fn)
+
+
+def spec_of(fn: Any) -> GuardSpec | None:
+    """The declared space of a guarded function (bound or not), else None."""
+    if isinstance(fn, BoundGuardedFunction):
+        fn = fn._self_parent
+    return fn._self_guard_spec if isinstance(fn, GuardedFunction) else None
+
+
+def find_guarded(module: types.ModuleType) -> list[tuple[str, Any]]:
+    """``(qualified name, object)`` for every guarded function defined in
+    ``module``, at top level or as a method of a top-level class, in file order."""
+    found = []
+    for name, obj in vars(module).items():
+        if isinstance(obj, GuardedFunction) and getattr(obj, "__module__", None) == module.__name__:
+            found.append((name, obj))
+        elif inspect.isclass(obj) and obj.__module__ == module.__name__:
+            for attr, member in vars(obj).items():
+                if isinstance(member, GuardedFunction):
+                    found.append((f"{name}.{attr}", member))
+    return sorted(found, key=lambda item: _first_line(item[1]))
+
+
+def _first_line(obj) -> int:
+    try:
+        return inspect.getsourcelines(obj.__wrapped__)[1]
+    except (OSError, TypeError):
+        return 0

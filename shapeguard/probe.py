@@ -1,0 +1,261 @@
+"""Run a block once on symbolic inputs and say what happened.
+
+This is the only module that touches Keras internals, and it imports Keras
+lazily, inside the functions that need it. A faster evaluator can replace
+`probe` without touching search or reports: they only see `Outcome`.
+
+How a failure is attributed: Keras's traceback filtering is switched off for
+the call, so the traceback keeps Keras's own frames. The innermost frame of the
+user's code is the *location*; the first Keras `Operation` (layer or op) called
+after it is the *layer*. Without such an operation the function failed on its
+own: a user error, never reported as a shape bug.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import os
+import re
+import sys
+import sysconfig
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterator
+
+from .space import Space
+
+PASS = "pass"
+SHAPE = "shape"  # a layer or op rejected the shapes it was given
+CONFIG = "config"  # a layer rejected its own arguments for these inputs
+ERROR = "error"  # the function raised by itself
+
+# Packages whose frames are never "the user's line".
+_INTERNAL_PACKAGES = ("keras", "tensorflow", "shapeguard", "wrapt", "hypothesis", "optree", "numpy")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one probe found. Plain data: it holds no tensor, layer or frame,
+    so keeping every outcome costs little memory."""
+
+    status: str
+    layer_class: str | None = None
+    layer_name: str | None = None
+    file: str | None = None
+    line: int | None = None
+    message: str = ""
+    input_shapes: tuple = ()
+    error_type: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status != PASS
+
+    @property
+    def mode(self) -> tuple | None:
+        """Failures of one mode come from the same layer (or exception type) at
+        the same line of the user's code."""
+        if self.status == PASS:
+            return None
+        return (self.status, self.layer_class or self.error_type, self.file or "", self.line or 0)
+
+
+PASSED = Outcome(PASS)
+
+
+def probe(fn: Callable, space: Space, point: tuple[int, ...]) -> Outcome:
+    """Call ``fn`` once at ``point`` with `keras.Input` tensors; nothing is trained."""
+    import keras
+
+    with _isolated_keras_state():
+        args, kwargs = [], {}
+        for arg in space.arguments(point):
+            value = keras.Input(shape=arg.shape) if arg.shape is not None else arg.value
+            if arg.positional:
+                args.append(value)
+            else:
+                kwargs[arg.name] = value
+        try:
+            fn(*args, **kwargs)
+        except (Exception, SystemExit) as exc:
+            return classify(exc)
+    return PASSED
+
+
+def classify(exc: BaseException) -> Outcome:
+    """Turn an exception raised by a block into an `Outcome` (see module doc)."""
+    from keras.src.ops.operation import Operation
+
+    frames = _frames(exc.__traceback__)
+    user = [i for i, (frame, _) in enumerate(frames) if not _is_internal(frame.f_code.co_filename)]
+    last_user = user[-1] if user else -1
+    file, line = (frames[last_user][0].f_code.co_filename, frames[last_user][1]) if user else (None, None)
+
+    op, in_init, in_build = None, False, False
+    for frame, _ in frames[last_user + 1 :]:
+        owner = frame.f_locals.get("self")
+        if not isinstance(owner, Operation):
+            continue
+        if op is None:
+            op = owner
+            shapes = _input_shapes(frame)
+        if owner is op:
+            in_init = in_init or frame.f_code.co_name == "__init__"
+            in_build = in_build or frame.f_code.co_name == "build"
+    message = _clean_message(exc)
+    if op is None:
+        return Outcome(ERROR, file=file, line=line, message=message, error_type=type(exc).__name__)
+
+    from keras.src.layers.merging.base_merge import Merge
+
+    # Merge layers check their inputs' shapes in build(); other layers reject
+    # their own arguments there (e.g. channels not divisible by groups).
+    config = in_init or (in_build and not isinstance(op, Merge))
+    name = op.__dict__.get("name") if hasattr(op, "__dict__") else None
+    return Outcome(
+        CONFIG if config else SHAPE,
+        layer_class=type(op).__name__,
+        layer_name=name if isinstance(name, str) else None,
+        file=file,
+        line=line,
+        message=message,
+        input_shapes=() if in_init else shapes,
+        error_type=type(exc).__name__,
+    )
+
+
+@contextmanager
+def enriched_errors(describe_call: Callable[[], str]) -> Iterator[None]:
+    """For a normal call of a guarded function: when a shape or config error
+    escapes, add what shapeguard knows to its message, keeping its type."""
+    if "keras" not in sys.modules:  # nothing Keras can have raised yet
+        yield
+        return
+    from keras.src.utils import traceback_utils
+
+    filtering = traceback_utils.is_traceback_filtering_enabled()
+    traceback_utils.disable_traceback_filtering()
+    try:
+        yield
+    except Exception as exc:
+        if filtering:
+            traceback_utils.enable_traceback_filtering()
+        outcome = classify(exc)
+        if outcome.status in (SHAPE, CONFIG) and not getattr(exc, "_shapeguard_enriched", False):
+            _append_to_message(exc, f"shapeguard: {describe_outcome(outcome)}; call: {describe_call()}")
+            exc._shapeguard_enriched = True
+        if filtering:
+            exc.with_traceback(traceback_utils._process_traceback_frames(exc.__traceback__))
+        raise
+    finally:
+        if filtering:
+            traceback_utils.enable_traceback_filtering()
+
+
+def describe_outcome(outcome: Outcome) -> str:
+    """``Add layer 'add' at blocks.py:24 got input shapes (None, 7, 7, 64), (None, 7, 7, 16)``"""
+    name = f" {outcome.layer_name!r}" if outcome.layer_name else ""
+    where = f" at {outcome.file}:{outcome.line}" if outcome.file else ""
+    text = f"{outcome.layer_class}{name}{where}"
+    if outcome.input_shapes:
+        text += " got input shapes " + ", ".join(str(s) for s in outcome.input_shapes)
+    return text
+
+
+def describe_value(value) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (int, float, str, bool)):
+        return f"<{type(value).__name__} shape={tuple(shape)}>"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@contextmanager
+def _isolated_keras_state() -> Iterator[None]:
+    """Fresh layer-name counters (so names are the same on every run and the
+    counters do not grow probe after probe) and full tracebacks; both restored."""
+    from keras.src.backend.common import global_state
+    from keras.src.utils import traceback_utils
+
+    uids = global_state.get_global_attribute("object_name_uids")
+    filtering = traceback_utils.is_traceback_filtering_enabled()
+    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
+    traceback_utils.disable_traceback_filtering()
+    try:
+        yield
+    finally:
+        global_state.set_global_attribute("object_name_uids", uids)
+        if filtering:
+            traceback_utils.enable_traceback_filtering()
+
+
+def _frames(tb) -> list:
+    frames = []
+    while tb is not None:
+        frames.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return frames
+
+
+@lru_cache(maxsize=None)
+def _internal_roots() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(standard library folders, folders of the packages in _INTERNAL_PACKAGES)."""
+    paths = sysconfig.get_paths()
+    packages = [
+        os.path.dirname(m.__file__)
+        for m in map(sys.modules.get, _INTERNAL_PACKAGES)
+        if m is not None and getattr(m, "__file__", None)
+    ]
+    as_dirs = lambda dirs: tuple(os.path.join(os.path.realpath(d), "") for d in dirs)
+    return as_dirs({paths["stdlib"], paths["platstdlib"]}), as_dirs(packages)
+
+
+@lru_cache(maxsize=4096)
+def _is_internal(filename: str) -> bool:
+    """Frames of Keras, TensorFlow, shapeguard and the standard library. A
+    user's own package installed in site-packages still counts as the user's."""
+    if filename.startswith("<"):
+        return True
+    path = os.path.realpath(filename)
+    stdlib, packages = _internal_roots()
+    if path.startswith(packages):
+        return True
+    parts = path.split(os.sep)
+    return path.startswith(stdlib) and "site-packages" not in parts and "dist-packages" not in parts
+
+
+def _input_shapes(frame) -> tuple:
+    """Shapes of the tensors an operation was called with, batch dim as None."""
+    import keras
+
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    names = code.co_varnames[:count]
+    values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
+    shapes = []
+    for value in keras.tree.flatten(values):
+        if isinstance(value, keras.KerasTensor):
+            shapes.append(tuple(value.shape))
+    return tuple(shapes)
+
+
+def _clean_message(exc: BaseException) -> str:
+    """Keras's message without colour codes or the 'Exception encountered when
+    calling X.call()' wrapper, cut to its first meaningful paragraph."""
+    text = _ANSI.sub("", str(exc)).strip()
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    if paragraphs and paragraphs[0].startswith("Exception encountered when calling") and len(paragraphs) > 1:
+        paragraphs = paragraphs[1:]
+    first = paragraphs[0] if paragraphs else type(exc).__name__
+    return " ".join(first.split())
+
+
+def _append_to_message(exc: BaseException, extra: str) -> None:
+    if exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"{exc.args[0]}\n\n{extra}",) + exc.args[1:]
+    else:
+        exc.add_note(extra)

@@ -1,0 +1,209 @@
+"""What a check found, as plain data, and its renderings (text and JSON).
+
+The JSON form is a contract (README, "JSON output"): fields are only ever added.
+"""
+
+from __future__ import annotations
+
+import json
+import linecache
+import os
+from dataclasses import dataclass, field
+
+from ._version import __version__
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str  # absolute; shown relative to the current directory when under it
+    line: int
+
+    def shown(self) -> str:
+        return f"{relative_path(self.file)}:{self.line}"
+
+    def source(self) -> str:
+        return linecache.getline(self.file, self.line).strip()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure mode: a layer that rejected its inputs (``kind="shape"``) or
+    its own arguments (``kind="config"``), at one line, with its minimal example."""
+
+    kind: str
+    layer_class: str
+    layer_name: str | None
+    location: Location | None
+    message: str
+    input_shapes: tuple
+    example: dict
+    call: str
+    failing: int | None = None  # exact count, exhaustive mode only
+    of: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "layer": {"class": self.layer_class, "name": self.layer_name},
+            "location": _location_dict(self.location),
+            "message": self.message,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "example": self.example,
+            "call": self.call,
+            "failing": self.failing,
+            "of": self.of,
+        }
+
+
+@dataclass(frozen=True)
+class BlockError:
+    """The block raised by itself (e.g. a TypeError in its own code): not a
+    shape bug, but the check could not judge these points."""
+
+    type: str
+    message: str
+    location: Location | None
+    example: dict
+    call: str
+    failing: int | None = None
+    of: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "location": _location_dict(self.location),
+            "example": self.example,
+            "call": self.call,
+            "failing": self.failing,
+            "of": self.of,
+        }
+
+
+@dataclass
+class Report:
+    target: str
+    mode: str  # "search" or "exhaustive"
+    probes: int
+    space: dict
+    size: int  # number of combinations in the space
+    seed: int
+    failures: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    interrupted: bool = False
+    outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.failures else "error" if self.errors else "pass"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+    def raise_for_failures(self) -> "Report":
+        """Raise `ShapeCheckFailed` (an AssertionError) carrying this report's
+        text unless everything passed; return the report otherwise."""
+        __tracebackhide__ = True
+        if not self.ok:
+            from .errors import ShapeCheckFailed
+
+            raise ShapeCheckFailed(self) from None
+        return self
+
+    def to_dict(self) -> dict:
+        data = {
+            "target": self.target,
+            "status": self.status,
+            "mode": self.mode,
+            "probes": self.probes,
+            "space": self.space,
+            "failures": [f.to_dict() for f in self.failures],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+        if self.interrupted:
+            data["interrupted"] = True
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return reports_to_json([self], indent=indent)
+
+    def __str__(self) -> str:
+        return render_text(self)
+
+
+def reports_to_json(reports, indent: int | None = 2) -> str:
+    """The documented JSON document for one or more targets."""
+    document = {"shapeguard": __version__, "targets": [r.to_dict() for r in reports]}
+    return json.dumps(document, indent=indent, default=repr)
+
+
+def relative_path(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if rel.startswith(os.pardir) else rel
+
+
+def _location_dict(location: Location | None) -> dict | None:
+    return None if location is None else {"file": relative_path(location.file), "line": location.line}
+
+
+def _format_example(example: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in example.items())
+
+
+def _format_shapes(shapes) -> str:
+    return " and ".join(str(tuple(s)) for s in shapes)
+
+
+def render_text(report: Report) -> str:
+    """The terminal report."""
+    n = len(report.failures)
+    verdict = {
+        "pass": "OK",
+        "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}",
+        "error": "ERROR, the block raised by itself",
+    }[report.status]
+    how = (
+        f"all {report.size} combinations probed"
+        if report.mode == "exhaustive"
+        else f"Hypothesis search, {report.probes} probes of {report.size} combinations, seed {report.seed}"
+    )
+    lines = [f"{report.target}: {verdict} ({how})"]
+    if report.interrupted:
+        lines.append("  interrupted: what was found before Ctrl-C")
+    lines.append("  space: " + "  ".join(f"{k}={v!r}" for k, v in report.space.items()))
+    for i, failure in enumerate(report.failures, 1):
+        name = f" {failure.layer_name!r}" if failure.layer_name else ""
+        what = (
+            f"rejected input shapes {_format_shapes(failure.input_shapes)}"
+            if failure.kind == "shape"
+            else "rejected its arguments" + (
+                f" for input shape {_format_shapes(failure.input_shapes)}" if failure.input_shapes else ""
+            )
+        )
+        lines += ["", f"  [{i}] {failure.kind} failure: {failure.layer_class}{name} {what}"]
+        lines += _where(failure.location)
+        lines.append(f"      keras: {failure.message}")
+        lines += _example_lines(failure)
+    for error in report.errors:
+        lines += ["", f"  [error] the block raised {error.type}: {error.message}"]
+        lines += _where(error.location)
+        lines += _example_lines(error)
+    return "\n".join(lines)
+
+
+def _where(location: Location | None) -> list[str]:
+    if location is None:
+        return []
+    source = location.source()
+    return [f"      at {location.shown()}" + (f":  {source}" if source else "")]
+
+
+def _example_lines(item) -> list[str]:
+    lines = [f"      minimal: {_format_example(item.example)}", f"      reproduce: {item.call}"]
+    if item.failing is not None:
+        lines.append(f"      fails at {item.failing} of {item.of} combinations")
+    return lines

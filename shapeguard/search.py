@@ -1,0 +1,250 @@
+"""Find every failure mode in a space and the minimal point of each.
+
+Two ways, and the report says which ran:
+
+* **exhaustive**, when the space has no more points than the example budget:
+  every point is probed; counts per mode are exact.
+* **search**, otherwise: Hypothesis explores the space within the budget
+  (`@given` over one index per axis, nothing is raised, every outcome is
+  kept); then each mode found is shrunk by Hypothesis (`find`, starting from
+  the best failing point seen, replayed from an in-memory example database).
+
+Either way a last pass makes the example *minimal*: no other failing point of
+the same mode is at least as preferred on every axis (index <= on each axis).
+That pass probes the points below the example, in order of total index, and
+is exact while there are at most `PARETO_LIMIT` of them; above that it checks
+each axis on its own (no single axis can move to a preferred value).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .probe import Outcome, probe
+from .space import Space
+
+PARETO_LIMIT = 256
+Point = tuple  # one index per axis
+
+
+@dataclass
+class SearchResult:
+    mode: str  # "exhaustive" or "search"
+    outcomes: dict = field(default_factory=dict)  # Point -> Outcome, in probe order
+    minimal: dict = field(default_factory=dict)  # Outcome.mode -> Point
+    counts: dict | None = None  # Outcome.mode -> failing points (exhaustive only)
+    interrupted: bool = False
+
+
+class _Prober:
+    """Probes each point once; reports progress after every new probe."""
+
+    def __init__(self, fn: Callable, space: Space, result: SearchResult, on_probe: Callable | None):
+        self.fn, self.space, self.result, self.on_probe = fn, space, result, on_probe
+        self.modes: set = set()
+
+    def __call__(self, point: Point) -> Outcome:
+        outcome = self.result.outcomes.get(point)
+        if outcome is None:
+            outcome = probe(self.fn, self.space, point)
+            self.result.outcomes[point] = outcome
+            if outcome.failed:
+                self.modes.add(outcome.mode)
+            if self.on_probe is not None:
+                self.on_probe(len(self.result.outcomes), len(self.modes))
+        return outcome
+
+
+def search(
+    fn: Callable,
+    space: Space,
+    *,
+    max_examples: int = 100,
+    seed: int = 0,
+    exhaustive: bool | None = None,
+    database=None,
+    database_key: bytes = b"",
+    on_probe: Callable[[int, int], None] | None = None,
+) -> SearchResult:
+    """Probe ``fn`` over ``space``. ``exhaustive=None`` decides by size.
+    Ctrl-C stops the search and returns what was found so far (``interrupted``)."""
+    if exhaustive is None:
+        exhaustive = space.size <= max_examples
+    result = SearchResult("exhaustive" if exhaustive else "search")
+    prober = _Prober(fn, space, result, on_probe)
+    try:
+        if exhaustive:
+            for point in space.points():
+                prober(point)
+            result.counts = _count_modes(result.outcomes)
+        else:
+            for point in _replay(space, database, database_key):
+                prober(point)
+            _explore(prober, space, max_examples, seed)
+        while True:  # shrinking may meet new modes: shrink those too
+            pending = {k: p for k, p in _best_seen(result.outcomes).items() if k not in result.minimal}
+            if not pending:
+                break
+            mode_key = min(pending)
+            start = pending[mode_key] if exhaustive else _shrink(prober, space, mode_key, pending[mode_key], seed)
+            result.minimal[mode_key] = _pareto_minimal(prober, mode_key, start)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        for mode_key, point in _best_seen(result.outcomes).items():
+            result.minimal.setdefault(mode_key, point)
+    if database is not None and not result.interrupted:
+        _remember(space, database, database_key, result.minimal.values())
+    return result
+
+
+def _count_modes(outcomes: dict) -> dict:
+    counts: dict = {}
+    for outcome in outcomes.values():
+        if outcome.failed:
+            counts[outcome.mode] = counts.get(outcome.mode, 0) + 1
+    return counts
+
+
+def _best_seen(outcomes: dict) -> dict:
+    """For each mode, its most preferred failing point probed so far."""
+    best: dict = {}
+    for point, outcome in outcomes.items():
+        if outcome.failed and (outcome.mode not in best or _rank(point) < _rank(best[outcome.mode])):
+            best[outcome.mode] = point
+    return best
+
+
+def _rank(point: Point) -> tuple:
+    return (sum(point), point)
+
+
+def _varying(space: Space) -> list[int]:
+    """Axes with more than one value: the only ones Hypothesis draws."""
+    return [i for i, axis in enumerate(space.axes) if len(axis.values) > 1]
+
+
+def _strategy(space: Space):
+    from hypothesis import strategies as st
+
+    return st.tuples(*(st.integers(0, len(space.axes[i].values) - 1) for i in _varying(space)))
+
+
+def _expand(space: Space, drawn: tuple) -> Point:
+    point = [0] * len(space.axes)
+    for i, index in zip(_varying(space), drawn):
+        point[i] = index
+    return tuple(point)
+
+
+def _settings(**changes):
+    from hypothesis import HealthCheck, Verbosity, settings
+
+    # Every field that matters is set here, so a user's Hypothesis profile
+    # cannot make shapeguard's search slow, noisy or random.
+    return settings(
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        print_blob=False,
+        **changes,
+    )
+
+
+def _explore(prober: _Prober, space: Space, max_examples: int, seed: int) -> None:
+    from hypothesis import Phase, given
+    from hypothesis import seed as fixed_seed
+
+    @fixed_seed(seed)
+    @_settings(max_examples=max_examples, phases=[Phase.generate], database=None)
+    @given(_strategy(space))
+    def explore(drawn):
+        prober(_expand(space, drawn))
+
+    explore()
+
+
+def _shrink(prober: _Prober, space: Space, mode_key: tuple, start: Point, seed: int) -> Point:
+    """Hypothesis's shrinker, started from a known failing point of the mode."""
+    from hypothesis import Phase, find
+    from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
+    from hypothesis.errors import NoSuchExample
+
+    db = InMemoryExampleDatabase()
+    db.save(b"start", choices_to_bytes(tuple(start[i] for i in _varying(space))))
+    try:
+        drawn = find(
+            _strategy(space),
+            lambda drawn: prober(_expand(space, drawn)).mode == mode_key,
+            settings=_settings(
+                max_examples=1, database=db, phases=[Phase.reuse, Phase.generate, Phase.shrink]
+            ),
+            random=random.Random(seed),
+            database_key=b"start",
+        )
+    except NoSuchExample:  # the start point did not fail again: keep it
+        return start
+    shrunk = _expand(space, drawn)
+    return shrunk if _rank(shrunk) <= _rank(start) else start
+
+
+def _pareto_minimal(prober: _Prober, mode_key: tuple, point: Point) -> Point:
+    """The first failing point of the mode below ``point`` in order of total
+    index: nothing below it can fail in the mode, or it would have come first."""
+    box = 1
+    for index in point:
+        box *= index + 1
+    if box <= PARETO_LIMIT:
+        below = sorted(itertools.product(*(range(i + 1) for i in point)), key=_rank)
+        return next(q for q in below if q == point or prober(q).mode == mode_key)
+    while True:  # too many points below: make sure no single axis can improve
+        for axis, index in enumerate(point):
+            better = next(
+                (q for q in (point[:axis] + (j,) + point[axis + 1 :] for j in range(index))
+                 if prober(q).mode == mode_key),
+                None,
+            )
+            if better is not None:
+                point = better
+                break
+        else:
+            return point
+
+
+def _example_key(space: Space, point: Point) -> bytes:
+    values = space.values(point)
+    return json.dumps([[name, repr(values[name])] for name in sorted(values)]).encode()
+
+
+def _replay(space: Space, database, key: bytes) -> list[Point]:
+    """Failing examples saved by an earlier run, probed first (as Hypothesis does)."""
+    if database is None:
+        return []
+    by_key = {_example_key(space, p): p for p in _saved_points(space, database, key)}
+    return [by_key[k] for k in sorted(by_key)]
+
+
+def _saved_points(space: Space, database, key: bytes) -> list[Point]:
+    points = []
+    reprs = [{repr(v): i for i, v in enumerate(axis.values)} for axis in space.axes]
+    for raw in database.fetch(key):
+        try:
+            saved = dict(json.loads(raw))
+            points.append(tuple(r[saved[a.name]] for a, r in zip(space.axes, reprs)))
+        except (ValueError, KeyError, TypeError):
+            database.delete(key, raw)  # from another space: forget it
+    return points
+
+
+def _remember(space: Space, database, key: bytes, points) -> None:
+    keep = {_example_key(space, p) for p in points}
+    for raw in list(database.fetch(key)):
+        if raw not in keep:
+            database.delete(key, raw)
+    for raw in sorted(keep):
+        database.save(key, raw)
