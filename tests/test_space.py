@@ -1,0 +1,79 @@
+"""Axes, templates and the inference rules (no Keras needed)."""
+
+import pytest
+
+from shapeguard import ShapeguardError
+from shapeguard.space import build_space, call_string
+
+
+def block(x, filters, strides=1, groups=32, conv_shortcut=True, kernel_size=3, name="b"):
+    pass
+
+
+def test_inferred_space_follows_the_documented_rules():
+    space = build_space(block)
+    assert [t.param for t in space.templates] == ["x"]
+    assert space.templates[0].dims == ("H", "H", "C")
+    assert space.as_dict() == {
+        "H": [7, 8],
+        "C": [8, 16, 32, 64],
+        "filters": [8, 16, 32, 64],
+        "strides": [1, 2],
+        "conv_shortcut": [True, False],
+        "kernel_size": [3, 1, 5],
+    }
+    assert any(v % 2 for v in space.as_dict()["H"])  # always an odd size
+
+
+def test_given_axes_keep_their_order_default_first_then_ascending():
+    space = build_space(block, {"strides": [2, 1], "filters": [64, 16, 32], "W": [9, 4]}, {"x": "H,W,C"})
+    values = space.as_dict()
+    assert list(values)[:3] == ["strides", "filters", "W"]
+    assert values["strides"] == [1, 2] and values["filters"] == [16, 32, 64] and values["W"] == [4, 9]
+    assert build_space(block, {"conv_shortcut": [False, True]}).as_dict()["conv_shortcut"] == [True, False]
+
+
+def test_template_with_fixed_dims_and_call_string():
+    space = build_space(block, {"filters": [32]}, {"x": "8,8,C"})
+    point = (0,) * len(space.axes)
+    assert call_string("block", space.arguments(point)) == (
+        "block(keras.Input(shape=(8, 8, 8)), filters=32, strides=1, conv_shortcut=True, kernel_size=3)"
+    )
+
+
+def test_keyword_only_tensor_is_passed_by_keyword():
+    def f(*, inputs, units=4):
+        pass
+
+    space = build_space(f, {}, {"inputs": "T,D"}, name="f")
+    args = space.arguments((0,) * len(space.axes))
+    assert call_string("f", args) == "f(inputs=keras.Input(shape=(7, 8)), units=4)"
+
+
+@pytest.mark.parametrize(
+    "axes, inputs, message",
+    [
+        ({"filter": [8]}, None, "Did you mean 'filters'"),
+        ({"C": [0]}, None, "0 is not a valid size"),
+        ({"C": ["abc"]}, None, "'abc' is not an integer"),
+        ({"C": []}, None, "has no values"),
+        ({}, {"y": "H,C"}, "not a parameter"),
+        ({}, {"x": "H,,C"}, "not a template"),
+        ({}, {"x": "H,0"}, "must be a positive integer"),
+        ({}, {"x": "H,Q"}, "'Q' has no values"),
+        ({"x": [1]}, {"x": "H,C"}, "tensor parameter"),
+    ],
+)
+def test_bad_input_gives_one_clear_sentence(axes, inputs, message):
+    with pytest.raises(ShapeguardError, match=message) as caught:
+        build_space(block, axes, inputs)
+    assert "\n" not in str(caught.value)
+
+
+def test_parameter_without_default_or_values_is_an_error():
+    def f(x, depth):
+        pass
+
+    with pytest.raises(ShapeguardError, match="'depth' has no default"):
+        build_space(f)
+    assert build_space(f, {"depth": [1, 2]}).as_dict()["depth"] == [1, 2]
