@@ -14,6 +14,7 @@ from .report import BlockError, Failure, Location, Report
 from .space import build_space, call_string
 
 DEFAULT_MAX_EXAMPLES = 100
+DEFAULT_TIMEOUT = 60.0
 
 
 def check(
@@ -27,6 +28,7 @@ def check(
     database: Any = None,
     target: str | None = None,
     on_probe: Callable[[int, int], None] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
     **axes: Any,
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
@@ -38,7 +40,8 @@ def check(
     means (default 0: the same code gives the same report). ``database`` is off
     by default; ``True`` uses Hypothesis's (``.hypothesis/``), or pass an
     `ExampleDatabase` or a directory: failing examples saved there are probed
-    first on the next run.
+    first on the next run. A call running past ``timeout`` seconds (default 60;
+    None for no limit) stops the check and is reported as an error.
     """
     from .search import search
 
@@ -68,6 +71,7 @@ def check(
         database=_database(database),
         database_key=_database_key(callable_),
         on_probe=on_probe,
+        timeout=timeout,
     )
 
     call_name = _call_name(fn, name)

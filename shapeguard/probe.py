@@ -17,8 +17,10 @@ import collections
 import inspect
 import os
 import re
+import signal
 import sys
 import sysconfig
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +32,7 @@ PASS = "pass"
 SHAPE = "shape"  # a layer or op rejected the shapes it was given
 CONFIG = "config"  # a layer rejected its own arguments for these inputs
 ERROR = "error"  # the function raised by itself
+TIMEOUT = "Timeout"  # error_type of a call that ran past its time
 
 # Packages whose frames are never "the user's line".
 _INTERNAL_PACKAGES = ("keras", "tensorflow", "shapeguard", "wrapt", "hypothesis", "optree", "numpy")
@@ -66,8 +69,15 @@ class Outcome:
 PASSED = Outcome(PASS)
 
 
-def probe(fn: Callable, space: Space, point: tuple[int, ...]) -> Outcome:
-    """Call ``fn`` once at ``point`` with `keras.Input` tensors; nothing is trained."""
+class ProbeTimeout(BaseException):
+    """Raised inside a block that runs past its time. A BaseException, so the
+    block's own ``except Exception`` cannot swallow it."""
+
+
+def probe(fn: Callable, space: Space, point: tuple[int, ...], timeout: float | None = None) -> Outcome:
+    """Call ``fn`` once at ``point`` with `keras.Input` tensors; nothing is trained.
+    A call running past ``timeout`` seconds is stopped and reported as an error
+    at the line it was running (only in the main thread, where signals work)."""
     import keras
 
     with _isolated_keras_state():
@@ -79,10 +89,33 @@ def probe(fn: Callable, space: Space, point: tuple[int, ...]) -> Outcome:
             else:
                 kwargs[arg.name] = value
         try:
-            fn(*args, **kwargs)
+            with _time_limit(timeout):
+                fn(*args, **kwargs)
+        except ProbeTimeout as exc:
+            outcome = classify(exc)
+            return Outcome(ERROR, file=outcome.file, line=outcome.line, error_type=TIMEOUT,
+                           message=f"the call did not return within {timeout:g} s")
         except (Exception, SystemExit) as exc:
             return classify(exc)
     return PASSED
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def stop(signum, frame):
+        raise ProbeTimeout()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def classify(exc: BaseException) -> Outcome:

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from ._version import __version__
+from .probe import TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -166,11 +167,12 @@ def render_text(report: Report) -> str:
         "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}",
         "error": "ERROR, the block raised by itself",
     }[report.status]
-    how = (
-        f"all {report.size} combinations probed"
-        if report.mode == "exhaustive"
-        else f"Hypothesis search, {report.probes} probes of {report.size} combinations, seed {report.seed}"
-    )
+    if report.mode == "search":
+        how = f"Hypothesis search, {report.probes} probes of {report.size} combinations, seed {report.seed}"
+    elif report.probes == report.size:
+        how = f"all {report.size} combinations probed"
+    else:
+        how = f"exhaustive, stopped after {report.probes} of {report.size} combinations"
     lines = [f"{report.target}: {verdict} ({how})"]
     if report.interrupted:
         lines.append("  interrupted: what was found before Ctrl-C")
@@ -189,7 +191,8 @@ def render_text(report: Report) -> str:
         lines.append(f"      keras: {failure.message}")
         lines += _example_lines(failure)
     for error in report.errors:
-        lines += ["", f"  [error] the block raised {error.type}: {error.message}"]
+        what = "hung" if error.type == TIMEOUT else f"raised {error.type}"
+        lines += ["", f"  [error] the block {what}: {error.message}"]
         lines += _where(error.location)
         lines += _example_lines(error)
     return "\n".join(lines)

@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .probe import Outcome, probe
+from .probe import TIMEOUT, Outcome, probe
 from .space import Space
 
 PARETO_LIMIT = 256
@@ -40,22 +40,29 @@ class SearchResult:
     interrupted: bool = False
 
 
+class _Stop(BaseException):
+    """A probe timed out: a block that hangs once will hang again, so stop."""
+
+
 class _Prober:
     """Probes each point once; reports progress after every new probe."""
 
-    def __init__(self, fn: Callable, space: Space, result: SearchResult, on_probe: Callable | None):
-        self.fn, self.space, self.result, self.on_probe = fn, space, result, on_probe
+    def __init__(self, fn: Callable, space: Space, result: SearchResult, on_probe: Callable | None,
+                 timeout: float | None):
+        self.fn, self.space, self.result, self.on_probe, self.timeout = fn, space, result, on_probe, timeout
         self.modes: set = set()
 
     def __call__(self, point: Point) -> Outcome:
         outcome = self.result.outcomes.get(point)
         if outcome is None:
-            outcome = probe(self.fn, self.space, point)
+            outcome = probe(self.fn, self.space, point, self.timeout)
             self.result.outcomes[point] = outcome
             if outcome.failed:
                 self.modes.add(outcome.mode)
             if self.on_probe is not None:
                 self.on_probe(len(self.result.outcomes), len(self.modes))
+            if outcome.error_type == TIMEOUT:
+                raise _Stop
         return outcome
 
 
@@ -69,13 +76,15 @@ def search(
     database=None,
     database_key: bytes = b"",
     on_probe: Callable[[int, int], None] | None = None,
+    timeout: float | None = None,
 ) -> SearchResult:
     """Probe ``fn`` over ``space``. ``exhaustive=None`` decides by size.
-    Ctrl-C stops the search and returns what was found so far (``interrupted``)."""
+    Ctrl-C stops the search and returns what was found so far (``interrupted``);
+    so does a probe running past ``timeout`` seconds (reported as an error)."""
     if exhaustive is None:
         exhaustive = space.size <= max_examples
     result = SearchResult("exhaustive" if exhaustive else "search")
-    prober = _Prober(fn, space, result, on_probe)
+    prober = _Prober(fn, space, result, on_probe, timeout)
     try:
         if exhaustive:
             for point in space.points():
@@ -92,8 +101,9 @@ def search(
             mode_key = min(pending)
             start = pending[mode_key] if exhaustive else _shrink(prober, space, mode_key, pending[mode_key], seed)
             result.minimal[mode_key] = _pareto_minimal(prober, mode_key, start)
-    except KeyboardInterrupt:
-        result.interrupted = True
+    except (KeyboardInterrupt, _Stop) as stop:
+        result.interrupted = isinstance(stop, KeyboardInterrupt)
+        result.counts = None  # not every point was probed
         for mode_key, point in _best_seen(result.outcomes).items():
             result.minimal.setdefault(mode_key, point)
     if database is not None and not result.interrupted:

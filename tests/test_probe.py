@@ -128,3 +128,24 @@ def test_layer_names_and_keras_counters_are_untouched():
     assert first.failures[0].layer_name == second.failures[0].layer_name == "add"
     assert dict(global_state.get_global_attribute("object_name_uids")) == before
     assert keras.config.is_traceback_filtering_enabled()
+
+
+def hangs_on_wide(x, filters=8):
+    y = layers.Conv2D(filters, 1)(x)
+    while filters > 8:
+        try:
+            pass  # spins, and swallows ordinary exceptions
+        except Exception:
+            pass
+    return y
+
+
+def test_a_block_that_hangs_is_stopped_and_reported_as_an_error():
+    report = check(hangs_on_wide, filters=[8, 16, 32], C=[8], H=[4], timeout=0.5)
+    assert report.status == "error" and report.failures == []
+    (error,) = report.errors
+    assert error.type == "Timeout" and "did not return within 0.5 s" in error.message
+    assert error.example["filters"] == 16
+    assert error.location.line in range(line_of("while filters > 8"), line_of("except Exception:") + 2)
+    assert report.probes == 2  # the search stopped at the first hang
+    assert "the block hung" in str(report) and "stopped after 2 of 3" in str(report)
