@@ -183,7 +183,7 @@ def _shrink(prober: _Prober, space: Space, mode_key: tuple, start: Point, seed: 
     """Hypothesis's shrinker, started from a known failing point of the mode."""
     from hypothesis import Phase, find
     from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
-    from hypothesis.errors import NoSuchExample
+    from hypothesis.errors import HypothesisException, NoSuchExample
 
     db = InMemoryExampleDatabase()
     db.save(b"start", choices_to_bytes(tuple(start[i] for i in _varying(space))))
@@ -197,7 +197,7 @@ def _shrink(prober: _Prober, space: Space, mode_key: tuple, start: Point, seed: 
             random=random.Random(seed),
             database_key=b"start",
         )
-    except NoSuchExample:  # the start point did not fail again: keep it
+    except (NoSuchExample, HypothesisException):  # e.g. the start did not fail again
         return start
     shrunk = _expand(space, drawn)
     return shrunk if _rank(shrunk) <= _rank(start) else start
