@@ -3,17 +3,25 @@
     from shapeguard import guard, check, assert_ok
 
 Importing this package does not import Keras, TensorFlow or Hypothesis; they
-load on the first check.
+load on the first check. Even ``guard`` (and wrapt) load on first use: pytest
+imports this package for ``shapeguard.pytest_plugin`` in every session.
 """
 
+from typing import TYPE_CHECKING
+
 from ._version import __version__
-from .decorator import guard
-from .errors import ShapeCheckFailed, ShapeguardError
+
+if TYPE_CHECKING:
+    from .decorator import guard
+    from .errors import ShapeCheckFailed, ShapeguardError
 
 __all__ = ["__version__", "guard", "check", "assert_ok", "Report", "Failure", "BlockError",
            "ShapeguardError", "ShapeCheckFailed"]
 
 _LAZY = {
+    "guard": ".decorator",
+    "ShapeguardError": ".errors",
+    "ShapeCheckFailed": ".errors",
     "check": ".engine",
     "assert_ok": ".engine",
     "Report": ".report",
