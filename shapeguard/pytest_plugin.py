@@ -1,0 +1,229 @@
+"""shapeguard's pytest plugin, registered through the ``pytest11`` entry point.
+
+``pytest --shapeguard PATHS`` collects every ``@guard``-decorated function in
+the ``.py`` files under PATHS as its own test item,
+``models/blocks.py::block[shapeguard]``, which fails with shapeguard's report.
+
+pytest loads this module in every session of every project that has shapeguard
+installed, so it imports nothing heavy: TensorFlow, Keras, Hypothesis and
+shapeguard's engine load only when a collected item runs its check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+import pytest
+
+ITEM_SUFFIX = "[shapeguard]"
+MARKER = "shapeguard"
+
+# A file can define a guarded function only if its source names `guard`
+# (`from shapeguard import guard`, `@shapeguard.guard`, `@sg.guard`).
+# Other files are never imported by the plugin.
+_MENTIONS_GUARD = re.compile(rb"\bguard\b")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("shapeguard", "shapeguard: tensor-shape checks of @guard blocks")
+    group.addoption(
+        "--shapeguard",
+        action="store_true",
+        default=False,
+        help="collect every @guard-decorated function in the given paths as a test item "
+        "(path.py::block[shapeguard]) that fails with shapeguard's report.",
+    )
+    group.addoption(
+        "--shapeguard-max-examples",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="probe budget per block (overrides @guard(max_examples=...); default 100).",
+    )
+    group.addoption(
+        "--shapeguard-seed",
+        type=_integer,
+        default=None,
+        metavar="N",
+        help="seed of the search (overrides @guard(seed=...); default 0, so runs repeat).",
+    )
+    group.addoption(
+        "--shapeguard-no-database",
+        action="store_true",
+        default=False,
+        help="do not keep minimal failing examples in Hypothesis's example database "
+        "(.hypothesis/) nor probe saved ones first.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{MARKER}: a shape check of a @guard block, collected by --shapeguard."
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not config.getoption("shapeguard"):
+        return None
+    options = _check_options(config)
+    budget = options["max_examples"] or "as declared (default 100)"
+    seed = options["seed"] if options["seed"] is not None else "as declared (default 0)"
+    database = "Hypothesis's (.hypothesis/)" if options["database"] else "off"
+    return f"shapeguard: max examples {budget}, seed {seed}, example database {database}"
+
+
+def pytest_collect_file(file_path, parent: pytest.Collector):
+    """With ``--shapeguard``, a ``.py`` file that names ``guard`` becomes a
+    `ShapeguardModule`. pytest's own walk decides which files we see, so
+    ``--ignore``, ``norecursedirs`` and virtual environments are respected."""
+    if not parent.config.getoption("shapeguard"):
+        return None
+    if file_path.suffix != ".py" or file_path.name == "conftest.py":
+        return None
+    try:
+        source = file_path.read_bytes()
+    except OSError:
+        return None
+    if not _MENTIONS_GUARD.search(source):
+        return None
+    return ShapeguardModule.from_parent(parent, path=file_path)
+
+
+class ShapeguardModule(pytest.Module):
+    """A Python file seen for its ``@guard`` functions. Being a `pytest.Module`,
+    it imports the file as pytest does (import mode, rootdir, ``sys.modules``),
+    so a file that pytest also collects as a test module is imported once."""
+
+    def collect(self):
+        from shapeguard.decorator import find_guarded
+
+        for qualname, guarded in find_guarded(self.obj):
+            yield ShapeguardItem.from_parent(
+                self, name=qualname + ITEM_SUFFIX, qualname=qualname, guarded=guarded
+            )
+
+
+class ShapeguardItem(pytest.Item):
+    """One guarded function's shape check; fails with the text report."""
+
+    def __init__(self, *, qualname: str, guarded, **kwargs):
+        super().__init__(**kwargs)
+        self.qualname = qualname
+        self.guarded = guarded
+        self.add_marker(MARKER)
+
+    @property
+    def target(self) -> str:
+        """The report's name for the block: the node id without the suffix."""
+        return f"{self.parent.nodeid}::{self.qualname}"
+
+    def setup(self) -> None:
+        _start_keras_quietly(self.config)
+
+    def runtest(self) -> None:
+        from shapeguard.engine import check
+        from shapeguard.errors import ShapeCheckFailed
+
+        report = check(_checkable(self.guarded, self.qualname, self.parent.obj), target=self.target,
+                       **_check_options(self.config))
+        if report.interrupted:  # Ctrl-C during the search: stop the session as pytest would
+            raise KeyboardInterrupt
+        if not report.ok:
+            raise ShapeCheckFailed(report)
+
+    def repr_failure(self, excinfo, style=None):
+        """The report (or the one-line error) alone: the Keras and shapeguard
+        frames under it would only hide the minimal call."""
+        from shapeguard.errors import ShapeCheckFailed, ShapeguardError
+
+        if isinstance(excinfo.value, ShapeCheckFailed):
+            return str(excinfo.value.report)
+        if isinstance(excinfo.value, ShapeguardError):
+            return f"{self.target}: shapeguard cannot check it: {excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        # The heading of the failure. Not the item's name: pytest's verbose line
+        # would turn the name's "Blocks.wide" into "Blocks::wide", no node id.
+        return self.path, _first_line(self.guarded), f"{self.qualname} {ITEM_SUFFIX}"
+
+
+def _check_options(config: pytest.Config) -> dict:
+    """Keyword arguments for `shapeguard.engine.check` from the command line.
+    ``database=True`` means Hypothesis's current default database, so a
+    profile with ``database=None`` turns it off too."""
+    return {
+        "max_examples": config.getoption("shapeguard_max_examples"),
+        "seed": config.getoption("shapeguard_seed"),
+        "database": not config.getoption("shapeguard_no_database"),
+    }
+
+
+def _checkable(guarded, qualname: str, module):
+    """What to check: the function itself, or a method bound to an instance
+    made with no arguments (``Blocks().block``), as the block would be called."""
+    if "." not in qualname:
+        return guarded
+    from shapeguard.errors import ShapeguardError
+
+    class_name, method = qualname.split(".", 1)
+    cls = getattr(module, class_name)
+    if isinstance(guarded.__wrapped__, (staticmethod, classmethod)):
+        return getattr(cls, method)
+    try:
+        instance = cls()
+    except Exception as exc:
+        raise ShapeguardError(
+            f"{qualname} is a method, and {class_name}() to call it on failed"
+            f" ({type(exc).__name__}: {exc}); give {class_name} a constructor that needs no"
+            f" arguments, or check it in a test: shapeguard.assert_ok({class_name}(...).{method})."
+        ) from None
+    return getattr(instance, method)
+
+
+def _first_line(guarded) -> int:
+    """0-based line of the function's ``def``, for pytest's report location."""
+    code = getattr(getattr(guarded, "__wrapped__", None), "__code__", None)
+    return code.co_firstlineno - 1 if code is not None else 0
+
+
+_keras_started = False
+
+
+def _start_keras_quietly(config: pytest.Config) -> None:
+    """Import Keras and run one tiny op before the first check, dropping what
+    TensorFlow writes to stderr while it starts (CPU notes, CUDA probing), so
+    that the first item's captured output holds only what the block printed."""
+    global _keras_started
+    if _keras_started:
+        return
+    _keras_started = True
+    capture = config.pluginmanager.getplugin("capturemanager")
+    if capture is None or not capture.is_globally_capturing():
+        return  # nothing is captured (-s): TensorFlow's lines go where the user sees them anyway
+    before = capture.read_global_capture()
+    import keras
+
+    keras.ops.zeros(())  # the first op initialises the devices, which logs too
+    capture.read_global_capture()  # discard TensorFlow's start-up lines
+    sys.stdout.write(before.out)
+    sys.stderr.write(before.err)
