@@ -1,0 +1,251 @@
+"""Turn a command-line target into the functions to check.
+
+A target is ``package.module:function``, ``path/to/file.py:function``,
+``...:Class.method`` (the class is created with no arguments and its bound
+method checked), or a bare module or file, meaning every ``@guard`` function
+in it. Every way a target can be wrong becomes one `TargetError` sentence that
+names it; nothing here lets a traceback through, except Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import ShapeguardError
+
+_MISSING = object()
+
+
+class TargetError(ShapeguardError):
+    """A target that cannot be imported, found or called."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # as the user wrote it; ":qualname" added for a bare module's functions
+    function: Callable
+
+
+def resolve(text: str) -> list[Target]:
+    """The functions ``text`` names; empty for a bare module or file without
+    ``@guard`` functions."""
+    module_part, attribute = split_target(text)
+    if attribute is None and is_file_path(module_part) and not mentions_guard(module_part):
+        return []
+    module = load_module(module_part)
+    if attribute is not None:
+        return [Target(text, resolve_attribute(module, attribute, module_part))]
+    from .decorator import find_guarded
+
+    return [
+        Target(f"{text}:{qualname}", resolve_attribute(module, qualname, module_part))
+        for qualname, _ in find_guarded(module)
+    ]
+
+
+def split_target(text: str) -> tuple[str, str | None]:
+    """``"pkg.mod:Cls.fn"`` -> ``("pkg.mod", "Cls.fn")``; ``"pkg.mod"`` -> ``("pkg.mod", None)``.
+    A Windows drive letter (``C:\\models\\blocks.py``) is not a separator."""
+    module_part, colon, attribute = text.rpartition(":")
+    if not colon or _is_drive(module_part):
+        return text, None
+    if not module_part:
+        raise TargetError(f"{text!r} names no module; write module:function or path/to/file.py:function.")
+    if not attribute or not all(part.isidentifier() for part in attribute.split(".")):
+        raise TargetError(
+            f"{text!r}: {attribute!r} after ':' is not a function name; write module:function or path/to/file.py:function."
+        )
+    return module_part, attribute
+
+
+def _is_drive(text: str) -> bool:
+    return len(text) == 1 and text.isalpha() and os.name == "nt"
+
+
+def is_file_path(module_part: str) -> bool:
+    separators = {"/", os.sep, os.altsep} - {None}
+    return module_part.endswith(".py") or any(s in module_part for s in separators)
+
+
+def mentions_guard(path: str) -> bool:
+    """Whether a file can define ``@guard`` functions at all. A bare file whose
+    source never says "guard" is skipped unimported: pre-commit passes every
+    staged Python file, and importing scripts and setup.py runs them."""
+    try:
+        with open(path, "rb") as source:
+            return b"guard" in source.read()
+    except OSError:
+        return True  # let the import report what is wrong with it
+
+
+def load_module(module_part: str) -> types.ModuleType:
+    """Import a module by dotted name, or a file by path; the current
+    directory is importable, as with ``python -m`` and pytest."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    if is_file_path(module_part):
+        return _load_file(module_part)
+    if not all(part.isidentifier() for part in module_part.split(".")):
+        raise TargetError(f"{module_part!r} is neither a Python file (path/to/file.py) nor a module name (package.module).")
+    return _import(module_part, module_part)
+
+
+def _load_file(shown: str) -> types.ModuleType:
+    path = os.path.realpath(shown)
+    if os.path.isdir(path):
+        raise TargetError(f"cannot import {shown}: it is a directory; name a .py file or a module.")
+    if not os.path.isfile(path):
+        raise TargetError(f"cannot import {shown}: no such file.")
+    name, root = module_name_for(path)
+    loaded = sys.modules.get(name)
+    if loaded is not None and _same_file(getattr(loaded, "__file__", None), path):
+        return loaded
+    if loaded is not None:  # another file already has that name (a/blocks.py, b/blocks.py)
+        name = _unused_name(name)
+    if root not in sys.path and root != os.getcwd():
+        # After the current directory: the file's neighbours are importable,
+        # as when Python runs it, without shadowing the user's own modules.
+        sys.path.insert(1 if sys.path and sys.path[0] in ("", os.getcwd()) else 0, root)
+    parent_name, _, leaf = name.rpartition(".")
+    parent = _import(parent_name, shown) if parent_name else None
+
+    def load() -> types.ModuleType:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise TargetError(f"cannot import {shown}: not a Python source file.")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+        if parent is not None:
+            setattr(parent, leaf, module)
+        return module
+
+    return _import(name, shown, load)
+
+
+def module_name_for(path: str) -> tuple[str, str]:
+    """``(dotted name, import root)`` for a file, as pytest names test files:
+    its package path when its folder is a package (``mypkg/blocks.py`` ->
+    ``mypkg.blocks``, root above ``mypkg``), else its bare name, rooted in its folder."""
+    folder, filename = os.path.split(path)
+    parts = [os.path.splitext(filename)[0]]
+    while os.path.isfile(os.path.join(folder, "__init__.py")):
+        folder, package = os.path.split(folder)
+        parts.insert(0, package)
+    if parts[-1] == "__init__":
+        parts.pop()
+    if not parts or not all(p.isidentifier() for p in parts):
+        return _unused_name("_shapeguard_target"), folder
+    return ".".join(parts), folder
+
+
+def _import(name: str, shown: str, load: Callable[[], types.ModuleType] | None = None) -> types.ModuleType:
+    """Import, turning every failure into one sentence (Ctrl-C passes)."""
+    try:
+        return load() if load is not None else importlib.import_module(name)
+    except TargetError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")) and load is None:
+            raise TargetError(
+                f"cannot import {shown}: no module named {exc.name!r}."
+            ) from None
+        raise TargetError(f"cannot import {shown}: {_describe(exc)}") from None
+    except SyntaxError as exc:
+        where = f"{_shown_path(exc.filename)}:{exc.lineno}" if exc.filename else shown
+        raise TargetError(f"cannot import {shown}: {type(exc).__name__} at {where}: {exc.msg}") from None
+    except (Exception, SystemExit) as exc:
+        raise TargetError(f"cannot import {shown}: {_describe(exc)}") from None
+
+
+def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str) -> Callable:
+    """Follow ``Class.method`` from the module. A method defined on a class is
+    taken from an instance made with no arguments, so it is checked bound."""
+    target = f"{module_part}:{attribute}"
+    owner: Any = module
+    where = module_part
+    for part in attribute.split("."):
+        if inspect.isclass(owner) and _binds_to_instance(inspect.getattr_static(owner, part, None)):
+            owner = getattr(_instantiate(owner, target), part)
+        else:
+            found = getattr(owner, part, _MISSING)
+            if found is _MISSING:
+                raise TargetError(f"cannot find {part!r} in {where}.{_suggest(part, owner)}")
+            owner = found
+        where = f"{where}:{part}" if where == module_part else f"{where}.{part}"
+    if inspect.isclass(owner):
+        raise TargetError(f"{target} is a class, not a function; name one of its methods, as in {attribute}.method.")
+    if not callable(owner):
+        raise TargetError(f"{target} is {_article(type(owner).__name__)}, not a function.")
+    return owner
+
+
+def _binds_to_instance(member: Any) -> bool:
+    """A plain method (guarded or not): it needs an instance to be called."""
+    from .decorator import GuardedFunction
+
+    return isinstance(member, GuardedFunction) or inspect.isfunction(member)
+
+
+def _instantiate(cls: type, target: str) -> Any:
+    try:
+        inspect.signature(cls).bind()
+    except TypeError as exc:
+        raise TargetError(
+            f"{target}: cannot create {cls.__name__}() to call its method ({exc}); "
+            f"give {cls.__name__}'s parameters defaults, or check a module-level function."
+        ) from None
+    except ValueError:
+        pass  # no signature to read: just try
+    try:
+        return cls()
+    except (Exception, SystemExit) as exc:
+        raise TargetError(f"{target}: cannot create {cls.__name__}(): {_describe(exc)}") from None
+
+
+def _suggest(name: str, owner: Any) -> str:
+    names = [n for n in dir(owner) if not n.startswith("_")]
+    close = difflib.get_close_matches(name, names, n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _describe(exc: BaseException) -> str:
+    """``ValueError: message``, on one line whatever the message holds."""
+    message = " ".join(str(exc).split())
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _shown_path(path: str) -> str:
+    from .report import relative_path
+
+    return relative_path(path)
+
+
+def _same_file(a: str | None, b: str) -> bool:
+    return a is not None and os.path.realpath(a) == b
+
+
+def _unused_name(base: str) -> str:
+    n = 1
+    while f"{base}_{n}" in sys.modules:
+        n += 1
+    return f"{base}_{n}"
+
+
+def _article(noun: str) -> str:
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

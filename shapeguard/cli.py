@@ -1,0 +1,406 @@
+"""The ``shapeguard`` command (README, "Command line").
+
+    shapeguard check examples/resnext_block.py:block
+
+Only the standard library loads at start, so ``--help`` and ``--version``
+answer at once; TensorFlow, Keras and Hypothesis load when the first target is
+imported or probed, with their native start-up noise kept off the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Callable
+
+from ._version import __version__
+
+EXIT_PASSED = 0  # every target passed
+EXIT_FAILED = 1  # at least one shape or config failure
+EXIT_USAGE = 2  # bad options, or a target that cannot be imported, found or called
+EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own
+EXIT_INTERRUPTED = 130  # Ctrl-C; what was found so far is reported
+
+FORMATS = ("text", "json", "github")
+
+_EPILOG = """\
+targets:
+  package.module:function     a function in an importable module
+  path/to/file.py:function    a function in a file
+  path/to/file.py:Class.method  a method; the class is created with no arguments
+  path/to/file.py, package.module
+                              every @guard-decorated function in it
+
+exit status:
+  0    every target passed
+  1    at least one shape or config failure
+  2    usage error, or a target that cannot be imported, found or called
+  3    no shape failures, but a block raised errors of its own
+  130  interrupted (Ctrl-C); what was found so far is reported
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line and status 2, like every other usage error."""
+        self.exit(EXIT_USAGE, f"shapeguard: {message} (see '{self.prog} --help').\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="shapeguard",
+        description="Find tensor-shape bugs in Keras block builders before training.",
+    )
+    parser.add_argument("--version", action="version", version=f"shapeguard {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    check = commands.add_parser(
+        "check",
+        help="probe block builders on symbolic inputs and report the minimal failing calls",
+        description="Probe block builders on symbolic keras.Input tensors across a space of\n"
+        "parameters and report, for each layer that breaks, the minimal call that breaks it.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("targets", nargs="+", metavar="TARGET", help="what to check (see targets below)")
+    check.add_argument(
+        "--axis", action="append", default=[], metavar="NAME=V1,V2,...",
+        help="values to try for an axis (a parameter or a template dimension); overrides the "
+        "decorator's; values are integers, floats, true/false/none or strings; repeatable",
+    )
+    check.add_argument(
+        "--input", action="append", default=[], metavar="PARAM=TEMPLATE",
+        help="shape template of a tensor parameter without the batch dimension, e.g. x=H,W,C; repeatable",
+    )
+    check.add_argument("--max-examples", type=_positive_int, metavar="N",
+                       help="probe budget per target (default: the decorator's, else 100)")
+    check.add_argument("--exhaustive", action="store_true", help="probe every combination, whatever the budget")
+    check.add_argument("--seed", type=int, metavar="N", help="seed of the search (default: the decorator's, else 0)")
+    check.add_argument("--format", choices=FORMATS, default="text",
+                       help="text (default), json, or github (workflow annotations)")
+    check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    check.add_argument("-q", "--quiet", action="store_true", help="no progress line and no notes on standard error")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``shapeguard`` and ``python -m shapeguard``; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return run_check(args)
+    except KeyboardInterrupt:  # outside the search (which reports what it found)
+        print("shapeguard: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ._quiet import silenced_native_output
+    from .errors import ShapeguardError
+
+    try:
+        axes = parse_axes(args.axis)
+        inputs = parse_inputs(args.input)
+        output = _open_output(args.output)
+    except ShapeguardError as exc:
+        print(f"shapeguard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    show_progress = not args.quiet and _isatty(sys.stderr)
+    targets: list = []
+    reports: list = []
+    interrupted = False
+    try:
+        with silenced_native_output() as terminal:
+            try:
+                targets = _resolve_all(args.targets)
+                plans = [(target, _plan(target, axes, inputs)) for target in targets]
+                for target, plan in plans:
+                    report = _check(target, plan, args, terminal.stderr if show_progress else None)
+                    reports.append(report)
+                    if report.interrupted:
+                        interrupted = True
+                        break
+            except ShapeguardError as exc:
+                print(f"shapeguard: {exc}", file=terminal.stderr)
+                return EXIT_USAGE
+            except KeyboardInterrupt:
+                interrupted = True
+            except Exception as exc:  # a bug in shapeguard, not in the user's block
+                if os.environ.get("SHAPEGUARD_TRACEBACK"):
+                    raise
+                print(
+                    f"shapeguard: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
+                    " (a bug in shapeguard; set SHAPEGUARD_TRACEBACK=1 to see where, and please report it).",
+                    file=terminal.stderr,
+                )
+                return EXIT_USAGE
+
+            _write(render(reports, args.format), output or terminal.stdout)
+            if interrupted:
+                found = "; reported what was found so far" if reports else ""
+                print(f"shapeguard: interrupted{found}.", file=terminal.stderr)
+            elif not targets and not args.quiet:
+                print(
+                    "shapeguard: nothing to check: no @guard-decorated functions in "
+                    + ", ".join(args.targets) + "; name one as path/to/file.py:function.",
+                    file=terminal.stderr,
+                )
+    finally:
+        if output is not None:
+            output.close()
+    return exit_status(reports, interrupted)
+
+
+def exit_status(reports, interrupted: bool = False) -> int:
+    if interrupted:
+        return EXIT_INTERRUPTED
+    statuses = {r.status for r in reports}
+    if "fail" in statuses:
+        return EXIT_FAILED
+    if "error" in statuses:
+        return EXIT_BLOCK_ERRORS
+    return EXIT_PASSED
+
+
+def parse_axes(items: list[str]) -> dict[str, list]:
+    """``["C=16,32", "conv_shortcut=false"]`` -> ``{"C": [16, 32], "conv_shortcut": [False]}``."""
+    from .errors import ShapeguardError
+
+    axes: dict[str, list] = {}
+    for item in items:
+        name, values = _split_assignment(item, "--axis", "NAME=V1,V2")
+        if name in axes:
+            raise ShapeguardError(f"--axis {name} is given twice; list all its values once: --axis {name}=V1,V2.")
+        axes[name] = [parse_value(v) for v in values.split(",")]
+    return axes
+
+
+def parse_inputs(items: list[str]) -> dict[str, str]:
+    """``["x=H,W,C"]`` -> ``{"x": "H,W,C"}``; the template is checked with the space."""
+    from .errors import ShapeguardError
+
+    inputs: dict[str, str] = {}
+    for item in items:
+        name, template = _split_assignment(item, "--input", "PARAM=TEMPLATE")
+        if name in inputs:
+            raise ShapeguardError(f"--input {name} is given twice.")
+        inputs[name] = template
+    return inputs
+
+
+def parse_value(text: str) -> Any:
+    """An axis value: integer, float, true/false/none (any case), else the
+    string itself; quotes force a string (``'"8"'``)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _split_assignment(item: str, option: str, form: str) -> tuple[str, str]:
+    from .errors import ShapeguardError
+
+    name, equals, value = item.partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier() or not value.strip():
+        raise ShapeguardError(f"{option} {item!r} is not of the form {form}.")
+    return name, value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _open_output(path: str | None):
+    """Opened before any probing, so a bad path fails at once, not after the search."""
+    from .errors import ShapeguardError
+
+    if path is None:
+        return None
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise ShapeguardError(f"cannot write --output {path}: {exc.strerror or exc}.") from None
+
+
+def _resolve_all(texts: list[str]) -> list:
+    """Every target's functions, all imported before any is probed, so a bad
+    target fails at once; repeats are checked once."""
+    from ._target import resolve
+
+    targets, seen = [], set()
+    for text in texts:
+        for target in resolve(text):
+            if target.name not in seen:
+                seen.add(target.name)
+                targets.append(target)
+    return targets
+
+
+def _plan(target, axes: dict, inputs: dict) -> dict:
+    """The axes and templates to check ``target`` on: the decorator's, with the
+    command line's on top. Building the space now reports a bad axis before
+    any target is probed, in a message that names the target."""
+    from .decorator import spec_of
+    from .space import build_space
+
+    spec = spec_of(target.function)
+    declared_axes = dict(spec.axes) if spec is not None else {}
+    declared_inputs = dict(spec.inputs or {}) if spec is not None else {}
+    plan = {"axes": {**declared_axes, **axes}, "inputs": {**declared_inputs, **inputs} or None}
+    function = target.function.__wrapped__ if spec is not None else target.function
+    build_space(function, plan["axes"], plan["inputs"], name=target.name)
+    return plan
+
+
+def _check(target, plan: dict, args: argparse.Namespace, progress_stream):
+    """One target's report; with a stream, a progress line while it searches."""
+    from .engine import check
+
+    progress = _Progress(progress_stream, target.name) if progress_stream is not None else None
+    try:
+        return check(
+            target.function,
+            inputs=plan["inputs"],
+            max_examples=args.max_examples,
+            seed=args.seed,
+            exhaustive=True if args.exhaustive else None,
+            target=target.name,
+            on_probe=progress.update if progress is not None else None,
+            **plan["axes"],
+        )
+    finally:
+        if progress is not None:
+            progress.clear()
+
+
+class _Progress:
+    """One status line on the terminal, rewritten after every probe."""
+
+    def __init__(self, stream, target: str):
+        self.stream, self.target, self.shown = stream, target, 0
+
+    def update(self, probes: int, modes: int) -> None:
+        counts = f": {probes} probes, {modes} failure mode{'s' * (modes != 1)} so far"
+        room = max(_terminal_width(self.stream) - 1 - len(counts), 12)  # a wrapped line cannot be rewritten
+        target = self.target if len(self.target) <= room else "..." + self.target[-(room - 3):]
+        text = target + counts
+        self.stream.write("\r" + text.ljust(self.shown))
+        self.stream.flush()
+        self.shown = len(text)
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * self.shown + "\r")
+            self.stream.flush()
+            self.shown = 0
+
+
+def render(reports: list, fmt: str) -> str:
+    """The whole output for ``fmt``, ending with a newline."""
+    if fmt == "json":
+        from .report import reports_to_json
+
+        return reports_to_json(reports) + "\n"
+    if fmt == "github":
+        return "".join(line + "\n" for line in github_lines(reports))
+    parts = [str(report) for report in reports]
+    if len(reports) > 1:
+        parts.append(summary(reports))
+    return "".join(part + "\n\n" for part in parts[:-1]) + (parts[-1] + "\n" if parts else "")
+
+
+def summary(reports: list) -> str:
+    """``shapeguard: 3 targets: 1 failed (2 failure modes), 1 error, 1 passed``."""
+    counts = {status: sum(r.status == status for r in reports) for status in ("fail", "error", "pass")}
+    modes = sum(len(r.failures) for r in reports)
+    parts = []
+    if counts["fail"]:
+        parts.append(f"{counts['fail']} failed ({modes} failure mode{'s' * (modes != 1)})")
+    if counts["error"]:
+        parts.append(f"{counts['error']} with block errors")
+    if counts["pass"]:
+        parts.append(f"{counts['pass']} passed")
+    n = len(reports)
+    return f"shapeguard: {n} target{'s' * (n != 1)}: " + (", ".join(parts) or "nothing checked")
+
+
+def github_lines(reports: list) -> list[str]:
+    """One workflow command per failure mode and per block error, then the
+    summary line (GitHub shows the annotations on the lines they name)."""
+    lines = []
+    for report in reports:
+        for failure in report.failures:
+            name = f" {failure.layer_name!r}" if failure.layer_name else ""
+            if failure.kind == "shape":
+                what = f"shape failure: {failure.layer_class}{name} rejected input shapes " + " and ".join(
+                    str(tuple(s)) for s in failure.input_shapes
+                )
+            else:
+                what = f"config failure: {failure.layer_class}{name} rejected its arguments"
+            body = [what, f"keras: {failure.message}", f"minimal call: {failure.call}"]
+            body += _counts(failure)
+            lines.append(_annotation(failure.location, "shapeguard", [f"{report.target}: {body[0]}", *body[1:]]))
+        for error in report.errors:
+            body = [f"{report.target}: the block raised {error.type}: {error.message}", f"call: {error.call}"]
+            lines.append(_annotation(error.location, f"shapeguard: block raised {error.type}", body + _counts(error)))
+    lines.append(summary(reports))
+    return lines
+
+
+def _counts(item) -> list[str]:
+    return [f"fails at {item.failing} of {item.of} combinations"] if item.failing is not None else []
+
+
+def _annotation(location, title: str, body: list[str]) -> str:
+    from .report import relative_path
+
+    props = []
+    if location is not None:
+        props += [f"file={_escape_property(relative_path(location.file))}", f"line={location.line}"]
+    props.append(f"title={_escape_property(title)}")
+    return f"::error {','.join(props)}::{_escape_data(chr(10).join(body))}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _write(text: str, stream) -> None:
+    stream.write(text)
+    stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _terminal_width(stream) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, OSError, ValueError):
+        return 80
