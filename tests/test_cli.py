@@ -1,0 +1,494 @@
+"""`shapeguard check`, run as a user runs it: `python -m shapeguard` in a real
+subprocess, from the repository root, with TensorFlow's own logging left on.
+
+Runs that probe cost a TensorFlow import each (seconds), so they all start
+together in the background when the first test needs one, and the tests read
+their results. Every failure a test relies on is confirmed by making the
+reported call with plain Keras in this process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = "examples/resnext_block.py"
+FIXED = "examples/resnext_block_fixed.py"
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def child_env() -> dict:
+    """The user's environment: shapeguard importable, and TensorFlow not told
+    to be quiet (the command must silence it by itself)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def shapeguard(*args: str, cwd: Path = REPO) -> Run:
+    done = subprocess.run(
+        [sys.executable, "-m", "shapeguard", *args],
+        cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=600,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def shapeguard_on_terminal(*args: str, cwd: Path = REPO) -> Run:
+    """As `shapeguard`, with standard error on a pseudo-terminal (progress shows)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shapeguard", *args],
+        cwd=cwd, env=child_env(), stdout=subprocess.PIPE, stderr=follower,
+    )
+    os.close(follower)
+    received = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        received.append(chunk)
+    stdout = process.stdout.read()
+    process.wait(timeout=600)
+    os.close(leader)
+    return Run(process.returncode, stdout.decode(), b"".join(received).decode())
+
+
+def import_file(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def confirm_with_keras(call: str, module, message: str) -> None:
+    """Make the reported call with plain Keras: it must raise, with Keras's message."""
+    import keras
+
+    with pytest.raises(Exception) as raised:
+        eval(call, {**vars(module), "keras": keras})
+    assert " ".join(message.split()) in " ".join(str(raised.value).split())
+
+
+# Blocks written for these tests, in a temporary folder that becomes the cwd.
+LAZY_BLOCKS = '''
+    """Imports no Keras at import time, so a run that stops before probing is fast."""
+    from shapeguard import guard
+
+
+    @guard(C=[8, 16], filters=[8, 16], H=[4], inputs={"x": "H,H,C"})
+    def block(x, filters=8, strides=1):
+        import keras
+
+        return keras.layers.Conv2D(filters, 1, strides=strides)(x)
+
+
+    LIMIT = 3
+
+
+    class NeedsWidth:
+        def __init__(self, width):
+            self.width = width
+
+        def block(self, x, filters=8):
+            return x
+'''
+
+BLOCKS = '''
+    import keras
+
+    from shapeguard import guard
+
+
+    @guard(C=[8, 16], filters=[8, 16], H=[4], inputs={"x": "H,H,C"})
+    def residual(x, filters=8):
+        y = keras.layers.Conv2D(filters, 1)(x)
+        return keras.layers.Add()([x, y])
+
+
+    class Blocks:
+        @guard(units=[4, 8], T=[3], D=[4, 8], inputs={"x": "T,D"})
+        def dense(self, x, units=4):
+            return keras.layers.Dense(units)(x)
+
+
+    def plain(x, filters=8):
+        return keras.layers.Conv2D(filters, 3, padding="same")(x)
+'''
+
+OWN_ERROR = '''
+    from shapeguard import guard
+
+
+    @guard(filters=[8, 16])
+    def broken(x, filters=8):
+        return x.no_such_attribute
+'''
+
+INTERRUPTING = '''
+    import keras
+
+    from shapeguard import guard
+
+
+    @guard(C=[8, 16], filters=[8, 16, 32], strides=[1, 2], H=[7], inputs={"x": "H,H,C"})
+    def block(x, filters=8, strides=1):
+        if filters == 32:
+            raise KeyboardInterrupt  # as if Ctrl-C came while this point was probed
+        y = keras.layers.Conv2D(filters, 1, strides=strides)(x)
+        return keras.layers.Add()([x, y])
+'''
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cli")
+    files = {
+        "lazy_blocks.py": LAZY_BLOCKS,
+        "blocks.py": BLOCKS,
+        "own_error.py": OWN_ERROR,
+        "interrupting.py": INTERRUPTING,
+        "broken_syntax.py": "def block(x):\n    return x +\n",
+        "raises_at_import.py": 'raise ValueError("no GPU\\nconfigured")\n',
+        "script.py": 'raise SystemExit("a script, run if imported")\n',
+    }
+    for name, text in files.items():
+        (folder / name).write_text(textwrap.dedent(text).lstrip())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(workdir):
+    """Every run that probes, started at once; ``runs[name].result()`` waits."""
+    jobs = {
+        "text": lambda: shapeguard("check", f"{EXAMPLE}:block"),
+        "json": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "json"),
+        "json again": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "json"),
+        "github": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "github", "--exhaustive"),
+        "fixed": lambda: shapeguard_on_terminal("check", f"{FIXED}:block", "--max-examples", "30", "--seed", "7"),
+        "module": lambda: shapeguard("check", "blocks.py", "blocks.py:plain", "--format", "json", cwd=workdir),
+        "own error": lambda: shapeguard(
+            "check", "own_error.py:broken", "--input", "x=T,D", "--axis", "T=2", "--axis", "D=3",
+            "--format", "json", "--output", "report.json", cwd=workdir,
+        ),
+        "interrupted": lambda: shapeguard("check", "interrupting.py:block", cwd=workdir),
+    }
+    pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+    futures = {name: pool.submit(job) for name, job in jobs.items()}
+    yield futures
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture(scope="module")
+def example():
+    return import_file(REPO / EXAMPLE, "cli_test_resnext_block")
+
+
+def line_of(path: Path, pattern: str) -> int:
+    """The number of the first line of ``path`` that contains ``pattern``."""
+    lines = path.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if pattern in line)
+
+
+def example_line(pattern: str) -> int:
+    return line_of(REPO / EXAMPLE, pattern)
+
+
+# --- the example, as text ---------------------------------------------------
+
+
+def test_example_fails_with_the_add_failure_and_its_minimal_call(runs, example):
+    run = runs["text"].result()
+    assert run.code == 1, run.stderr
+    assert run.stderr == ""  # no TensorFlow start-up noise
+    assert run.stdout.startswith(f"{EXAMPLE}:block: FAIL")
+    add = run.stdout[run.stdout.index("shape failure: Add"):]
+    assert f"at {EXAMPLE}:{example_line('Add()(')}" in add
+    call = re.search(r"reproduce: (.*)", add).group(1)
+    assert call.startswith("block(keras.Input(shape=")
+    confirm_with_keras(call, example, "Inputs have incompatible shapes")
+
+
+def test_fixed_example_passes_with_progress_on_a_terminal(runs):
+    run = runs["fixed"].result()
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith(f"{FIXED}:block: OK (Hypothesis search, 30 probes")
+    assert "seed 7" in run.stdout
+    probes = re.search(r"(\d+) probes of 128", run.stdout).group(1)
+    progress = run.stderr.split("\r")
+    assert f"{FIXED}:block: {probes} probes, 0 failure modes so far" in [p.strip() for p in progress]
+    assert run.stderr.endswith("\r") and progress[-2].strip() == ""  # the line is cleared
+    assert "absl" not in run.stderr and "cuda" not in run.stderr.lower()
+
+
+# --- JSON -------------------------------------------------------------------
+
+
+def check_schema(document: dict) -> None:
+    """The README's "JSON output" contract, key by key."""
+    assert set(document) == {"shapeguard", "targets"}
+    assert document["shapeguard"] == "0.1.0"
+    for target in document["targets"]:
+        assert set(target) - {"interrupted"} == {
+            "target", "status", "mode", "probes", "space", "failures", "errors"
+        }
+        assert target["status"] in ("pass", "fail", "error")
+        assert target["mode"] in ("search", "exhaustive")
+        assert isinstance(target["probes"], int) and target["probes"] > 0
+        assert all(isinstance(values, list) and values for values in target["space"].values())
+        exhaustive = target["mode"] == "exhaustive" and not target.get("interrupted")
+        for failure in target["failures"]:
+            assert set(failure) == {
+                "kind", "layer", "location", "message", "input_shapes", "example", "call", "failing", "of"
+            }
+            assert failure["kind"] in ("shape", "config")
+            assert set(failure["layer"]) == {"class", "name"} and isinstance(failure["layer"]["class"], str)
+            check_location(failure["location"])
+            assert isinstance(failure["message"], str) and failure["message"]
+            for shape in failure["input_shapes"]:
+                assert shape[0] is None and all(isinstance(d, int) for d in shape[1:])
+            check_example(failure, target, exhaustive)
+        for error in target["errors"]:
+            assert set(error) == {"type", "message", "location", "example", "call", "failing", "of"}
+            assert isinstance(error["type"], str) and isinstance(error["message"], str)
+            check_location(error["location"])
+            check_example(error, target, exhaustive)
+        assert target["status"] == ("fail" if target["failures"] else "error" if target["errors"] else "pass")
+
+
+def check_location(location) -> None:
+    assert set(location) == {"file", "line"}
+    assert not os.path.isabs(location["file"])  # relative to the cwd, which holds it
+    assert isinstance(location["line"], int)
+
+
+def check_example(item: dict, target: dict, exhaustive: bool) -> None:
+    assert list(item["example"]) == list(target["space"])
+    assert all(item["example"][k] in target["space"][k] for k in item["example"])
+    assert isinstance(item["call"], str)
+    if exhaustive:
+        size = 1
+        for values in target["space"].values():
+            size *= len(values)
+        assert item["of"] == size and 0 < item["failing"] <= size
+    else:
+        assert item["failing"] is None and item["of"] is None
+
+
+def test_json_follows_the_schema_and_every_failure_reproduces(runs, example):
+    run = runs["json"].result()
+    assert run.code == 1 and run.stderr == ""
+    document = json.loads(run.stdout)
+    check_schema(document)
+    [target] = document["targets"]
+    assert target["target"] == f"{EXAMPLE}:block"
+    assert (target["status"], target["mode"]) == ("fail", "search")
+    assert target["space"] == {
+        "C": [16, 32, 64, 128], "H": [7, 8], "filters": [16, 32, 48, 64],
+        "strides": [1, 2], "conv_shortcut": [True, False],
+    }
+    add = next(f for f in target["failures"] if f["layer"]["class"] == "Add")
+    assert add["kind"] == "shape"
+    assert add["location"] == {"file": EXAMPLE, "line": example_line("Add()(")}
+    assert add["message"].startswith("Inputs have incompatible shapes")
+    for failure in target["failures"]:
+        confirm_with_keras(failure["call"], example, failure["message"])
+
+
+def test_json_is_identical_across_runs(runs):
+    first, second = runs["json"].result(), runs["json again"].result()
+    assert first.stdout == second.stdout
+
+
+# --- GitHub annotations -------------------------------------------------------
+
+
+def test_github_annotations_point_at_the_failing_lines(runs, example):
+    run = runs["github"].result()
+    assert run.code == 1 and run.stderr == ""
+    *annotations, summary = run.stdout.splitlines()
+    assert summary == "shapeguard: 1 target: 1 failed (2 failure modes)"
+    parsed = []
+    for line in annotations:
+        match = re.fullmatch(r"::error file=([^,]*),line=(\d+),title=shapeguard::(.*)", line)
+        assert match, line
+        parsed.append((match.group(1), int(match.group(2)), match.group(3)))
+    add = next(p for p in parsed if "shape failure: Add" in p[2])
+    assert add[:2] == (EXAMPLE, example_line("Add()("))
+    message = add[2].split("%0A")
+    assert re.fullmatch(rf"{EXAMPLE}:block: shape failure: Add 'add' rejected input shapes \(None, .*\)", message[0])
+    assert message[1].startswith("keras: Inputs have incompatible shapes")
+    call = next(part for part in message if part.startswith("minimal call: "))[len("minimal call: "):]
+    confirm_with_keras(call, example, "Inputs have incompatible shapes")
+    assert re.fullmatch(r"fails at \d+ of 128 combinations", message[-1])
+    conv = next(p for p in parsed if "config failure: Conv2D" in p[2])
+    assert conv[:2] == (EXAMPLE, example_line("return Conv2D(g_channels"))
+
+
+def test_github_escaping():
+    from shapeguard.cli import _escape_data, _escape_property
+
+    assert _escape_data("100%\r\ndone: a,b") == "100%25%0D%0Adone: a,b"
+    assert _escape_property("dir:a,b%\n") == "dir%3Aa%2Cb%25%0A"
+
+
+# --- targets: modules, methods, plain functions, block errors, Ctrl-C -------
+
+
+def test_bare_file_checks_every_guarded_function_and_methods(runs, workdir):
+    run = runs["module"].result()
+    assert run.code == 1 and run.stderr == ""
+    document = json.loads(run.stdout)
+    check_schema(document)
+    targets = {t["target"]: t for t in document["targets"]}
+    assert list(targets) == ["blocks.py:residual", "blocks.py:Blocks.dense", "blocks.py:plain"]
+    assert targets["blocks.py:Blocks.dense"]["status"] == "pass"
+    assert targets["blocks.py:plain"]["status"] == "pass"  # undecorated: space inferred
+    assert set(targets["blocks.py:plain"]["space"]) == {"H", "C", "filters"}
+    [failure] = targets["blocks.py:residual"]["failures"]
+    assert failure["example"] == {"C": 8, "filters": 16, "H": 4}
+    assert failure["location"] == {"file": "blocks.py", "line": line_of(workdir / "blocks.py", "Add()(")}
+    confirm_with_keras(failure["call"], import_file(workdir / "blocks.py", "cli_test_blocks"),
+                       "Inputs have incompatible shapes")
+
+
+def test_block_errors_exit_3_and_options_reach_the_space(runs, workdir):
+    run = runs["own error"].result()
+    assert run.code == 3, run.stderr
+    assert run.stdout == "" and run.stderr == ""
+    document = json.loads((workdir / "report.json").read_text())
+    check_schema(document)
+    [target] = document["targets"]
+    assert target["status"] == "error"
+    assert target["space"] == {"filters": [8, 16], "T": [2], "D": [3]}
+    [error] = target["errors"]
+    assert error["type"] == "AttributeError"
+    assert error["location"] == {"file": "own_error.py", "line": line_of(workdir / "own_error.py", "no_such_attribute")}
+    assert error["call"] == "broken(keras.Input(shape=(2, 3)), filters=8)"
+
+
+def test_ctrl_c_reports_what_was_found_and_exits_130(runs):
+    run = runs["interrupted"].result()
+    assert run.code == 130
+    assert "interrupted: what was found before Ctrl-C" in run.stdout
+    assert "shape failure: Add" in run.stdout
+    assert run.stderr == "shapeguard: interrupted; reported what was found so far.\n"
+
+
+def test_ctrl_c_while_importing_exits_130(workdir):
+    (workdir / "interrupted_import.py").write_text("raise KeyboardInterrupt\n")
+    run = shapeguard("check", "interrupted_import.py:block", cwd=workdir)
+    assert (run.code, run.stdout, run.stderr) == (130, "", "shapeguard: interrupted.\n")
+
+
+# --- bad targets and options: exit 2, one line -----------------------------
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["no_such_module:block"], "shapeguard: cannot import no_such_module: no module named 'no_such_module'."),
+        (["no_such_file.py:block"], "shapeguard: cannot import no_such_file.py: no such file."),
+        (["lazy_blocks.py:blok"], "shapeguard: cannot find 'blok' in lazy_blocks.py. Did you mean 'block'?"),
+        (["broken_syntax.py:block"],
+         "shapeguard: cannot import broken_syntax.py: SyntaxError at broken_syntax.py:2: invalid syntax"),
+        (["raises_at_import.py:block"],
+         "shapeguard: cannot import raises_at_import.py: ValueError: no GPU configured"),
+        (["lazy_blocks.py:LIMIT"], "shapeguard: lazy_blocks.py:LIMIT is an int, not a function."),
+        (["lazy_blocks.py:NeedsWidth"], "shapeguard: lazy_blocks.py:NeedsWidth is a class, not a function;"),
+        (["lazy_blocks.py:NeedsWidth.block"],
+         "shapeguard: lazy_blocks.py:NeedsWidth.block: cannot create NeedsWidth() to call its method"),
+        (["lazy_blocks.py:block", "--axis", "filter=8"],
+         "shapeguard: lazy_blocks.py:block: axis 'filter' names neither a parameter nor a template dimension"),
+        (["lazy_blocks.py:block", "--axis", "C=0"],
+         "shapeguard: lazy_blocks.py:block: axis 'C': 0 is not a valid size"),
+        (["lazy_blocks.py:block", "--axis", "C=abc"],
+         "shapeguard: lazy_blocks.py:block: axis 'C': 'abc' is not an integer"),
+        (["lazy_blocks.py:block", "--axis", "C"], "shapeguard: --axis 'C' is not of the form NAME=V1,V2."),
+        (["lazy_blocks.py:block", "--input", "y=H,C"], "shapeguard: lazy_blocks.py:block: input template for 'y'"),
+        (["lazy_blocks.py:block", "--max-examples", "0"], "shapeguard: argument --max-examples: '0' is not"),
+        (["lazy_blocks.py:block", "--output", "no/such/folder/report.json"],
+         "shapeguard: cannot write --output no/such/folder/report.json"),
+    ],
+)
+def test_bad_target_or_option_exits_2_with_one_line(workdir, args, expected):
+    run = shapeguard("check", *args, cwd=workdir)
+    assert run.code == 2
+    assert run.stdout == ""
+    assert "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and run.stderr.endswith("\n"), run.stderr
+    assert run.stderr.startswith(expected), run.stderr
+
+
+def test_unknown_axis_suggests_the_closest_name(workdir):
+    run = shapeguard("check", "lazy_blocks.py:block", "--axis", "filter=8", cwd=workdir)
+    assert run.stderr.rstrip().endswith("Did you mean 'filters'?")
+
+
+def test_file_that_never_mentions_guard_is_not_imported(workdir):
+    """pre-commit passes every staged file; a script must not run."""
+    run = shapeguard("check", "script.py", cwd=workdir)
+    assert run.code == 0 and run.stdout == ""
+    assert run.stderr.startswith("shapeguard: nothing to check: no @guard-decorated functions in script.py")
+
+
+# --- the front door stays light ---------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_help_and_version_import_no_tensorflow(flag):
+    program = (
+        "import sys\n"
+        f"sys.argv = ['shapeguard', {flag!r}]\n"
+        "from shapeguard.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'hypothesis') if m in sys.modules]\n"
+        "print('CODE', code, 'HEAVY', heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], cwd=REPO, env=child_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines()[-1] == "CODE 0 HEAVY []"
+    if flag == "--version":
+        assert done.stdout.splitlines()[0] == "shapeguard 0.1.0"
+    else:
+        assert "check" in done.stdout
+
+
+def test_python_dash_m_help_lists_the_exit_codes():
+    run = shapeguard("check", "--help")
+    assert run.code == 0
+    for line in ["0    every target passed", "1    at least one shape or config failure",
+                 "3    no shape failures, but a block raised errors of its own", "130  interrupted"]:
+        assert line in run.stdout
+
+
+def test_pre_commit_hook_runs_check_on_staged_python_files():
+    import yaml
+
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "shapeguard"
+    assert hook["entry"].split()[:2] == ["shapeguard", "check"]
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is True
+    assert hook["types"] == ["python"]
