@@ -87,7 +87,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     options = _check_options(config)
     budget = options["max_examples"] or "as declared (default 100)"
     seed = options["seed"] if options["seed"] is not None else "as declared (default 0)"
-    database = "Hypothesis's (.hypothesis/)" if options["database"] else "off"
+    database = "as Hypothesis's settings say (.hypothesis/ by default)" if options["database"] else "off"
     return f"shapeguard: max examples {budget}, seed {seed}, example database {database}"
 
 
