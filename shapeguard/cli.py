@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Callable
+from typing import Any
 
 from ._version import __version__
 
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """`shapeguard check`: options, targets, reports, exit status."""
     from ._quiet import silenced_native_output
     from .errors import ShapeguardError
 
@@ -107,26 +108,16 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     show_progress = not args.quiet and _isatty(sys.stderr)
-    targets: list = []
-    reports: list = []
-    interrupted = False
     try:
         with silenced_native_output() as terminal:
             try:
-                targets = _resolve_all(args.targets)
-                plans = [(target, _plan(target, axes, inputs)) for target in targets]
-                for target, plan in plans:
-                    report = _check(target, plan, args, terminal.stderr if show_progress else None)
-                    reports.append(report)
-                    if report.interrupted:
-                        interrupted = True
-                        break
+                targets, reports, interrupted = _check_all(
+                    args, axes, inputs, terminal.stderr if show_progress else None
+                )
             except ShapeguardError as exc:
                 print(f"shapeguard: {exc}", file=terminal.stderr)
                 return EXIT_USAGE
-            except KeyboardInterrupt:
-                interrupted = True
-            except Exception as exc:  # a bug in shapeguard, not in the user's block
+            except Exception as exc:  # a bug in shapeguard: the user's code cannot get here
                 if os.environ.get("SHAPEGUARD_TRACEBACK"):
                     raise
                 print(
@@ -150,6 +141,33 @@ def run_check(args: argparse.Namespace) -> int:
         if output is not None:
             output.close()
     return exit_status(reports, interrupted)
+
+
+def _check_all(args: argparse.Namespace, axes: dict, inputs: dict, progress_stream) -> tuple[list, list, bool]:
+    """``(targets, reports, interrupted)``. Every target is imported and its
+    space built before the first is probed, so a bad one fails at once; Ctrl-C
+    keeps the reports made so far."""
+    from .errors import ShapeguardError
+
+    targets: list = []
+    reports: list = []
+    try:
+        targets = _resolve_all(args.targets)
+        plans = [(target, _plan(target, axes, inputs)) for target in targets]
+        for target, plan in plans:
+            try:
+                report = _check(target, plan, args, progress_stream)
+            except ShapeguardError as exc:  # e.g. a bad max_examples in the decorator
+                message = str(exc)
+                raise ShapeguardError(
+                    message if message.startswith(target.name) else f"{target.name}: {message}"
+                ) from None
+            reports.append(report)
+            if report.interrupted:
+                return targets, reports, True
+    except KeyboardInterrupt:
+        return targets, reports, True
+    return targets, reports, False
 
 
 def exit_status(reports, interrupted: bool = False) -> int:
@@ -388,8 +406,11 @@ def _escape_property(text: str) -> str:
 
 
 def _write(text: str, stream) -> None:
-    stream.write(text)
-    stream.flush()
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:  # the reader left (| head): the exit status still tells
+        pass
 
 
 def _isatty(stream) -> bool:
