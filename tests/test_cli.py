@@ -187,7 +187,9 @@ def runs(workdir):
         "json again": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "json"),
         "github": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "github", "--exhaustive"),
         "fixed": lambda: shapeguard_on_terminal("check", f"{FIXED}:block", "--max-examples", "30", "--seed", "7"),
-        "module": lambda: shapeguard("check", "blocks.py", "blocks.py:plain", "--format", "json", cwd=workdir),
+        "module": lambda: shapeguard_on_terminal(
+            "check", "blocks.py", "blocks:plain", "--format", "json", "--quiet", cwd=workdir
+        ),
         "own error": lambda: shapeguard(
             "check", "own_error.py:broken", "--input", "x=T,D", "--axis", "T=2", "--axis", "D=3",
             "--format", "json", "--output", "report.json", cwd=workdir,
@@ -356,16 +358,18 @@ def test_github_escaping():
 # --- targets: modules, methods, plain functions, block errors, Ctrl-C -------
 
 
-def test_bare_file_checks_every_guarded_function_and_methods(runs, workdir):
+def test_bare_file_checks_every_guarded_function_and_method(runs, workdir):
+    """Also: a module named from the current directory, an undecorated function,
+    and --quiet keeping a terminal free of progress."""
     run = runs["module"].result()
     assert run.code == 1 and run.stderr == ""
     document = json.loads(run.stdout)
     check_schema(document)
     targets = {t["target"]: t for t in document["targets"]}
-    assert list(targets) == ["blocks.py:residual", "blocks.py:Blocks.dense", "blocks.py:plain"]
+    assert list(targets) == ["blocks.py:residual", "blocks.py:Blocks.dense", "blocks:plain"]
     assert targets["blocks.py:Blocks.dense"]["status"] == "pass"
-    assert targets["blocks.py:plain"]["status"] == "pass"  # undecorated: space inferred
-    assert set(targets["blocks.py:plain"]["space"]) == {"H", "C", "filters"}
+    assert targets["blocks:plain"]["status"] == "pass"  # undecorated: space inferred
+    assert set(targets["blocks:plain"]["space"]) == {"H", "C", "filters"}
     [failure] = targets["blocks.py:residual"]["failures"]
     assert failure["example"] == {"C": 8, "filters": 16, "H": 4}
     assert failure["location"] == {"file": "blocks.py", "line": line_of(workdir / "blocks.py", "Add()(")}
