@@ -12,18 +12,12 @@ shapeguard's engine load only when a collected item runs its check.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
 import pytest
 
 ITEM_SUFFIX = "[shapeguard]"
 MARKER = "shapeguard"
-
-# A file can define a guarded function only if its source names `guard`
-# (`from shapeguard import guard`, `@shapeguard.guard`, `@sg.guard`).
-# Other files are never imported by the plugin.
-_MENTIONS_GUARD = re.compile(rb"\bguard\b")
 
 
 def _positive_int(text: str) -> int:
@@ -92,18 +86,17 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_collect_file(file_path, parent: pytest.Collector):
-    """With ``--shapeguard``, a ``.py`` file that names ``guard`` becomes a
-    `ShapeguardModule`. pytest's own walk decides which files we see, so
-    ``--ignore``, ``norecursedirs`` and virtual environments are respected."""
+    """With ``--shapeguard``, a ``.py`` file whose text mentions ``guard``
+    becomes a `ShapeguardModule`; other files are never imported (the same
+    rule as ``shapeguard check FILE``). pytest's own walk decides which files
+    we see, so ``--ignore``, ``norecursedirs`` and virtual environments hold."""
     if not parent.config.getoption("shapeguard"):
         return None
     if file_path.suffix != ".py" or file_path.name == "conftest.py":
         return None
-    try:
-        source = file_path.read_bytes()
-    except OSError:
-        return None
-    if not _MENTIONS_GUARD.search(source):
+    from shapeguard._target import mentions_guard
+
+    if not mentions_guard(str(file_path)):
         return None
     return ShapeguardModule.from_parent(parent, path=file_path)
 
