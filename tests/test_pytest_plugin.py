@@ -199,6 +199,9 @@ def test_guarded_functions_are_collected_as_items(project):
         "blocks.py::Blocks.widen[shapeguard]",
     ]
     assert "scripts/train.py" not in result.stdout.str()  # never imported: it would exit
+    deselected = project.runpytest("--shapeguard", "--collect-only", "-q", "-m", "not shapeguard", ".")
+    assert "[shapeguard]" not in deselected.stdout.str()
+    assert "test_blocks.py::test_fixed_block_is_ok" in deselected.stdout.str()
 
 
 def test_buggy_block_fails_as_a_collected_item_with_the_report(project):
@@ -265,6 +268,27 @@ def test_a_method_whose_class_needs_arguments_fails_with_advice(pytester):
         "to call it on failed (TypeError: *); give Tower a constructor that needs no arguments, "
         "or check it in a test: shapeguard.assert_ok(Tower(...).block).",
     ])
+
+
+def test_a_block_that_raises_by_itself_fails_its_item(pytester):
+    pytester.makepyfile(
+        raising='''
+        from shapeguard import guard
+
+        @guard(C=[8], inputs={"x": "4,4,C"})
+        def block(x):
+            return x.shape[-1] + "channels"
+        '''
+    )
+    result = pytester.runpytest("--shapeguard", NO_DATABASE, "raising.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "raising.py::block: ERROR, the block raised by itself*",
+        "*[[]error[]] the block raised TypeError: unsupported operand type(s) for +: 'int' and 'str'",
+        "*reproduce: block(keras.Input(shape=(4, 4, 8)))",
+    ])
+    namespace = runpy.run_path(str(pytester.path / "raising.py"))
+    assert isinstance(run_call("block(keras.Input(shape=(4, 4, 8)))", namespace), TypeError)
 
 
 # -- assert_ok in a test -------------------------------------------------------
