@@ -133,11 +133,14 @@ class ShapeguardItem(pytest.Item):
         _start_keras_quietly(self.config)
 
     def runtest(self) -> None:
+        from shapeguard._target import resolve_attribute
         from shapeguard.engine import check
         from shapeguard.errors import ShapeCheckFailed
 
-        report = check(_checkable(self.guarded, self.qualname, self.parent.obj), target=self.target,
-                       **_check_options(self.config))
+        # As `shapeguard check file.py:Class.method` does: a method is bound to
+        # Class() (a class that needs arguments raises a ShapeguardError).
+        block = resolve_attribute(self.parent.obj, self.qualname, self.parent.nodeid)
+        report = check(block, target=self.target, **_check_options(self.config))
         if report.interrupted:  # Ctrl-C during the search: stop the session as pytest would
             raise KeyboardInterrupt
         if not report.ok:
@@ -150,8 +153,8 @@ class ShapeguardItem(pytest.Item):
 
         if isinstance(excinfo.value, ShapeCheckFailed):
             return str(excinfo.value.report)
-        if isinstance(excinfo.value, ShapeguardError):
-            return f"{self.target}: shapeguard cannot check it: {excinfo.value}"
+        if isinstance(excinfo.value, ShapeguardError):  # one line that names the block
+            return str(excinfo.value)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):
@@ -169,28 +172,6 @@ def _check_options(config: pytest.Config) -> dict:
         "seed": config.getoption("shapeguard_seed"),
         "database": not config.getoption("shapeguard_no_database"),
     }
-
-
-def _checkable(guarded, qualname: str, module):
-    """What to check: the function itself, or a method bound to an instance
-    made with no arguments (``Blocks().block``), as the block would be called."""
-    if "." not in qualname:
-        return guarded
-    from shapeguard.errors import ShapeguardError
-
-    class_name, method = qualname.split(".", 1)
-    cls = getattr(module, class_name)
-    if isinstance(guarded.__wrapped__, (staticmethod, classmethod)):
-        return getattr(cls, method)
-    try:
-        instance = cls()
-    except Exception as exc:
-        raise ShapeguardError(
-            f"{qualname} is a method, and {class_name}() to call it on failed"
-            f" ({type(exc).__name__}: {exc}); give {class_name} a constructor that needs no"
-            f" arguments, or check it in a test: shapeguard.assert_ok({class_name}(...).{method})."
-        ) from None
-    return getattr(instance, method)
 
 
 def _first_line(guarded) -> int:
