@@ -21,6 +21,8 @@ MARKER = "shapeguard"
 
 
 def _positive_int(text: str) -> int:
+    # The CLI has its twin (shapeguard.cli); importing the CLI in every pytest
+    # session for it would cost more than these lines.
     try:
         value = int(text)
     except ValueError:
@@ -28,13 +30,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,7 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--shapeguard-seed",
-        type=_integer,
+        type=int,
         default=None,
         metavar="N",
         help="seed of the search (overrides @guard(seed=...); default 0, so runs repeat).",

@@ -185,7 +185,7 @@ def test_bad_option_values_are_usage_errors(pytester):
     result.stderr.fnmatch_lines(["*--shapeguard-max-examples: expected a positive integer, got '0'*"])
     result = pytester.runpytest("--shapeguard-seed", "x")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--shapeguard-seed: expected an integer, got 'x'*"])
+    result.stderr.fnmatch_lines(["*--shapeguard-seed: invalid int value: 'x'*"])
 
 
 # -- collected items ---------------------------------------------------------
@@ -220,6 +220,19 @@ def test_buggy_block_fails_as_a_collected_item_with_the_report(project):
     # The report alone: no traceback through shapeguard, Keras or pytest.
     assert "Traceback" not in result.stdout.str() and "site-packages" not in result.stdout.str()
     assert f"reproduce: {WIDEN_CALL}" in failure_section(result, "Blocks.widen [shapeguard]")
+    assert reproduce_calls(result.stdout.str()) == [BUGGY_CALL, WIDEN_CALL]
+    confirm_report(result.stdout.str(), blocks_namespace())
+
+
+def test_budget_and_seed_options_reach_the_check(project):
+    result = project.runpytest("--shapeguard", NO_DATABASE, "--shapeguard-max-examples", "3",
+                               "--shapeguard-seed", "5", "blocks.py")
+    result.assert_outcomes(passed=1, failed=2)
+    assert "shapeguard: max examples 3, seed 5, example database off" in result.stdout.str()
+    # 3 < the 4 points of buggy_block's space: a search with seed 5, not an enumeration.
+    result.stdout.fnmatch_lines([
+        "blocks.py::buggy_block: FAIL, 1 failure mode (Hypothesis search, * of 4 combinations, seed 5)",
+    ])
     assert reproduce_calls(result.stdout.str()) == [BUGGY_CALL, WIDEN_CALL]
     confirm_report(result.stdout.str(), blocks_namespace())
 
