@@ -222,6 +222,8 @@ def test_buggy_block_fails_as_a_collected_item_with_the_report(project):
     assert f"reproduce: {WIDEN_CALL}" in failure_section(result, "Blocks.widen [shapeguard]")
     assert reproduce_calls(result.stdout.str()) == [BUGGY_CALL, WIDEN_CALL]
     confirm_report(result.stdout.str(), blocks_namespace())
+    plain = run_call(BUGGY_CALL, blocks_namespace())
+    assert isinstance(plain, ValueError) and "Inputs have incompatible shapes" in str(plain)
 
 
 def test_budget_and_seed_options_reach_the_check(project):
