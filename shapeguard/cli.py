@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="probe budget per target (default: the decorator's, else 100)")
     check.add_argument("--exhaustive", action="store_true", help="probe every combination, whatever the budget")
     check.add_argument("--seed", type=int, metavar="N", help="seed of the search (default: the decorator's, else 0)")
+    check.add_argument("--timeout", type=_positive_float, default=60.0, metavar="SECONDS",
+                       help="longest one call of a block may take; a block that hangs is stopped and "
+                       "reported as an error (exit status 3) (default: 60)")
     check.add_argument("--format", choices=FORMATS, default="text",
                        help="text (default), json, or github (workflow annotations)")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
@@ -236,6 +239,16 @@ def _split_assignment(item: str, option: str, form: str) -> tuple[str, str]:
     return name, value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -300,6 +313,7 @@ def _check(target, plan: dict, args: argparse.Namespace, progress_stream):
             max_examples=args.max_examples,
             seed=args.seed,
             exhaustive=True if args.exhaustive else None,
+            timeout=args.timeout,
             target=target.name,
             on_probe=progress.update if progress is not None else None,
             **plan["axes"],

@@ -146,6 +146,21 @@ OWN_ERROR = '''
         return x.no_such_attribute
 '''
 
+HANGS = '''
+    import time
+
+    import keras
+
+    from shapeguard import guard
+
+
+    @guard(filters=[8, 16], C=[8], H=[4])
+    def block(x, filters=8):
+        while filters > 8:
+            time.sleep(0.05)  # never returns
+        return keras.layers.Conv2D(filters, 1)(x)
+'''
+
 INTERRUPTING = '''
     import keras
 
@@ -169,6 +184,7 @@ def workdir(tmp_path_factory) -> Path:
         "blocks.py": BLOCKS,
         "own_error.py": OWN_ERROR,
         "interrupting.py": INTERRUPTING,
+        "hangs.py": HANGS,
         "broken_syntax.py": "def block(x):\n    return x +\n",
         "raises_at_import.py": 'raise ValueError("no GPU\\nconfigured")\n',
         "script.py": 'raise SystemExit("a script, run if imported")\n',
@@ -195,6 +211,7 @@ def runs(workdir):
             "--format", "json", "--output", "report.json", cwd=workdir,
         ),
         "interrupted": lambda: shapeguard("check", "interrupting.py:block", cwd=workdir),
+        "hangs": lambda: shapeguard("check", "hangs.py:block", "--timeout", "1", cwd=workdir),
     }
     pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
     futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -390,6 +407,14 @@ def test_block_errors_exit_3_and_options_reach_the_space(runs, workdir):
     assert error["type"] == "AttributeError"
     assert error["location"] == {"file": "own_error.py", "line": line_of(workdir / "own_error.py", "no_such_attribute")}
     assert error["call"] == "broken(keras.Input(shape=(2, 3)), filters=8)"
+
+
+def test_a_block_that_hangs_is_stopped_by_timeout_and_exits_3(runs, workdir):
+    run = runs["hangs"].result()
+    assert run.code == 3 and run.stderr == ""
+    assert "the block hung: the call did not return within 1 s" in run.stdout
+    assert f"hangs.py:{line_of(workdir / 'hangs.py', 'time.sleep')}" in run.stdout
+    assert "reproduce: block(keras.Input(shape=(4, 4, 8)), filters=16)" in run.stdout
 
 
 def test_ctrl_c_reports_what_was_found_and_exits_130(runs):
