@@ -88,6 +88,16 @@ def reproduce_calls(text: str) -> list[str]:
     return re.findall(REPORT_LINE.format("reproduce"), text, flags=re.MULTILINE)
 
 
+def failures_text(result: pytest.RunResult) -> str:
+    """The FAILURES part of a session's output. The short summary after it
+    repeats each report in full where pytest sees a CI (``CI`` is set)."""
+    text = result.stdout.str()
+    start = re.search(r"^=+ FAILURES =+$", text, flags=re.MULTILINE)
+    assert start, text
+    end = re.search(r"^=+ .* =+$", text[start.end():], flags=re.MULTILINE)
+    return text[start.end(): start.end() + end.start()] if end else text[start.end():]
+
+
 def confirm_report(text: str, namespace: dict) -> None:
     """Every failure in a report fails in plain Keras too: its reproducing call
     raises a ValueError carrying the message the report quotes from Keras."""
@@ -220,8 +230,8 @@ def test_buggy_block_fails_as_a_collected_item_with_the_report(project):
     # The report alone: no traceback through shapeguard, Keras or pytest.
     assert "Traceback" not in result.stdout.str() and "site-packages" not in result.stdout.str()
     assert f"reproduce: {WIDEN_CALL}" in failure_section(result, "Blocks.widen [shapeguard]")
-    assert reproduce_calls(result.stdout.str()) == [BUGGY_CALL, WIDEN_CALL]
-    confirm_report(result.stdout.str(), blocks_namespace())
+    assert reproduce_calls(failures_text(result)) == [BUGGY_CALL, WIDEN_CALL]
+    confirm_report(failures_text(result), blocks_namespace())
     plain = run_call(BUGGY_CALL, blocks_namespace())
     assert isinstance(plain, ValueError) and "Inputs have incompatible shapes" in str(plain)
 
@@ -235,8 +245,8 @@ def test_budget_and_seed_options_reach_the_check(project):
     result.stdout.fnmatch_lines([
         "blocks.py::buggy_block: FAIL, 1 failure mode (Hypothesis search, * of 4 combinations, seed 5)",
     ])
-    assert reproduce_calls(result.stdout.str()) == [BUGGY_CALL, WIDEN_CALL]
-    confirm_report(result.stdout.str(), blocks_namespace())
+    assert reproduce_calls(failures_text(result)) == [BUGGY_CALL, WIDEN_CALL]
+    confirm_report(failures_text(result), blocks_namespace())
 
 
 def test_a_file_collected_by_both_plugins_is_imported_once(pytester):
@@ -259,7 +269,7 @@ def test_fixed_block_works():
         "test_inline.py::Blocks.widen[shapeguard]": "FAILED",
     }
     assert (pytester.path / "imports.log").read_text() == "imported\n"
-    confirm_report(result.stdout.str(), blocks_namespace())
+    confirm_report(failures_text(result), blocks_namespace())
 
 
 def test_a_method_whose_class_needs_arguments_fails_with_advice(pytester):
@@ -378,6 +388,16 @@ def database_entries(folder: Path) -> list[Path]:
 
 def test_failing_examples_are_kept_in_the_database_and_found_again(pytester):
     pytester.makepyfile(blocks=BLOCKS)
+    # Hypothesis's own "ci" profile, active wherever CI is set, has no database
+    # (and shapeguard follows it); a project that keeps .hypothesis/ between CI
+    # runs loads a profile with one, as here.
+    pytester.makeconftest(
+        """
+        from hypothesis import settings
+
+        settings.load_profile("default")
+        """
+    )
     # A budget below the space's 4 points: a search, which probes saved examples first.
     args = ["--shapeguard", "--shapeguard-max-examples", "3", "-p", "no:cacheprovider", "blocks.py"]
     first = pytester.runpytest_subprocess(*args)
@@ -386,8 +406,8 @@ def test_failing_examples_are_kept_in_the_database_and_found_again(pytester):
     second = pytester.runpytest_subprocess(*args, "-n", "2")  # workers share the database
     second.assert_outcomes(passed=1, failed=2)
     calls = [BUGGY_CALL, WIDEN_CALL]
-    assert reproduce_calls(first.stdout.str()) == reproduce_calls(second.stdout.str()) == calls
-    confirm_report(second.stdout.str(), blocks_namespace())
+    assert reproduce_calls(failures_text(first)) == reproduce_calls(failures_text(second)) == calls
+    confirm_report(failures_text(second), blocks_namespace())
 
 
 def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester):
@@ -408,4 +428,4 @@ def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester
     result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=1, failed=2)
     assert database_entries(pytester.path) == []
-    confirm_report(result.stdout.str(), blocks_namespace())
+    confirm_report(failures_text(result), blocks_namespace())
