@@ -14,6 +14,7 @@ import os
 import sys
 from typing import Any
 
+from ._options import positive_int, positive_seconds
 from ._version import __version__
 
 EXIT_PASSED = 0  # every target passed
@@ -73,11 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", action="append", default=[], metavar="PARAM=TEMPLATE",
         help="shape template of a tensor parameter without the batch dimension, e.g. x=H,W,C; repeatable",
     )
-    check.add_argument("--max-examples", type=_positive_int, metavar="N",
+    check.add_argument("--max-examples", type=positive_int, metavar="N",
                        help="probe budget per target (default: the decorator's, else 100)")
     check.add_argument("--exhaustive", action="store_true", help="probe every combination, whatever the budget")
     check.add_argument("--seed", type=int, metavar="N", help="seed of the search (default: the decorator's, else 0)")
-    check.add_argument("--timeout", type=_positive_float, default=60.0, metavar="SECONDS",
+    check.add_argument("--timeout", type=positive_seconds, default=60.0, metavar="SECONDS",
                        help="longest one call of a block may take; a block that hangs is stopped and "
                        "reported as an error (exit status 3) (default: 60)")
     check.add_argument("--format", choices=FORMATS, default="text",
@@ -186,28 +187,31 @@ def exit_status(reports, interrupted: bool = False) -> int:
 
 def parse_axes(items: list[str]) -> dict[str, list]:
     """``["C=16,32", "conv_shortcut=false"]`` -> ``{"C": [16, 32], "conv_shortcut": [False]}``."""
-    from .errors import ShapeguardError
-
-    axes: dict[str, list] = {}
-    for item in items:
-        name, values = _split_assignment(item, "--axis", "NAME=V1,V2")
-        if name in axes:
-            raise ShapeguardError(f"--axis {name} is given twice; list all its values once: --axis {name}=V1,V2.")
-        axes[name] = [parse_value(v) for v in values.split(",")]
-    return axes
+    return {
+        name: [parse_value(v) for v in values.split(",")]
+        for name, values in _parse_assignments(items, "--axis", "NAME=V1,V2").items()
+    }
 
 
 def parse_inputs(items: list[str]) -> dict[str, str]:
     """``["x=H,W,C"]`` -> ``{"x": "H,W,C"}``; the template is checked with the space."""
+    return _parse_assignments(items, "--input", "PARAM=TEMPLATE")
+
+
+def _parse_assignments(items: list[str], option: str, form: str) -> dict[str, str]:
+    """Repeated ``NAME=VALUE`` options -> ``{NAME: VALUE}``; a name given twice is an error."""
     from .errors import ShapeguardError
 
-    inputs: dict[str, str] = {}
+    assigned: dict[str, str] = {}
     for item in items:
-        name, template = _split_assignment(item, "--input", "PARAM=TEMPLATE")
-        if name in inputs:
-            raise ShapeguardError(f"--input {name} is given twice.")
-        inputs[name] = template
-    return inputs
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals or not name.isidentifier() or not value.strip():
+            raise ShapeguardError(f"{option} {item!r} is not of the form {form}.")
+        if name in assigned:
+            raise ShapeguardError(f"{option} {name} is given twice; give it once, as {option} {form}.")
+        assigned[name] = value
+    return assigned
 
 
 def parse_value(text: str) -> Any:
@@ -227,36 +231,6 @@ def parse_value(text: str) -> Any:
         except ValueError:
             pass
     return text
-
-
-def _split_assignment(item: str, option: str, form: str) -> tuple[str, str]:
-    from .errors import ShapeguardError
-
-    name, equals, value = item.partition("=")
-    name = name.strip()
-    if not equals or not name.isidentifier() or not value.strip():
-        raise ShapeguardError(f"{option} {item!r} is not of the form {form}.")
-    return name, value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
 
 
 def _open_output(path: str | None):

@@ -11,25 +11,14 @@ shapeguard's engine load only when a collected item runs its check.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import pytest
 
+from ._options import positive_int
+
 ITEM_SUFFIX = "[shapeguard]"
 MARKER = "shapeguard"
-
-
-def _positive_int(text: str) -> int:
-    # The CLI has its twin (shapeguard.cli); importing the CLI in every pytest
-    # session for it would cost more than these lines.
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--shapeguard-max-examples",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="probe budget per block (overrides @guard(max_examples=...); default 100).",

@@ -456,7 +456,7 @@ def test_ctrl_c_while_importing_exits_130(workdir):
          "shapeguard: lazy_blocks.py:block: axis 'C': 'abc' is not an integer"),
         (["lazy_blocks.py:block", "--axis", "C"], "shapeguard: --axis 'C' is not of the form NAME=V1,V2."),
         (["lazy_blocks.py:block", "--input", "y=H,C"], "shapeguard: lazy_blocks.py:block: input template for 'y'"),
-        (["lazy_blocks.py:block", "--max-examples", "0"], "shapeguard: argument --max-examples: '0' is not"),
+        (["lazy_blocks.py:block", "--max-examples", "0"], "shapeguard: argument --max-examples: expected a positive integer, got '0'"),
         (["lazy_blocks.py:block", "--output", "no/such/folder/report.json"],
          "shapeguard: cannot write --output no/such/folder/report.json"),
     ],
