@@ -209,7 +209,9 @@ def _parse_assignments(items: list[str], option: str, form: str) -> dict[str, st
         if not equals or not name.isidentifier() or not value.strip():
             raise ShapeguardError(f"{option} {item!r} is not of the form {form}.")
         if name in assigned:
-            raise ShapeguardError(f"{option} {name} is given twice; give it once, as {option} {form}.")
+            raise ShapeguardError(
+                f"{option} {name} is given twice; give it once: {option} {name}={form.partition('=')[2]}."
+            )
         assigned[name] = value
     return assigned
 

@@ -521,7 +521,7 @@ def test_pre_commit_hook_runs_check_on_staged_python_files(tmp_path):
     assert hook["pass_filenames"] is True
     assert hook["types"] == ["python"]
     program, *options = hook["entry"].split()
-    assert program == "shapeguard"
+    assert [program, options[0]] == ["shapeguard", "check"]
     # As pre-commit runs it: the entry, then the staged files. A file that
     # never mentions guard is not imported (this one would stop the run).
     script = tmp_path / "train.py"

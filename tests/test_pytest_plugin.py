@@ -88,16 +88,6 @@ def reproduce_calls(text: str) -> list[str]:
     return re.findall(REPORT_LINE.format("reproduce"), text, flags=re.MULTILINE)
 
 
-def failures_text(result: pytest.RunResult) -> str:
-    """The FAILURES part of a session's output. The short summary after it
-    repeats each report in full where pytest sees a CI (``CI`` is set)."""
-    text = result.stdout.str()
-    start = re.search(r"^=+ FAILURES =+$", text, flags=re.MULTILINE)
-    assert start, text
-    end = re.search(r"^=+ .* =+$", text[start.end():], flags=re.MULTILINE)
-    return text[start.end(): start.end() + end.start()] if end else text[start.end():]
-
-
 def confirm_report(text: str, namespace: dict) -> None:
     """Every failure in a report fails in plain Keras too: its reproducing call
     raises a ValueError carrying the message the report quotes from Keras."""
@@ -131,13 +121,25 @@ def outcomes_by_nodeid(result: pytest.RunResult) -> dict[str, str]:
     return found
 
 
+def _between(result: pytest.RunResult, start: str, end: str) -> str:
+    """The output from the line matching ``start`` to the next matching ``end``."""
+    text = result.stdout.str()
+    found = re.search(start, text, flags=re.MULTILINE)
+    assert found, text
+    rest = text[found.end():]
+    stop = re.search(end, rest, flags=re.MULTILINE)
+    return rest[: stop.start()] if stop else rest
+
+
 def failure_section(result: pytest.RunResult, heading: str) -> str:
     """The text pytest prints under ``____ heading ____`` in FAILURES."""
-    text = result.stdout.str()
-    start = re.search(rf"^_+ {re.escape(heading)} _+$", text, flags=re.MULTILINE)
-    assert start, text
-    end = re.search(r"^(_{3,} .* _{3,}|=+ .* =+)$", text[start.end():], flags=re.MULTILINE)
-    return text[start.end(): start.end() + end.start()] if end else text[start.end():]
+    return _between(result, rf"^_+ {re.escape(heading)} _+$", r"^(_{3,} .* _{3,}|=+ .* =+)$")
+
+
+def failures_text(result: pytest.RunResult) -> str:
+    """The FAILURES part of a session's output. The short summary after it
+    repeats each report in full where pytest sees a CI (``CI`` is set)."""
+    return _between(result, r"^=+ FAILURES =+$", r"^=+ .* =+$")
 
 
 @pytest.fixture
@@ -230,8 +232,9 @@ def test_buggy_block_fails_as_a_collected_item_with_the_report(project):
     # The report alone: no traceback through shapeguard, Keras or pytest.
     assert "Traceback" not in result.stdout.str() and "site-packages" not in result.stdout.str()
     assert f"reproduce: {WIDEN_CALL}" in failure_section(result, "Blocks.widen [shapeguard]")
-    assert reproduce_calls(failures_text(result)) == [BUGGY_CALL, WIDEN_CALL]
-    confirm_report(failures_text(result), blocks_namespace())
+    failures = failures_text(result)
+    assert reproduce_calls(failures) == [BUGGY_CALL, WIDEN_CALL]
+    confirm_report(failures, blocks_namespace())
     plain = run_call(BUGGY_CALL, blocks_namespace())
     assert isinstance(plain, ValueError) and "Inputs have incompatible shapes" in str(plain)
 
@@ -245,8 +248,9 @@ def test_budget_and_seed_options_reach_the_check(project):
     result.stdout.fnmatch_lines([
         "blocks.py::buggy_block: FAIL, 1 failure mode (Hypothesis search, * of 4 combinations, seed 5)",
     ])
-    assert reproduce_calls(failures_text(result)) == [BUGGY_CALL, WIDEN_CALL]
-    confirm_report(failures_text(result), blocks_namespace())
+    failures = failures_text(result)
+    assert reproduce_calls(failures) == [BUGGY_CALL, WIDEN_CALL]
+    confirm_report(failures, blocks_namespace())
 
 
 def test_a_file_collected_by_both_plugins_is_imported_once(pytester):
@@ -406,8 +410,9 @@ def test_failing_examples_are_kept_in_the_database_and_found_again(pytester):
     second = pytester.runpytest_subprocess(*args, "-n", "2")  # workers share the database
     second.assert_outcomes(passed=1, failed=2)
     calls = [BUGGY_CALL, WIDEN_CALL]
-    assert reproduce_calls(failures_text(first)) == reproduce_calls(failures_text(second)) == calls
-    confirm_report(failures_text(second), blocks_namespace())
+    failures = failures_text(second)
+    assert reproduce_calls(failures_text(first)) == reproduce_calls(failures) == calls
+    confirm_report(failures, blocks_namespace())
 
 
 def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester):
