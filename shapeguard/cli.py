@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Any
 
@@ -68,11 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--axis", action="append", default=[], metavar="NAME=V1,V2,...",
         help="values to try for an axis (a parameter or a template dimension); overrides the "
-        "decorator's; values are integers, floats, true/false/none or strings; repeatable",
+        "decorator's; values are Python literals ((3,3), [4,5]), true/false/none, dotted names of "
+        "functions (keras.activations.relu) or strings, split at top-level commas; repeatable",
     )
     check.add_argument(
         "--input", action="append", default=[], metavar="PARAM=TEMPLATE",
-        help="shape template of a tensor parameter without the batch dimension, e.g. x=H,W,C; repeatable",
+        help="shape template of a tensor parameter without the batch dimension, e.g. x=H,W,C or "
+        "skip=2*H,2*H,C; none for an unknown size; [A; B] for a list of tensors; T1|T2|none for "
+        "choices; repeatable",
+    )
+    check.add_argument(
+        "--where", action="append", default=[], metavar="EXPR",
+        help="a constraint over axis names, e.g. 'filters %% groups == 0'; points where it does "
+        "not hold are skipped; repeatable (all must hold)",
     )
     check.add_argument("--max-examples", type=positive_int, metavar="N",
                        help="probe budget per target (default: the decorator's, else 100)")
@@ -104,11 +113,13 @@ def run_check(args: argparse.Namespace) -> int:
     from .errors import ShapeguardError
 
     try:
-        axes = parse_axes(args.axis)
+        with silenced_native_output():  # a dotted value (keras.activations.relu) imports TensorFlow
+            axes = parse_axes(args.axis)
         inputs = parse_inputs(args.input)
+        where = parse_where(args.where)
         output = _open_output(args.output)
     except ShapeguardError as exc:
-        print(f"shapeguard: {exc}", file=sys.stderr)
+        print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
         return EXIT_USAGE
 
     show_progress = not args.quiet and _isatty(sys.stderr)
@@ -116,10 +127,10 @@ def run_check(args: argparse.Namespace) -> int:
         with silenced_native_output() as terminal:
             try:
                 targets, reports, interrupted = _check_all(
-                    args, axes, inputs, terminal.stderr if show_progress else None
+                    args, axes, inputs, where, terminal.stderr if show_progress else None
                 )
             except ShapeguardError as exc:
-                print(f"shapeguard: {exc}", file=terminal.stderr)
+                print(f"shapeguard: {exc.for_cli()}", file=terminal.stderr)
                 return EXIT_USAGE
             except Exception as exc:  # a bug in shapeguard: the user's code cannot get here
                 if os.environ.get("SHAPEGUARD_TRACEBACK"):
@@ -147,7 +158,7 @@ def run_check(args: argparse.Namespace) -> int:
     return exit_status(reports, interrupted)
 
 
-def _check_all(args: argparse.Namespace, axes: dict, inputs: dict, progress_stream) -> tuple[list, list, bool]:
+def _check_all(args: argparse.Namespace, axes: dict, inputs: dict, where: list, progress_stream) -> tuple[list, list, bool]:
     """``(targets, reports, interrupted)``. Every target is imported and its
     space built before the first is probed, so a bad one fails at once; Ctrl-C
     keeps the reports made so far."""
@@ -157,12 +168,12 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: dict, progress_stre
     reports: list = []
     try:
         targets = _resolve_all(args.targets)
-        plans = [(target, _plan(target, axes, inputs)) for target in targets]
+        plans = [(target, _plan(target, axes, inputs, where)) for target in targets]
         for target, plan in plans:
             try:
                 report = _check(target, plan, args, progress_stream)
             except ShapeguardError as exc:  # e.g. a bad max_examples in the decorator
-                message = str(exc)
+                message = exc.for_cli()
                 raise ShapeguardError(
                     message if message.startswith(target.name) else f"{target.name}: {message}"
                 ) from None
@@ -186,11 +197,34 @@ def exit_status(reports, interrupted: bool = False) -> int:
 
 
 def parse_axes(items: list[str]) -> dict[str, list]:
-    """``["C=16,32", "conv_shortcut=false"]`` -> ``{"C": [16, 32], "conv_shortcut": [False]}``."""
-    return {
-        name: [parse_value(v) for v in values.split(",")]
-        for name, values in _parse_assignments(items, "--axis", "NAME=V1,V2").items()
-    }
+    """``["C=16,32", "kernel_size=(3,3),(1,3)"]`` -> ``{"C": [16, 32], "kernel_size":
+    [(3, 3), (1, 3)]}``: values split at top-level commas only."""
+    from ._expr import split_top_level
+
+    axes = {}
+    for name, values in _parse_assignments(items, "--axis", "NAME=V1,V2").items():
+        pieces = split_top_level(values, ",", f"--axis {name}")
+        if any(not piece.strip() for piece in pieces):
+            from .errors import ShapeguardError
+
+            raise ShapeguardError(f"--axis {name}={values}: a value is empty; write --axis {name}=V1,V2.")
+        axes[name] = [parse_value(v) for v in pieces]
+    return axes
+
+
+def parse_where(items: list[str]) -> list[str]:
+    """Each ``--where EXPR``, checked to parse now (its names are checked
+    against each target's axes with the space)."""
+    from ._expr import parse_condition
+    from .errors import ShapeguardError
+
+    for item in items:
+        try:
+            parse_condition(item, "--where")
+        except ShapeguardError as exc:
+            raise ShapeguardError(str(exc).replace("--where: ", f"--where {item!r}: ", 1)
+                                  .replace(f"--where {item!r}: {item.strip()!r} ", f"--where {item!r} ", 1)) from None
+    return list(items)
 
 
 def parse_inputs(items: list[str]) -> dict[str, str]:
@@ -217,22 +251,50 @@ def _parse_assignments(items: list[str], option: str, form: str) -> dict[str, st
 
 
 def parse_value(text: str) -> Any:
-    """An axis value: integer, float, true/false/none (any case), else the
-    string itself; quotes force a string (``'"8"'``)."""
+    """An axis value: a Python literal (``8``, ``0.5``, ``(3, 3)``, ``[4, 5]``,
+    ``'8'``), true/false/none in any case, a function by dotted name
+    (``keras.activations.relu``, imported), else the string itself."""
+    import ast
+
     text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
     lowered = text.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
     if lowered == "none":
         return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        pass
+    if re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", text):
+        return _import_dotted(text)
     return text
+
+
+def _import_dotted(text: str) -> Any:
+    """``keras.activations.relu`` -> the object; one sentence if it cannot be had."""
+    import importlib
+
+    from .errors import ShapeguardError
+
+    parts = text.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        except Exception as exc:  # the module raised while importing
+            raise ShapeguardError(f"--axis value {text!r}: importing {'.'.join(parts[:cut])} raised "
+                                  f"{type(exc).__name__}.") from None
+        try:
+            for part in parts[cut:]:
+                obj = getattr(obj, part)
+        except AttributeError:
+            raise ShapeguardError(f"--axis value {text!r}: {'.'.join(parts[:cut])} has no {'.'.join(parts[cut:])!r};"
+                                  " quote it to pass a string ('\"a.b\"').") from None
+        return obj
+    raise ShapeguardError(f"--axis value {text!r} looks like a dotted name, but no module {parts[0]!r} can be "
+                          "imported; quote it to pass a string ('\"a.b\"').")
 
 
 def _open_output(path: str | None):
@@ -261,7 +323,7 @@ def _resolve_all(texts: list[str]) -> list:
     return targets
 
 
-def _plan(target, axes: dict, inputs: dict) -> dict:
+def _plan(target, axes: dict, inputs: dict, where: list) -> dict:
     """The axes and templates to check ``target`` on: the decorator's, with the
     command line's on top. Building the space now reports a bad axis before
     any target is probed, in a message that names the target."""
@@ -271,9 +333,12 @@ def _plan(target, axes: dict, inputs: dict) -> dict:
     spec = spec_of(target.function)
     declared_axes = dict(spec.axes) if spec is not None else {}
     declared_inputs = dict(spec.inputs or {}) if spec is not None else {}
-    plan = {"axes": {**declared_axes, **axes}, "inputs": {**declared_inputs, **inputs} or None}
+    declared_where = spec.where if spec is not None else None
+    declared_where = [] if declared_where is None else list(declared_where) if isinstance(declared_where, (list, tuple)) else [declared_where]
+    plan = {"axes": {**declared_axes, **axes}, "inputs": {**declared_inputs, **inputs} or None,
+            "where": declared_where + where or None}
     function = target.function.__wrapped__ if spec is not None else target.function
-    build_space(function, plan["axes"], plan["inputs"], name=target.name)
+    build_space(function, plan["axes"], plan["inputs"], name=target.name, where=plan["where"]).valid_points
     return plan
 
 
@@ -290,6 +355,7 @@ def _check(target, plan: dict, args: argparse.Namespace, progress_stream):
             seed=args.seed,
             exhaustive=True if args.exhaustive else None,
             timeout=args.timeout,
+            where=plan["where"],
             target=target.name,
             on_probe=progress.update if progress is not None else None,
             **plan["axes"],

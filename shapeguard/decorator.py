@@ -25,6 +25,7 @@ class GuardSpec:
     inputs: dict | None = None
     max_examples: int | None = None
     seed: int | None = None
+    where: Any = None
 
 
 def _call_with_context(wrapped, instance, args, kwargs):
@@ -67,20 +68,22 @@ def guard(
     inputs: dict[str, Any] | None = None,
     max_examples: int | None = None,
     seed: int | None = None,
+    where: Any = None,
     **axes: Any,
 ):
     """Declare the space to check a block builder on.
 
     ``@guard(C=[16, 32], filters=[32, 64], inputs={"x": "H,W,C"})``: each keyword
     is an axis (a parameter of the function, or a dimension named in a template)
-    with the values to try. ``inputs`` maps tensor parameters to templates.
+    with the values to try. ``inputs`` maps tensor parameters to templates;
+    ``where`` constrains the points (README, "Telling shapeguard the contract").
     Axes not given are inferred (README, "Inferred axes"). Bare ``@guard`` infers all.
     The space is checked now, so a misspelt axis fails at import time.
     """
-    spec = GuardSpec(dict(axes), dict(inputs) if inputs else None, max_examples, seed)
+    spec = GuardSpec(dict(axes), dict(inputs) if inputs else None, max_examples, seed, where)
 
     def decorate(function: Callable) -> GuardedFunction:
-        build_space(function, spec.axes, spec.inputs)
+        build_space(function, spec.axes, spec.inputs, where=spec.where)
         return GuardedFunction(function, spec)
 
     return decorate if fn is None else decorate(fn)

@@ -29,6 +29,7 @@ def check(
     target: str | None = None,
     on_probe: Callable[[int, int], None] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
+    where: Any = None,
     **axes: Any,
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
@@ -42,6 +43,10 @@ def check(
     `ExampleDatabase` or a directory: failing examples saved there are probed
     first on the next run. A call running past ``timeout`` seconds (default 60;
     None for no limit) stops the check and is reported as an error.
+    ``where`` is the contract's constraint: an expression over axis names
+    (``"filters % groups == 0"``), a callable given the point as a dict, or a
+    list of them; points where it does not hold are skipped (README, "Telling
+    shapeguard the contract"). Raises `ShapeguardError` for bad input.
     """
     from .search import search
 
@@ -52,6 +57,7 @@ def check(
         inputs = inputs if inputs is not None else spec.inputs
         max_examples = max_examples if max_examples is not None else spec.max_examples
         seed = seed if seed is not None else spec.seed
+        where = where if where is not None else spec.where
     max_examples = DEFAULT_MAX_EXAMPLES if max_examples is None else max_examples
     seed = 0 if seed is None else seed
     if not isinstance(max_examples, int) or isinstance(max_examples, bool) or max_examples < 1:
@@ -61,7 +67,10 @@ def check(
 
     name = getattr(callable_, "__name__", "fn")
     target = target or f"{getattr(callable_, '__module__', '?')}:{getattr(callable_, '__qualname__', name)}"
-    space = build_space(callable_, axes, inputs, name=name)
+    space = build_space(callable_, axes, inputs, name=name, where=where)
+    space.valid_points  # the contract is checked before the first probe
+    if not inputs:
+        space = _space_of_inferred_rank(callable_, space, axes, name, where, timeout)
     result = search(
         callable_,
         space,
@@ -81,6 +90,7 @@ def check(
         probes=len(result.outcomes),
         space=space.as_dict(),
         size=space.size,
+        skipped=space.skipped,
         seed=seed,
         interrupted=result.interrupted,
         outcomes=[(space.values(p), o) for p, o in result.outcomes.items()],
@@ -90,7 +100,7 @@ def check(
         location = Location(outcome.file, outcome.line) if outcome.file else None
         counts = {}
         if result.counts is not None:
-            counts = {"failing": result.counts[mode_key], "of": space.size}
+            counts = {"failing": result.counts[mode_key], "of": space.probe_count}
         example = space.values(point)
         call = call_string(call_name, space.arguments(point))
         if outcome.status == ERROR:
@@ -102,10 +112,46 @@ def check(
                 Failure(outcome.status, outcome.layer_class, outcome.layer_name, location,
                         outcome.message, outcome.input_shapes, example, call, **counts)
             )
+    if not inputs:
+        _reject_wrong_rank(report, space, target)
     order = lambda item: (item.location.file, item.location.line) if item.location else ("", 0)
     report.failures.sort(key=lambda f: (order(f), f.kind, f.layer_class))
     report.errors.sort(key=lambda e: (order(e), e.type))
     return report
+
+
+def _space_of_inferred_rank(fn, space, axes, name, where, timeout):
+    """With no template given, the first layer that gets the tensor decides
+    its rank: a `Conv1D`, `LSTM` or `Dense` first means a sequence (``T,C``), a
+    `Conv3D` a volume (``depth,H,H,C``); an image (``H,H,C``) otherwise."""
+    from .probe import first_layer_rank
+
+    template = space.templates[0]
+    rank = first_layer_rank(fn, space, space.valid_points[0] if space.valid_points else next(space.points()),
+                            template.param, timeout)
+    if rank is None or rank == len(template.dims):
+        return space
+    inferred = build_space(fn, axes, None, name=name, where=where, rank=rank)
+    inferred.valid_points  # noqa: B018 - the contract is checked before the first probe
+    return inferred
+
+
+def _reject_wrong_rank(report: Report, space, target: str) -> None:
+    """A block that rejects the inferred template's rank at every point gets
+    one sentence naming the template to give, not a failure per point."""
+    import re
+
+    outcomes = [o for _, o in report.outcomes]
+    if not outcomes or not all(o.failed and re.search(r"\bndim\b|\brank\b", o.message) for o in outcomes):
+        return
+    template = space.templates[0]
+    wanted = re.search(r"(?:min_)?ndim=(\d)", outcomes[0].message)
+    suggestion = {3: "T,C", 4: "H,W,C", 5: "depth,H,W,C", 2: "C"}.get(int(wanted.group(1)) if wanted else 0, "T,C")
+    what = f"{outcomes[0].layer_class or outcomes[0].error_type}: {outcomes[0].message}"
+    head = (f"{target}: the block rejects the inferred input {template.param}={template} (rank {len(template.dims)})"
+            f" at every point ({what}); give the tensor's template, e.g. ")
+    raise ShapeguardError(head + f"inputs={{{template.param!r}: {suggestion!r}}}.",
+                          cli=head + f"--input {template.param}={suggestion}.")
 
 
 def assert_ok(fn: Callable, /, **options: Any) -> Report:

@@ -81,13 +81,7 @@ def probe(fn: Callable, space: Space, point: tuple[int, ...], timeout: float | N
     import keras
 
     with _isolated_keras_state():
-        args, kwargs = [], {}
-        for arg in space.arguments(point):
-            value = keras.Input(shape=arg.shape) if arg.shape is not None else arg.value
-            if arg.positional:
-                args.append(value)
-            else:
-                kwargs[arg.name] = value
+        args, kwargs, _ = _call_arguments(space, point)
         try:
             with _time_limit(timeout):
                 fn(*args, **kwargs)
@@ -292,3 +286,73 @@ def _append_to_message(exc: BaseException, extra: str) -> None:
         exc.args = (f"{exc.args[0]}\n\n{extra}",) + exc.args[1:]
     else:
         exc.add_note(extra)
+
+
+# Layers that take a sequence (batch, T, C) when they come first in a block,
+# whatever rank their input spec allows (README, "Rank").
+_SEQUENCE_LAYERS = frozenset({
+    "Dense", "EinsumDense", "LayerNormalization", "RMSNormalization", "MultiHeadAttention",
+    "GroupedQueryAttention", "Attention", "AdditiveAttention", "LSTM", "GRU", "SimpleRNN", "RNN",
+    "Bidirectional", "ConvLSTM1D",
+})
+
+
+def first_layer_rank(fn: Callable, space: Space, point: tuple[int, ...], param: str,
+                     timeout: float | None = None) -> int | None:
+    """The rank (batch dimension left out) that the first Keras layer given
+    the tensor parameter ``param`` declares: 2 for a sequence layer (``Conv1D``,
+    ``LSTM``, ``MultiHeadAttention``, ``Dense`` or ``LayerNormalization``
+    first), 4 for a volume (``Conv3D``), 3 for an image; None when the first
+    layer says nothing about rank or no layer got the tensor. Calls ``fn``
+    once at ``point``; its outcome does not matter."""
+    import keras
+    from keras.src.layers.layer import Layer
+
+    original = Layer.__call__
+    first: list = []
+    tensors: list = []
+
+    def recording_call(self, *args, **kwargs):
+        if not first and any(t is v for v in keras.tree.flatten((args, kwargs)) for t in tensors):
+            first.append(self)
+        return original(self, *args, **kwargs)
+
+    Layer.__call__ = recording_call
+    try:
+        with _isolated_keras_state():
+            args, kwargs, by_name = _call_arguments(space, point)
+            tensors.extend(keras.tree.flatten(by_name.get(param)))
+            try:
+                with _time_limit(timeout):
+                    fn(*args, **kwargs)
+            except (Exception, SystemExit, ProbeTimeout):
+                pass
+    finally:
+        Layer.__call__ = original
+    if not first:
+        return None
+    layer = first[0]
+    if type(layer).__name__ in _SEQUENCE_LAYERS:
+        return 2
+    spec = layer.input_spec[0] if isinstance(layer.input_spec, (list, tuple)) and layer.input_spec else layer.input_spec
+    ndim = getattr(spec, "ndim", None) or getattr(spec, "min_ndim", None)
+    return ndim - 1 if ndim in (3, 4, 5) else None
+
+
+def _call_arguments(space: Space, point: tuple[int, ...]) -> tuple[list, dict, dict]:
+    """``(args, kwargs, {name: value})`` of the call at ``point``, with a
+    fresh `keras.Input` for each tensor (a list of them for a list template)."""
+    import keras
+
+    args, kwargs, by_name = [], {}, {}
+    for arg in space.arguments(point):
+        if isinstance(arg.shape, list):
+            value = [keras.Input(shape=shape) for shape in arg.shape]
+        else:
+            value = keras.Input(shape=arg.shape) if arg.shape is not None else arg.value
+        by_name[arg.name] = value
+        if arg.positional:
+            args.append(value)
+        else:
+            kwargs[arg.name] = value
+    return args, kwargs, by_name

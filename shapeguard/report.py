@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ._version import __version__
 from .probe import TIMEOUT
+from .space import show_value
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,9 @@ class Report:
     mode: str  # "search" or "exhaustive"
     probes: int
     space: dict
-    size: int  # number of combinations in the space
+    size: int  # number of combinations in the space, skipped ones included
     seed: int
+    skipped: int | None = 0  # combinations the contract rules out (None: not counted)
     failures: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     interrupted: bool = False
@@ -119,6 +121,7 @@ class Report:
             "mode": self.mode,
             "probes": self.probes,
             "space": self.space,
+            "skipped": self.skipped,
             "failures": [f.to_dict() for f in self.failures],
             "errors": [e.to_dict() for e in self.errors],
         }
@@ -136,7 +139,7 @@ class Report:
 def reports_to_json(reports, indent: int | None = 2) -> str:
     """The documented JSON document for one or more targets."""
     document = {"shapeguard": __version__, "targets": [r.to_dict() for r in reports]}
-    return json.dumps(document, indent=indent, default=repr)
+    return json.dumps(document, indent=indent, default=show_value)
 
 
 def relative_path(path: str) -> str:
@@ -152,7 +155,7 @@ def _location_dict(location: Location | None) -> dict | None:
 
 
 def _format_example(example: dict) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in example.items())
+    return ", ".join(f"{k}={show_value(v)}" for k, v in example.items())
 
 
 def _format_shapes(shapes) -> str:
@@ -167,16 +170,23 @@ def render_text(report: Report) -> str:
         "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}",
         "error": "ERROR, the block raised by itself",
     }[report.status]
+    to_probe = report.size - (report.skipped or 0)
     if report.mode == "search":
-        how = f"Hypothesis search, {report.probes} probes of {report.size} combinations, seed {report.seed}"
-    elif report.probes == report.size:
-        how = f"all {report.size} combinations probed"
+        how = f"Hypothesis search, {report.probes} probes of {to_probe} combinations, seed {report.seed}"
+    elif report.probes == to_probe:
+        how = f"all {to_probe} combinations probed"
     else:
-        how = f"exhaustive, stopped after {report.probes} of {report.size} combinations"
+        how = f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
     lines = [f"{report.target}: {verdict} ({how})"]
     if report.interrupted:
         lines.append("  interrupted: what was found before Ctrl-C")
-    lines.append("  space: " + "  ".join(f"{k}={v!r}" for k, v in report.space.items()))
+    lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
+    if report.skipped:
+        lines.append(f"  skipped: {report.skipped} of {report.size} combinations, ruled out by the contract"
+                     " or repeating another's call")
+    elif report.skipped is None:
+        lines.append(f"  skipped: not counted (a space of {report.size} combinations is too big to enumerate);"
+                     " the search draws only points the contract allows")
     for i, failure in enumerate(report.failures, 1):
         name = f" {failure.layer_name!r}" if failure.layer_name else ""
         what = (

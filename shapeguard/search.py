@@ -82,12 +82,14 @@ def search(
     Ctrl-C stops the search and returns what was found so far (``interrupted``);
     so does a probe running past ``timeout`` seconds (reported as an error)."""
     if exhaustive is None:
-        exhaustive = space.size <= max_examples
+        exhaustive = space.probe_count <= max_examples
     result = SearchResult("exhaustive" if exhaustive else "search")
     prober = _Prober(fn, space, result, on_probe, timeout)
     try:
         if exhaustive:
             for point in space.points():
+                if not space.is_valid(point):
+                    continue
                 prober(point)
             result.counts = _count_modes(result.outcomes)
         else:
@@ -137,17 +139,42 @@ def _varying(space: Space) -> list[int]:
     return [i for i, axis in enumerate(space.axes) if len(axis.values) > 1]
 
 
+def _indexed(space: Space) -> bool:
+    """Whether Hypothesis draws an index into the points left by the contract
+    (when it skips some and the space was enumerated) rather than one index
+    per axis."""
+    return bool(space.skipped)
+
+
 def _strategy(space: Space):
+    """What Hypothesis draws: one index per varying axis (shrinking moves each
+    towards its preferred values), or, when the contract skips points, an
+    index into the points left (index 0 is the most preferred point); in a
+    space too big to enumerate, skipped points are filtered out as drawn."""
     from hypothesis import strategies as st
 
-    return st.tuples(*(st.integers(0, len(space.axes[i].values) - 1) for i in _varying(space)))
+    if _indexed(space):
+        return st.tuples(st.integers(0, len(space.valid_points) - 1))
+    drawn = st.tuples(*(st.integers(0, len(space.axes[i].values) - 1) for i in _varying(space)))
+    if space.valid_points is None:
+        return drawn.filter(lambda d: space.is_valid(_expand(space, d)))
+    return drawn
 
 
 def _expand(space: Space, drawn: tuple) -> Point:
+    if _indexed(space):
+        return space.valid_points[drawn[0]]
     point = [0] * len(space.axes)
     for i, index in zip(_varying(space), drawn):
         point[i] = index
     return tuple(point)
+
+
+def _choices(space: Space, point: Point) -> tuple:
+    """The inverse of `_expand`: what Hypothesis would draw to reach ``point``."""
+    if _indexed(space):
+        return (space.valid_points.index(point),)
+    return tuple(point[i] for i in _varying(space))
 
 
 def _settings(**changes):
@@ -186,7 +213,7 @@ def _shrink(prober: _Prober, space: Space, mode_key: tuple, start: Point, seed: 
     from hypothesis.errors import HypothesisException, NoSuchExample
 
     db = InMemoryExampleDatabase()
-    db.save(b"start", choices_to_bytes(tuple(start[i] for i in _varying(space))))
+    db.save(b"start", choices_to_bytes(_choices(space, start)))
     try:
         drawn = find(
             _strategy(space),
@@ -211,12 +238,12 @@ def _pareto_minimal(prober: _Prober, mode_key: tuple, point: Point) -> Point:
         box *= index + 1
     if box <= PARETO_LIMIT:
         below = sorted(itertools.product(*(range(i + 1) for i in point)), key=_rank)
-        return next(q for q in below if q == point or prober(q).mode == mode_key)
+        return next(q for q in below if q == point or (prober.space.is_valid(q) and prober(q).mode == mode_key))
     while True:  # too many points below: make sure no single axis can improve
         for axis, index in enumerate(point):
             better = next(
                 (q for q in (point[:axis] + (j,) + point[axis + 1 :] for j in range(index))
-                 if prober(q).mode == mode_key),
+                 if prober.space.is_valid(q) and prober(q).mode == mode_key),
                 None,
             )
             if better is not None:
@@ -236,7 +263,7 @@ def _replay(space: Space, database, key: bytes) -> list[Point]:
     if database is None:
         return []
     by_key = {_example_key(space, p): p for p in _saved_points(space, database, key)}
-    return [by_key[k] for k in sorted(by_key)]
+    return [by_key[k] for k in sorted(by_key) if space.is_valid(by_key[k])]
 
 
 def _saved_points(space: Space, database, key: bytes) -> list[Point]:

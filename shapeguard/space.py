@@ -1,9 +1,17 @@
 """The parameter space: which values each axis takes and how a point becomes a call.
 
-An *axis* is a name with a finite list of values. It is either a parameter of
-the block (``filters``, ``strides``, ``conv_shortcut``) or a dimension named in
-an input template (``C`` in ``"H,W,C"``). A *point* picks one value per axis,
-written as a tuple of indices into the axes' value lists.
+An *axis* is a name with a finite list of values. It is a parameter of the
+block (``filters``, ``strides``, ``conv_shortcut``), a dimension named in an
+input template (``C`` in ``"H,W,C"``), or, for a tensor parameter given
+several templates (``"H,H,C|None"``), the choice among them. A *point* picks
+one value per axis, written as a tuple of indices into the axes' value lists.
+
+The *contract* says which points a block is meant for: template dims may be
+expressions (``"2*H,2*H,C"``, ``"H,H,4*filters"``) and constraints may be given
+(``where="filters % groups == 0"``). A point where a dim is not a positive
+integer, or a constraint does not hold, is *skipped*: never probed, never
+drawn by the search, and counted in the report. So is a point that would make
+the very same call as a preferred one (an axis that no template reads there).
 
 Values are kept in *preference order*: the parameter's default first (when the
 axis has one), then the rest in ascending order (``False`` before ``True``;
@@ -16,13 +24,16 @@ decoration time, so a bad axis name fails at import, not mid-search.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import itertools
 import math
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping
 
+from ._expr import Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
 from .errors import ShapeguardError
 
 NO_DEFAULT = inspect.Parameter.empty
@@ -41,9 +52,31 @@ NAMED_VALUES: Mapping[str, tuple] = {
     "stride": (1, 2),
     "kernel_size": (1, 3, 5),
 }
+# Parameters without a default, recognised by name (README, "Required parameters").
+LABEL_NAMES = re.compile(r"^(name|prefix|scope|label|.*_name|.*_prefix|name_.*)$")
+INDEX_NAMES = re.compile(r"^(block_id|block_idx|block_index|block_num|stage|stage_id|stage_idx|"
+                         r"layer_id|layer_idx|idx|index|.*_id|.*_idx|.*_index)$")
+CHANNEL_NAMES = re.compile(r"^(growth_rate|output_channels?|input_channels?|hidden_dim|hidden_size|"
+                           r"intermediate_dim|intermediate_size|channel|embed_dim|embedding_dim|key_dim|"
+                           r"value_dim|ff_dim|dim|width|filters_.*|.*_filters|.*_channels?|.*_dim|.*_units)$")
+HEAD_NAMES = re.compile(r"^(num_heads|heads|n_heads|num_attention_heads)$")
+RATIO_VALUES: tuple[tuple[re.Pattern, tuple], ...] = (
+    (re.compile(r"^(se_ratio|squeeze_ratio|.*se_ratio)$"), (0.25,)),
+    (re.compile(r"^(expansion|expand_ratio|expansion_factor|expansion_ratio|expand|t)$"), (1, 6)),
+    (re.compile(r"^(mlp_ratio)$"), (4,)),
+    (re.compile(r"^(reduction|reduction_ratio|compression)$"), (0.5,)),
+    (re.compile(r"^(scale|residual_scale|layer_scale)$"), (0.2, 1.0)),
+    (re.compile(r"^(dropout|dropout_rate|drop_rate|drop_path_rate|rate|.*_dropout)$"), (0.0,)),
+)
+TENSOR_LIKE_NAMES = re.compile(r"^(x|y|h|p|ip|z|inputs?|tensors?|skips?|skip_.*|.*_skip|.*_tensors?|"
+                               r".*_inputs?|.*_list|features?|residual|shortcut|prev|previous|memory|"
+                               r"context|query|key|value|encoder_outputs?|hidden_states?)$", re.IGNORECASE)
 CHANNEL_DIMS = ("C", "channels", "D")
 SPATIAL_DIMS = ("H", "W", "T", "L", "S", "depth", "height", "width")
-INFERRED_TEMPLATE = ("H", "H", "C")
+# Templates inferred for the tensor parameter, by the rank its first layer wants.
+INFERRED_TEMPLATES = {1: ("C",), 2: ("T", "C"), 3: ("H", "H", "C"), 4: ("depth", "H", "H", "C")}
+INFERRED_TEMPLATE = INFERRED_TEMPLATES[3]
+ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
 
 
 @dataclass(frozen=True)
@@ -54,25 +87,55 @@ class Axis:
     is_dim: bool = False  # a tensor dimension from a template, not a parameter
 
 
+# A shape is a tuple of dims, each an int, None (unknown size) or an Expr.
+@dataclass(frozen=True)
+class TensorList:
+    """A list of tensors passed to one parameter (``skips=[x1, x2]``)."""
+
+    shapes: tuple
+
+
 @dataclass(frozen=True)
 class Template:
-    """The shape of one tensor parameter, batch dimension left out."""
+    """The shape of one tensor parameter, batch dimension left out: one or
+    several *choices*, each a shape, a `TensorList`, or None (no tensor)."""
 
     param: str
-    dims: tuple  # each an int or an axis name
+    choices: tuple
+    text: str
+
+    @property
+    def dims(self) -> tuple:
+        """The dims of a one-shape template, as written (ints, None, names, expressions)."""
+        (choice,) = self.choices
+        return tuple(d.text if isinstance(d, Expr) else d for d in choice)
+
+    @property
+    def labels(self) -> tuple:
+        """Each choice as the axis value that selects it."""
+        return tuple(_choice_text(c) for c in self.choices)
+
+    def names(self) -> list[str]:
+        """Names read by any choice's dims, in order."""
+        return list(dict.fromkeys(n for c in self.choices for n in _choice_names(c)))
 
     def __str__(self) -> str:
-        return ",".join(str(d) for d in self.dims)
+        return self.text
 
 
 @dataclass(frozen=True)
 class Argument:
-    """One argument of a probe call: a value, or a tensor of the given shape."""
+    """One argument of a probe call: a value, or tensors of the given shape.
+    ``shape`` is a tuple for one tensor and a list of tuples for a list of
+    tensors; dims are ints or None."""
 
     name: str
     value: Any = None
-    shape: tuple | None = None  # set for tensor parameters
+    shape: tuple | list | None = None  # set for tensor parameters
     positional: bool = False
+
+
+Condition = tuple  # (text as the user wrote it, Expr or a callable of the point dict)
 
 
 @dataclass(frozen=True)
@@ -80,16 +143,21 @@ class Space:
     axes: tuple[Axis, ...]
     templates: tuple[Template, ...]
     signature: inspect.Signature
+    constants: tuple = ()  # (name, value) of parameters kept at their default
+    conditions: tuple = ()  # Condition, all must hold
+    layout_param: str | None = None  # a `data_format` parameter (channels_first support)
+    name: str = ""  # the target, for messages
 
     @property
     def size(self) -> int:
+        """Every combination of the axes' values, skipped ones included."""
         return math.prod(len(a.values) for a in self.axes)
 
     def as_dict(self) -> dict[str, list]:
         return {a.name: list(a.values) for a in self.axes}
 
     def points(self) -> Iterator[tuple[int, ...]]:
-        """Every point, in preference order of the index tuple."""
+        """Every combination, in preference order of the index tuple."""
         return itertools.product(*(range(len(a.values)) for a in self.axes))
 
     def values(self, point: tuple[int, ...]) -> dict[str, Any]:
@@ -102,14 +170,78 @@ class Space:
         except (KeyError, ValueError):
             return None
 
+    @cached_property
+    def valid_points(self) -> list[tuple[int, ...]] | None:
+        """The points to probe, in preference order (total rank, then
+        lexicographic), without skipped ones; None for a space too big to
+        enumerate (the search then skips points as it draws them). Raises
+        `ShapeguardError` when a constraint raises, or nothing is left."""
+        if self.size > ENUMERATE_LIMIT:
+            return None
+        seen, kept = set(), []
+        for point in sorted(self.points(), key=lambda p: (sum(p), p)):
+            arguments = self.call(point)
+            if arguments is None:
+                continue
+            key = tuple((a.name, repr(a.shape), repr(a.value)) for a in arguments)
+            if key not in seen:
+                seen.add(key)
+                kept.append(point)
+        if not kept:
+            raise self._nothing_left()
+        return kept
+
+    @property
+    def skipped(self) -> int | None:
+        """How many combinations the contract rules out (or repeat a call); None when not counted."""
+        valid = self.valid_points
+        return None if valid is None else self.size - len(valid)
+
+    @property
+    def probe_count(self) -> int:
+        """The number of points an exhaustive check probes."""
+        valid = self.valid_points
+        return self.size if valid is None else len(valid)
+
+    @cached_property
+    def _valid_set(self) -> frozenset | None:
+        valid = self.valid_points
+        return None if valid is None else frozenset(valid)
+
+    def is_valid(self, point: tuple[int, ...]) -> bool:
+        """Whether ``point`` is probed: not ruled out, and not a repeat of a preferred point's call."""
+        valid = self._valid_set
+        return self.call(point) is not None if valid is None else point in valid
+
     def arguments(self, point: tuple[int, ...]) -> list[Argument]:
+        """The call a point stands for (see `call`); a skipped point is a ValueError."""
+        arguments = self.call(point)
+        if arguments is None:
+            raise ValueError(f"point {self.values(point)} is ruled out by the contract")
+        return arguments
+
+    def call(self, point: tuple[int, ...]) -> list[Argument] | None:
         """The call a point stands for: tensor shapes and searched values, in
-        signature order. Parameters that are not searched keep their default."""
+        signature order; parameters that are not searched keep their default.
+        None when the point is skipped (a dim not a positive integer, or a
+        constraint that does not hold)."""
         values = self.values(point)
-        shapes = {
-            t.param: tuple(values[d] if isinstance(d, str) else d for d in t.dims)
-            for t in self.templates
-        }
+        env = {**dict(self.constants), **values}
+        for text, condition in self.conditions:
+            if not self._holds(text, condition, env, values):
+                return None
+        channels_first = self.layout_param is not None and env.get(self.layout_param) == "channels_first"
+        shapes = {}
+        for template in self.templates:
+            choice = template.choices[0] if len(template.choices) == 1 else (
+                template.choices[template.labels.index(values[template.param])]
+            )
+            if choice is None:
+                continue
+            resolved = _resolve_choice(choice, env, channels_first)
+            if resolved is _SKIP:
+                return None
+            shapes[template.param] = resolved
         args, positional = [], True
         for p in self.signature.parameters.values():
             if p.name in shapes:
@@ -127,46 +259,174 @@ class Space:
             args.append(replace(arg, positional=positional))
         return args
 
+    def _holds(self, text: str, condition, env: dict, values: dict) -> bool:
+        try:
+            return bool(condition.evaluate(env) if isinstance(condition, Expr) else condition(dict(values)))
+        except Exception as exc:  # the user's constraint raised: say where
+            at = ", ".join(f"{k}={show_value(v)}" for k, v in values.items())
+            detail = " ".join(str(exc).split())
+            reason = type(exc).__name__ + (f" ({detail})" if detail else "")
+            raise ShapeguardError(
+                f"{self.name}: the constraint where={text!r} raised {reason} at {at}.",
+                cli=f"{self.name}: --where {text!r} raised {reason} at {at}.",
+            ) from None
+
+    def _nothing_left(self) -> ShapeguardError:
+        """Why no point is left: name the constraint (or the templates) that rule all out."""
+        points = list(self.points())
+        sizes = "no combination gives every template dim a positive size; check the templates and axes."
+        if not self.conditions or not any(replace(self, conditions=()).call(p) is not None for p in points):
+            return ShapeguardError(f"{self.name}: {sizes}")
+        for text, condition in self.conditions:
+            if not any(replace(self, conditions=((text, condition),)).call(p) is not None for p in points):
+                tail = "holds at no combination of the axes; loosen it or give other values."
+                return ShapeguardError(f"{self.name}: the constraint where={text!r} {tail}",
+                                       cli=f"{self.name}: the constraint --where {text!r} {tail}")
+        tail = "together hold at no combination of the axes; loosen them or give other values."
+        return ShapeguardError(
+            f"{self.name}: the constraints where={[t for t, _ in self.conditions]!r} {tail}",
+            cli=f"{self.name}: the constraints " + " ".join(f"--where {t!r}" for t, _ in self.conditions) + f" {tail}",
+        )
+
+
+_SKIP = object()
+
+
+def _resolve_choice(choice, env: dict, channels_first: bool):
+    """A choice's concrete shape(s) at a point, or _SKIP."""
+    if isinstance(choice, TensorList):
+        shapes = [_resolve_choice(s, env, channels_first) for s in choice.shapes]
+        return _SKIP if any(s is _SKIP for s in shapes) else shapes
+    dims = []
+    for dim in choice:
+        if isinstance(dim, Expr):
+            dim = dim_value(dim, env)
+            if dim is None:
+                return _SKIP
+        dims.append(dim)
+    if channels_first and len(dims) >= 2:
+        dims = dims[-1:] + dims[:-1]  # templates are written channels-last
+    return tuple(dims)
+
+
+def _choice_text(choice) -> str | None:
+    if choice is None:
+        return None
+    if isinstance(choice, TensorList):
+        return "[" + "; ".join(_choice_text(s) for s in choice.shapes) + "]"
+    return ",".join("None" if d is None else str(d) for d in choice)
+
+
+def _choice_names(choice) -> list[str]:
+    if choice is None:
+        return []
+    if isinstance(choice, TensorList):
+        return [n for s in choice.shapes for n in _choice_names(s)]
+    return [n for d in choice if isinstance(d, Expr) for n in sorted(d.names, key=d.text.find)]
+
+
+def show_value(value: Any) -> str:
+    """A value as Python source: functions and classes by dotted name
+    (``keras.src.activations.activations.relu``), never a repr with a memory
+    address, so reports and JSON stay byte-identical from run to run."""
+    if inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value) or inspect.ismethod(value):
+        module = getattr(value, "__module__", None)
+        qualname = getattr(value, "__qualname__", getattr(value, "__name__", None))
+        if qualname and "<" not in qualname:
+            return f"{module}.{qualname}" if module and module != "builtins" else qualname
+        return f"<{type(value).__name__} {getattr(value, '__name__', '?')}>"
+    if callable(value) and not isinstance(value, type) and type(value).__repr__ is object.__repr__:
+        return f"{type(value).__module__}.{type(value).__qualname__}()"
+    return repr(value)
+
 
 def call_string(name: str, arguments: list[Argument]) -> str:
     """One line of Python that makes the same call with plain Keras."""
     parts = []
     for arg in arguments:
-        text = f"keras.Input(shape={arg.shape!r})" if arg.shape is not None else repr(arg.value)
+        if isinstance(arg.shape, list):
+            text = "[" + ", ".join(f"keras.Input(shape={s!r})" for s in arg.shape) + "]"
+        elif arg.shape is not None:
+            text = f"keras.Input(shape={arg.shape!r})"
+        else:
+            text = show_value(arg.value)
         parts.append(text if arg.positional else f"{arg.name}={text}")
     return f"{name}({', '.join(parts)})"
 
 
-def parse_template(text: str | tuple | list, where: str) -> tuple:
-    """``"H,W,C"`` or ``(7, 7, "C")`` -> a tuple of ints and axis names."""
-    raw = text.split(",") if isinstance(text, str) else list(text)
+def parse_template(text: Any, where: str) -> tuple:
+    """The choices of a template: ``"H,W,C"``, ``(7, 7, "C")`` (one shape),
+    ``"[2*H,2*H,C; 4*H,4*H,C]"`` or ``["2*H,2*H,C", "4*H,4*H,C"]`` (a list of
+    tensors), ``"H,H,C|2*H,2*H,C|None"`` (choices: an axis of their own; a lone
+    ``None`` passes no tensor). Dims are integers, ``None`` (unknown size) or
+    integer expressions of axis names with ``+ - * //`` and parentheses."""
+    if isinstance(text, str):
+        return tuple(_parse_choice(alt, text, where) for alt in split_top_level(text, "|", where))
+    if isinstance(text, list):
+        return (_tensor_list([_parse_shape(item, text, where) for item in text], text, where),)
+    if isinstance(text, tuple):
+        return (_parse_shape(text, text, where),)
+    raise ShapeguardError(f"{where}: {text!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
+
+
+def _parse_choice(alt: str, whole: Any, where: str):
+    alt = alt.strip()
+    if alt.lower() == "none":
+        return None
+    if alt.startswith("[") and alt.endswith("]"):
+        inner = alt[1:-1]
+        items = [] if not inner.strip() else split_top_level(inner, ";", where)
+        return _tensor_list([_parse_shape(item, whole, where) for item in items], whole, where)
+    return _parse_shape(alt, whole, where)
+
+
+def _tensor_list(shapes: list, whole: Any, where: str) -> TensorList:
+    if not shapes:
+        raise ShapeguardError(f"{where}: the list template {whole!r} is empty; give one template per tensor, "
+                              "e.g. '[2*H,2*H,C; 4*H,4*H,C]'.")
+    return TensorList(tuple(shapes))
+
+
+def _parse_shape(raw: Any, whole: Any, where: str) -> tuple:
+    items = split_top_level(raw, ",", where) if isinstance(raw, str) else list(raw) if isinstance(raw, tuple) else None
+    if not items:
+        raise ShapeguardError(f"{where}: {raw!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
     dims = []
-    for item in raw:
-        item = item.strip() if isinstance(item, str) else item
+    for item in items:
+        if isinstance(item, str):
+            item = item.strip()
+            if item.lower() == "none":
+                item = None
+            elif item.lstrip("-").isdigit():
+                item = int(item)
         if isinstance(item, bool) or item == "":
-            raise ShapeguardError(f"{where}: {text!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
-        if isinstance(item, str) and item.lstrip("-").isdigit():
-            item = int(item)
-        if isinstance(item, int):
+            raise ShapeguardError(f"{where}: {whole!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
+        if item is None:
+            dims.append(None)
+        elif isinstance(item, int):
             if item <= 0:
-                raise ShapeguardError(f"{where}: dimension {item} in template {text!r} must be a positive integer.")
-        elif not (isinstance(item, str) and item.isidentifier()):
-            raise ShapeguardError(f"{where}: {item!r} in template {text!r} is neither a positive integer nor an axis name.")
-        dims.append(item)
-    if not dims:
-        raise ShapeguardError(f"{where}: the template is empty; write dims like 'H,W,C'.")
+                raise ShapeguardError(f"{where}: dimension {item} in template {whole!r} must be a positive integer.")
+            dims.append(item)
+        elif isinstance(item, str):
+            dims.append(parse_dim(item, f"{where}: dimension {item!r}"))
+        else:
+            raise ShapeguardError(f"{where}: {item!r} in template {whole!r} is neither a positive integer nor an axis name.")
     return tuple(dims)
 
 
 def preference_order(values, default=NO_DEFAULT) -> tuple:
-    """Default first, then ascending numbers / False before True / given order."""
-    values = list(dict.fromkeys(values))  # drop repeats, keep order
-    rest = [v for v in values if not _same(v, default)]
-    if all(isinstance(v, bool) for v in rest) or all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in rest
-    ):
+    """Default first, then ascending numbers / False before True / tuples of
+    numbers / given order."""
+    unique = []
+    for v in values:  # drop repeats, keep order (values may be unhashable)
+        if not any(_same(v, u) for u in unique):
+            unique.append(v)
+    rest = [v for v in unique if not _same(v, default)]
+    if (all(isinstance(v, bool) for v in rest)
+            or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in rest)
+            or all(isinstance(v, tuple) and all(isinstance(e, (int, float)) for e in v) for v in rest)):
         rest.sort()
-    head = [v for v in values if _same(v, default)]
+    head = [v for v in unique if _same(v, default)]
     return tuple(head + rest)
 
 
@@ -174,9 +434,9 @@ def _same(a, b) -> bool:
     return a is b or (type(a) is type(b) and a == b)
 
 
-def _suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+def _syntax_values(values) -> tuple[str, str]:
+    """``[8, 16]`` in Python and ``8,16`` on the command line."""
+    return "[" + ", ".join(map(show_value, values)) + "]", ",".join(map(show_value, values))
 
 
 def build_space(
@@ -185,8 +445,14 @@ def build_space(
     inputs: Mapping[str, Any] | None = None,
     *,
     name: str | None = None,
+    where: Any = None,
+    rank: int | None = None,
 ) -> Space:
-    """The space for ``fn``: the given axes and templates, the rest inferred."""
+    """The space for ``fn``: the given axes, templates and constraints, the
+    rest inferred (README, "Inferred axes" and "Telling shapeguard the
+    contract"). ``rank`` picks the inferred template when none is given
+    (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``). Raises
+    `ShapeguardError` for anything that does not fit the signature."""
     name = name or getattr(fn, "__qualname__", repr(fn))
     axes = dict(axes or {})
     try:
@@ -207,48 +473,147 @@ def build_space(
     for param, text in (inputs or {}).items():
         if param not in params:
             raise ShapeguardError(
-                f"{name}: input template for {param!r}, which is not a parameter of {name}.{_suggest(param, params)}"
+                f"{name}: input template for {param!r}, which is not a parameter of {name}.{suggest(param, params)}"
             )
-        templates.append(Template(param, parse_template(text, f"{name}: input {param!r}")))
+        with _template_door(name, param, text):
+            choices = parse_template(text, "template")
+        templates.append(Template(param, choices, text if isinstance(text, str) else "|".join(
+            str(label) for label in (_choice_text(c) for c in choices))))
     if not templates:
         tensor = _guess_tensor_param(params, axes)
         if tensor is None:
             raise ShapeguardError(
-                f"{name}: no parameter to pass a tensor to; name one with inputs={{'x': 'H,W,C'}}."
+                f"{name}: no parameter to pass a tensor to; name one with inputs={{'x': 'H,W,C'}}.",
+                cli=f"{name}: no parameter to pass a tensor to; name one with --input x=H,W,C.",
             )
-        templates.append(Template(tensor, INFERRED_TEMPLATE))
+        dims = INFERRED_TEMPLATES.get(rank or 3, INFERRED_TEMPLATE)
+        templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims)))
     tensor_params = {t.param for t in templates}
 
-    dim_names = list(dict.fromkeys(d for t in templates for d in t.dims if isinstance(d, str)))
+    # Names in templates: a parameter's name binds the tensor to that parameter;
+    # any other name is a dimension axis of its own.
+    read = list(dict.fromkeys(n for t in templates for n in t.names()))
+    for n in read:
+        if n in tensor_params:
+            raise ShapeguardError(f"{name}: a template dimension names the tensor parameter {n!r}; "
+                                  "name an axis or another parameter.")
+    bare = {d.text for t in templates for c in t.choices for d in _shapes_dims(c) if isinstance(d, Expr)
+            and d.text == next(iter(d.names), None)}
+    dim_names = [n for n in read if n not in params]
     for axis_name in axes:
         if axis_name in tensor_params:
             raise ShapeguardError(
-                f"{name}: {axis_name!r} is the tensor parameter; give its shape as a template, e.g. inputs={{{axis_name!r}: 'H,W,C'}}."
+                f"{name}: {axis_name!r} is the tensor parameter; give its shape as a template, e.g. inputs={{{axis_name!r}: 'H,W,C'}}.",
+                cli=f"{name}: {axis_name!r} is the tensor parameter; give its shape as a template, e.g. --input {axis_name}=H,W,C.",
             )
         if axis_name not in params and axis_name not in dim_names:
+            known = list(params) + dim_names
             raise ShapeguardError(
                 f"{name}: axis {axis_name!r} names neither a parameter nor a template dimension"
-                f" ({', '.join(list(params) + dim_names)}).{_suggest(axis_name, list(params) + dim_names)}"
+                f" ({', '.join(known)}).{suggest(axis_name, known)}"
             )
+    for dim in dim_names:  # a name only inside expressions must exist somewhere
+        if dim not in axes and _inferred_dim_values(dim) is None:
+            known = [p for p in params if p not in tensor_params] + [d for d in dim_names if d != dim]
+            if dim in bare:
+                hint = suggest(dim, known)
+                raise ShapeguardError(
+                    f"{name}: template dimension {dim!r} has no values; give some, e.g. {dim}=[8, 16].{hint}",
+                    cli=f"{name}: template dimension {dim!r} has no values; give some, e.g. --axis {dim}=8,16.{hint}",
+                )
+            template, expr = next((t, d) for t in templates for c in t.choices for d in _shapes_dims(c)
+                                  if isinstance(d, Expr) and dim in d.names)
+            with _template_door(name, template.param, template.text):
+                check_names(expr, known + list(axes), "template")
 
     result: list[Axis] = []
     for axis_name, values in axes.items():
-        default = params[axis_name].default if axis_name in params and axis_name not in dim_names else NO_DEFAULT
-        result.append(_make_axis(name, axis_name, values, default, axis_name in dim_names))
+        is_dim = axis_name in dim_names
+        default = params[axis_name].default if axis_name in params and not is_dim else NO_DEFAULT
+        result.append(_make_axis(name, axis_name, values, default, is_dim))
     for dim in dim_names:
         if dim not in axes:
-            result.append(_make_axis(name, dim, _inferred_dim_values(name, dim), NO_DEFAULT, True))
+            result.append(_make_axis(name, dim, _inferred_dim_values(dim), NO_DEFAULT, True))
+    for template in templates:
+        if len(template.choices) > 1:
+            result.append(Axis(template.param, template.labels))
+    constants, missing = [], []
     for p in params.values():
-        if p.name in axes or p.name in tensor_params or p.name in dim_names:
+        if p.name in axes or p.name in tensor_params:
             continue
         inferred = _inferred_param_values(p)
         if inferred is not None:
             result.append(_make_axis(name, p.name, inferred, p.default, False))
         elif p.default is NO_DEFAULT:
-            raise ShapeguardError(
-                f"{name}: parameter {p.name!r} has no default and no values to try; give it some, e.g. {p.name}=[...]."
-            )
-    return Space(tuple(result), tuple(templates), signature)
+            missing.append(p.name)
+        else:
+            constants.append((p.name, p.default))
+    if missing:
+        raise _missing_error(name, missing)
+
+    axis_names = [a.name for a in result]
+    conditions = tuple(_parse_conditions(where, name, axis_names + [n for n, _ in constants]))
+    layout = "data_format" if "data_format" in params and "data_format" not in tensor_params else None
+    return Space(tuple(result), tuple(templates), signature, tuple(constants), conditions, layout, name)
+
+
+@contextmanager
+def _template_door(name: str, param: str, text: Any) -> Iterator[None]:
+    """Re-raise a template's error naming it as each door spells it:
+    ``inputs={'x': 'H,H,C/2'}`` in Python, ``--input x=H,H,C/2`` on the command line."""
+    try:
+        yield
+    except ShapeguardError as exc:
+        reason = str(exc).removeprefix("template: ").removeprefix("template dimension: ")
+        raise ShapeguardError(f"{name}: inputs={{{param!r}: {text!r}}}: {reason}",
+                              cli=f"{name}: --input {param}={text}: {reason}") from None
+
+
+def _shapes_dims(choice) -> list:
+    if choice is None:
+        return []
+    if isinstance(choice, TensorList):
+        return [d for s in choice.shapes for d in s]
+    return list(choice)
+
+
+def _parse_conditions(where: Any, name: str, known: list[str]) -> list[Condition]:
+    """``where``: a string, a callable of the point dict, or a list of them."""
+    if where is None:
+        return []
+    items = list(where) if isinstance(where, (list, tuple)) else [where]
+    conditions = []
+    for item in items:
+        if callable(item):
+            conditions.append((getattr(item, "__name__", "constraint"), item))
+            continue
+        if not isinstance(item, str):
+            raise ShapeguardError(f"{name}: where={item!r} is neither an expression (a string) nor a callable.")
+        try:
+            expr = parse_condition(item, "where")
+            check_names(expr, known, "where")
+        except ShapeguardError as exc:  # say it in each door's syntax
+            reason = str(exc).split(": ", 1)[1].replace(f"{item.strip()!r} ", "", 1)
+            raise ShapeguardError(f"{name}: where={item!r} {reason}", cli=f"{name}: --where {item!r} {reason}") from None
+        conditions.append((item, expr))
+    return conditions
+
+
+def _missing_error(name: str, missing: list[str]) -> ShapeguardError:
+    """One sentence listing every parameter still without values, each with
+    the form to give it."""
+    python, cli = [], []
+    for param in missing:
+        if TENSOR_LIKE_NAMES.match(param):
+            python.append(f"{param} (a tensor? inputs={{{param!r}: 'H,H,C'}})")
+            cli.append(f"{param} (a tensor? --input {param}=H,H,C)")
+        else:
+            py_values, cli_values = _syntax_values(CHANNEL_VALUES[:2])
+            python.append(f"{param} ({param}={py_values})")
+            cli.append(f"{param} (--axis {param}={cli_values})")
+    noun = "parameter" if len(missing) == 1 else "parameters"
+    head = f"{name}: {noun} with no default and no values to try; give values for "
+    return ShapeguardError(head + ", ".join(python) + ".", cli=head + ", ".join(cli) + ".")
 
 
 def _guess_tensor_param(params, axes) -> str | None:
@@ -261,20 +626,56 @@ def _guess_tensor_param(params, axes) -> str | None:
     return None
 
 
-def _inferred_dim_values(name: str, dim: str) -> tuple:
+def _inferred_dim_values(dim: str) -> tuple | None:
     if dim in CHANNEL_DIMS:
         return CHANNEL_VALUES
     if dim in SPATIAL_DIMS:
         return SPATIAL_VALUES
-    raise ShapeguardError(f"{name}: template dimension {dim!r} has no values; give some, e.g. {dim}=[8, 16].")
+    return None
 
 
 def _inferred_param_values(p: inspect.Parameter) -> tuple | None:
-    if isinstance(p.default, bool) or p.annotation in (bool, "bool"):
-        return (False, True) if p.default is NO_DEFAULT else (p.default, not p.default)
-    if p.name in NAMED_VALUES:
-        values = NAMED_VALUES[p.name]
-        return values if p.default is NO_DEFAULT else (p.default, *values)
+    """Values for a parameter nobody gave (README, "Inferred axes"); None
+    when it keeps its default, or has none and no rule fits."""
+    default, name = p.default, p.name
+    if isinstance(default, bool) or p.annotation in (bool, "bool"):
+        return (False, True) if default is NO_DEFAULT else (default, not default)
+    if name in NAMED_VALUES:
+        return _like_default(default, NAMED_VALUES[name])
+    if name == "data_format" and default in (None, "channels_last", "channels_first"):
+        return (default, "channels_last" if default == "channels_first" else "channels_first")
+    if LABEL_NAMES.match(name) or p.annotation in (str, "str"):
+        if default is NO_DEFAULT or default is None:
+            return ("block_" if name.endswith("prefix") else "block",)
+        return None
+    if default is not NO_DEFAULT:
+        return None
+    if INDEX_NAMES.match(name):
+        return (0, 1)
+    if HEAD_NAMES.match(name):
+        return (1, 2, 4)
+    if CHANNEL_NAMES.match(name):
+        return CHANNEL_VALUES
+    for pattern, values in RATIO_VALUES:
+        if pattern.match(name):
+            return values
+    if name in ("activation", "act"):
+        return ("relu",)
+    return None
+
+
+def _like_default(default: Any, values: tuple) -> tuple | None:
+    """Named values in the default's type: a tuple default ``(1, 1)`` searches
+    ``(1, 1), (2, 2)``; a default that is not one size repeated (``(3, 6, 12)``)
+    is never mixed with plain integers, so it stays as it is."""
+    if default is NO_DEFAULT or default is None:
+        return values if default is NO_DEFAULT else (default, *values)
+    if isinstance(default, (tuple, list)):
+        if default and all(isinstance(v, int) and not isinstance(v, bool) for v in default) and len(set(default)) == 1:
+            return (default, *(type(default)([v] * len(default)) for v in values))
+        return None
+    if isinstance(default, int) and not isinstance(default, bool):
+        return (default, *values)
     return None
 
 

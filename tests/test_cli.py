@@ -270,7 +270,7 @@ def check_schema(document: dict) -> None:
     assert document["shapeguard"] == "0.1.0"
     for target in document["targets"]:
         assert set(target) - {"interrupted"} == {
-            "target", "status", "mode", "probes", "space", "failures", "errors"
+            "target", "status", "mode", "probes", "space", "skipped", "failures", "errors"
         }
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")

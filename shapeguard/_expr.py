@@ -1,0 +1,169 @@
+"""Expressions over axes: template dims (``4*filters``) and constraints
+(``filters % groups == 0``), parsed with Python's `ast`.
+
+User text is never evaluated with builtins, and never as arbitrary Python:
+the tree is checked against a small whitelist of node types first (no calls,
+no attributes, no subscripts, no comprehensions), then compiled and evaluated
+with an empty ``__builtins__`` over the point's values. Nothing here imports
+Keras.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .errors import ShapeguardError
+
+# A template dim: integers, names, + - * // and parentheses (README, "Telling
+# shapeguard the contract").
+_DIM_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load,
+              ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.USub, ast.UAdd)
+# A constraint: the same, plus comparisons, boolean logic, %, / and literals.
+_CONDITION_NODES = _DIM_NODES + (
+    ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.Not, ast.IfExp, ast.Tuple, ast.List,
+    ast.Mod, ast.Div, ast.Pow, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
+    ast.In, ast.NotIn, ast.Is, ast.IsNot,
+)
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A parsed expression; ``names`` are the axis or parameter names it reads."""
+
+    text: str
+    names: frozenset
+    code: Any = field(compare=False, repr=False)
+
+    def evaluate(self, env: Mapping[str, Any]) -> Any:
+        """The value at a point (``env`` maps every name to its value).
+        Raises whatever the expression raises (ZeroDivisionError, TypeError)."""
+        return eval(self.code, {"__builtins__": {}}, dict(env))  # noqa: S307 - whitelisted tree, no builtins
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_dim(text: str, where: str) -> Expr:
+    """``"4*filters"`` -> an `Expr`. Raises `ShapeguardError` naming ``where``
+    for anything but integers, names, ``+ - * //`` and parentheses."""
+    return _parse(text, where, _DIM_NODES, "a dimension may use only integers, axis names, + - * // and parentheses")
+
+
+def parse_condition(text: str, where: str) -> Expr:
+    """``"filters % groups == 0"`` -> an `Expr`; a Python expression over
+    names, without calls, attributes or subscripts."""
+    return _parse(
+        text, where, _CONDITION_NODES,
+        "a constraint may use only names, literals, arithmetic, comparisons, and/or/not",
+    )
+
+
+def dim_value(expr: Expr, env: Mapping[str, Any]) -> int | None:
+    """The dim's size at a point, or None when it is not a positive integer
+    there (such points are skipped, not probed)."""
+    if any(isinstance(env.get(n), bool) or not isinstance(env.get(n), int) for n in expr.names):
+        return None
+    try:
+        value = expr.evaluate(env)
+    except ArithmeticError:
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def check_names(expr: Expr, known: Iterable[str], where: str) -> None:
+    """Raise `ShapeguardError` for the first name ``expr`` reads that is not
+    in ``known``, suggesting the closest known name."""
+    known = list(known)
+    for name in sorted(expr.names):
+        if name not in known:
+            raise ShapeguardError(
+                f"{where}: {expr.text!r} names {name!r}, which is neither an axis nor a parameter"
+                f" ({', '.join(known)}).{suggest(name, known)}"
+            )
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
+def _parse(text: str, where: str, allowed: tuple, rule: str) -> Expr:
+    if not isinstance(text, str) or not text.strip():
+        raise ShapeguardError(f"{where}: an empty expression; {rule}.")
+    source = text.strip()
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise ShapeguardError(f"{where}: {source!r} does not parse ({exc.msg}).") from None
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed) or (
+            isinstance(node, ast.Constant) and not _allowed_constant(node.value, allowed is _DIM_NODES)
+        ):
+            raise ShapeguardError(f"{where}: {source!r} uses {_describe(node)}; {rule}.")
+    names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    return Expr(source, names, compile(tree, f"<{where}>", "eval"))
+
+
+def _allowed_constant(value: Any, dim: bool) -> bool:
+    if dim:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return value is None or isinstance(value, (int, float, str, bool))
+
+
+def _describe(node: ast.AST) -> str:
+    if isinstance(node, ast.Constant):
+        return f"the literal {node.value!r}"
+    if isinstance(node, ast.Call):
+        return "a function call"
+    if isinstance(node, ast.Attribute):
+        return f"an attribute ({node.attr!r})"
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        return f"the operator {type(node.op).__name__}"
+    symbol = {ast.Div: "/", ast.Mod: "%", ast.Pow: "**", ast.BitAnd: "&", ast.BitOr: "|",
+              ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>", ast.MatMult: "@"}.get(type(node))
+    if symbol:
+        return f"the operator {symbol}"
+    return f"{type(node).__name__.lower()} syntax"
+
+
+def split_top_level(text: str, separator: str, where: str) -> list[str]:
+    """Split ``text`` at ``separator`` (``","``, ``";"`` or ``"|"``) outside
+    brackets and quotes, using Python's tokenizer: ``"(3,3),(1,3)"`` ->
+    ``["(3,3)", "(1,3)"]``. Raises `ShapeguardError` for an unbalanced bracket."""
+    import io
+    import tokenize
+
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack: list[str] = []  # the brackets opened and not yet closed
+    cuts: list[int] = []
+    # Offsets from (row, col) positions: the text may hold newlines.
+    starts = [0]
+    for line in text.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.ERRORTOKEN and token.string[:1] in "'\"":
+                raise ShapeguardError(f"{where}: {text!r} has an unterminated quote.")
+            if token.type != tokenize.OP:
+                continue
+            if token.string in pairs:
+                stack.append(token.string)
+            elif token.string in pairs.values():
+                if not stack or pairs[stack.pop()] != token.string:
+                    raise ShapeguardError(f"{where}: {text!r} has an unbalanced {token.string!r}.")
+            elif token.string == separator and not stack:
+                cuts.append(starts[token.start[0] - 1] + token.start[1])
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        if "string" in str(exc).lower():
+            raise ShapeguardError(f"{where}: {text!r} has an unterminated quote.") from None
+    if stack:
+        raise ShapeguardError(f"{where}: {text!r} has an unbalanced {stack[-1]!r}: it is never closed.")
+    pieces, begin = [], 0
+    for cut in cuts:
+        pieces.append(text[begin:cut])
+        begin = cut + len(separator)
+    pieces.append(text[begin:])
+    return pieces
