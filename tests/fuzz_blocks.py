@@ -1,0 +1,311 @@
+"""Random Keras blocks for differential tests: shapeguard (or any evaluator)
+against plain Keras.
+
+A block is data (`BlockSpec`: an input template, the axes to try, and a short
+list of `Step`s, each one layer, merge or operator over earlier tensors) and
+becomes a real Python function through `write_module`, which writes its source
+to a file and imports it, so that failures have real file/line locations and a
+reproducing call can be evaluated in that module's namespace.
+
+`block_specs()` is the Hypothesis strategy; `corpus(n)` draws ``n`` specs with a
+fixed seed (the same list on every machine with the same Hypothesis). `compare`
+runs shapeguard's exhaustive check on one block and returns every disagreement
+with plain Keras (empty when they agree).
+
+The generator tracks only each tensor's rank, so that most layers fit the rank
+they are given and failures come from the parameters' interplay (strides and a
+shortcut, groups and channels, `valid` padding on a small input, a reshape
+that does not divide); now and then it applies a layer of the wrong rank.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from plain_keras import raising_layer_classes, run_call
+
+# Values each axis may take (small, so that probes are cheap and `valid`
+# convolutions and croppings meet inputs too small for them).
+AXIS_POOLS = {
+    "H": (1, 2, 3, 4, 5, 7, 8, 9),
+    "W": (1, 2, 3, 4, 5, 7, 8),
+    "C": (1, 2, 3, 4, 6, 8, 12, 16),
+    "filters": (2, 3, 4, 6, 8, 16),
+    "strides": (1, 2, 3),
+    "kernel_size": (1, 2, 3, 5),
+    "groups": (1, 2, 3, 4),
+}
+PARAM_DEFAULTS = {"filters": 8, "strides": 1, "kernel_size": 3, "groups": 1}
+
+# Source expressions for layer arguments, as a block's author writes them.
+FILTERS = ("filters", "filters * 2", "filters // 2", "4", "8", "16")
+KERNEL = ("kernel_size", "1", "2", "3", "5")
+STRIDES = ("strides", "1", "2")
+GROUPS = ("groups", "1", "2", "4")
+DILATION = ("1", "2")
+POOL = ("2", "3", "strides", "kernel_size")
+SIZE = ("1", "2", "strides")  # upsampling, cropping, padding
+PADDING = ('"same"', '"valid"')
+
+SPATIAL_LAYERS = (
+    "Conv", "ConvTranspose", "DepthwiseConv", "MaxPooling", "AveragePooling", "GlobalAveragePooling",
+    "UpSampling", "Cropping", "ZeroPadding",
+)
+ANY_RANK_LAYERS = ("Dense", "Flatten", "Reshape")
+MERGES = ("Add", "Multiply", "Subtract", "Concatenate", "+", "*", "ops.add", "ops.multiply", "ops.concatenate")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a block: ``h3 = <text>``, where ``text`` reads earlier tensors."""
+
+    kind: str  # a layer class (``Conv2D``), a merge (``Add``) or an operator (``+``)
+    text: str  # the right-hand side, Python source
+    inputs: tuple  # indices of earlier tensors (0 is the block's input ``x``)
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    template: str  # the input's shape without batch, e.g. "H,W,C"
+    axes: dict = field(hash=False)  # axis name -> values to try (params and dims)
+    steps: tuple = ()
+
+    @property
+    def params(self) -> list[str]:
+        used = " ".join(s.text for s in self.steps)
+        return [p for p in PARAM_DEFAULTS if re.search(rf"\b{p}\b", used)]
+
+    def source(self, name: str = "block") -> str:
+        signature = ", ".join(["x"] + [f"{p}={PARAM_DEFAULTS[p]}" for p in self.params])
+        lines = [
+            "import keras",
+            "from keras import layers",
+            "",
+            "",
+            f"def {name}({signature}):",
+        ]
+        tensors = ["x"] + [f"h{i}" for i in range(1, len(self.steps) + 1)]
+        for i, step in enumerate(self.steps, 1):
+            lines.append(f"    h{i} = " + step.text.format(*(tensors[j] for j in step.inputs)))
+        lines.append(f"    return {tensors[-1]}")
+        return "\n".join(lines) + "\n"
+
+    def check_options(self) -> dict:
+        """Keyword arguments for `shapeguard.check` (inputs and axes)."""
+        return {"inputs": {"x": self.template}, **{k: list(v) for k, v in self.axes.items()}}
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for values in self.axes.values():
+            n *= len(values)
+        return n
+
+
+def _layer_step(draw, kind: str, rank: int, spatial: int, x: int) -> tuple[Step, int]:
+    """A layer of ``kind`` applied to tensor ``x`` of ``rank`` (non-batch dims);
+    returns the step and the rank of its output. ``spatial`` (1 or 2) picks the
+    1D or 2D variant of a spatial layer."""
+    d = f"{spatial}D"
+    pick = lambda options: draw(st.sampled_from(options))
+    if kind == "Conv":
+        padding = pick(PADDING + (('"causal"',) if spatial == 1 else ()))
+        text = (f"layers.Conv{d}({pick(FILTERS)}, {pick(KERNEL)}, strides={pick(STRIDES)}, padding={padding},"
+                f" groups={pick(GROUPS)}, dilation_rate={pick(DILATION)})({{0}})")
+        return Step(f"Conv{d}", text, (x,)), rank
+    if kind == "ConvTranspose":
+        text = (f"layers.Conv{d}Transpose({pick(FILTERS)}, {pick(KERNEL)}, strides={pick(STRIDES)},"
+                f" padding={pick(PADDING)})({{0}})")
+        return Step(f"Conv{d}Transpose", text, (x,)), rank
+    if kind == "DepthwiseConv":
+        text = (f"layers.DepthwiseConv{d}({pick(KERNEL)}, strides={pick(STRIDES)}, padding={pick(PADDING)},"
+                f" depth_multiplier={pick(('1', '2'))})({{0}})")
+        return Step(f"DepthwiseConv{d}", text, (x,)), rank
+    if kind in ("MaxPooling", "AveragePooling"):
+        text = f"layers.{kind}{d}({pick(POOL)}, strides={pick(STRIDES)}, padding={pick(PADDING)})({{0}})"
+        return Step(f"{kind}{d}", text, (x,)), rank
+    if kind == "GlobalAveragePooling":
+        keepdims = draw(st.booleans())
+        return Step(f"GlobalAveragePooling{d}", f"layers.GlobalAveragePooling{d}(keepdims={keepdims})({{0}})", (x,)), (
+            rank if keepdims else 1
+        )
+    if kind in ("UpSampling", "Cropping", "ZeroPadding"):
+        return Step(f"{kind}{d}", f"layers.{kind}{d}({pick(SIZE)})({{0}})", (x,)), rank
+    if kind == "Dense":
+        return Step("Dense", f"layers.Dense({pick(FILTERS)})({{0}})", (x,)), rank
+    if kind == "Flatten":
+        return Step("Flatten", "layers.Flatten()({0})", (x,)), 1
+    # Reshape: a target with one free dimension, sized by a parameter or a constant.
+    size = pick(("filters", "4", "8"))
+    target = pick(((f"(-1, {size})", 2), (f"({size}, -1)", 2), ("(-1,)", 1), (f"(2, -1, {size})", 3)))
+    return Step("Reshape", f"layers.Reshape({target[0]})({{0}})", (x,)), target[1]
+
+
+def _merge_step(draw, kind: str, a: int, b: int, rank: int) -> Step:
+    axis = draw(st.integers(-rank - 1, rank)) if "oncat" in kind else None
+    if kind in ("Add", "Multiply", "Subtract"):
+        return Step(kind, f"layers.{kind}()([{{0}}, {{1}}])", (a, b))
+    if kind == "Concatenate":
+        return Step(kind, f"layers.Concatenate(axis={axis})([{{0}}, {{1}}])", (a, b))
+    if kind in ("+", "*"):
+        return Step(kind, f"{{0}} {kind} {{1}}", (a, b))
+    if kind == "ops.concatenate":
+        return Step(kind, f"keras.ops.concatenate([{{0}}, {{1}}], axis={axis})", (a, b))
+    return Step(kind, f"keras.{kind}({{0}}, {{1}})", (a, b))
+
+
+@st.composite
+def block_specs(draw, max_steps: int = 5) -> BlockSpec:
+    """A random block: 1 to ``max_steps`` steps over a 1D (``H,C``) or 2D
+    (``H,H,C`` / ``H,W,C``) input, with 4 to 16 points in its space."""
+    spatial = draw(st.sampled_from((1, 2)))
+    template = "H,C" if spatial == 1 else draw(st.sampled_from(("H,H,C", "H,W,C")))
+    ranks = [spatial + 1]  # rank of each tensor so far (non-batch dims)
+    steps = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        last = len(ranks) - 1
+        if len(ranks) > 1 and draw(st.integers(0, 3)) == 0:  # a merge with an earlier tensor
+            other = draw(st.integers(0, last - 1))
+            kind = draw(st.sampled_from(MERGES))
+            steps.append(_merge_step(draw, kind, other, last, ranks[last]))
+            ranks.append(max(ranks[last], ranks[other]))
+            continue
+        fits = ranks[last] == spatial + 1 or draw(st.integers(0, 9)) == 0  # now and then, the wrong rank
+        kind = draw(st.sampled_from(SPATIAL_LAYERS + ANY_RANK_LAYERS if fits else ANY_RANK_LAYERS))
+        step, rank = _layer_step(draw, kind, ranks[last], spatial, last)
+        steps.append(step)
+        ranks.append(rank)
+    spec = BlockSpec(template, {}, tuple(steps))
+
+    # Axes: the template's dims and the parameters the steps use; some vary.
+    names = list(dict.fromkeys(d for d in template.split(","))) + spec.params
+    varying = draw(st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True))
+    axes, size = {}, 1
+    for name in names:
+        pool = AXIS_POOLS[name]
+        room = min(len(pool), 16 // size)  # at most 16 points in all
+        count = draw(st.integers(2, min(room, 4))) if name in varying and room >= 2 else 1
+        axes[name] = draw(st.lists(st.sampled_from(pool), min_size=count, max_size=count, unique=True))
+        size *= count
+    while size < 4:  # at least 4 points: one more value on an axis that has room
+        name = draw(st.sampled_from([n for n in names if len(axes[n]) < len(AXIS_POOLS[n])]))
+        value = draw(st.sampled_from([v for v in AXIS_POOLS[name] if v not in axes[name]]))
+        size = size // len(axes[name]) * (len(axes[name]) + 1)
+        axes[name] = axes[name] + [value]
+    return BlockSpec(template, axes, tuple(steps))
+
+
+class _Enough(Exception):
+    """Stops the collecting test once ``n`` distinct blocks are drawn."""
+
+
+def corpus(n: int, seed: int = 0) -> list[BlockSpec]:
+    """``n`` blocks drawn by Hypothesis, derandomized: the same list every run."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as fixed_seed
+
+    specs: dict[str, BlockSpec] = {}  # Hypothesis repeats simple examples: keep each once
+
+    @fixed_seed(seed)
+    @settings(max_examples=10 * n, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(block_specs())
+    def collect(spec):
+        specs.setdefault(f"{spec.source()}{spec.template}{spec.axes}", spec)
+        if len(specs) == n:
+            raise _Enough
+
+    try:
+        collect()
+    except _Enough:
+        pass
+    return list(specs.values())
+
+
+def write_module(spec: BlockSpec, folder: Path, name: str):
+    """Write the block's source to ``folder/name.py`` and import it as a module
+    (not kept in `sys.modules`); its function is ``module.block``."""
+    path = Path(folder) / f"{name}.py"
+    path.write_text(spec.source())
+    loader = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+# --- plain Keras ---------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _words(text: str) -> str:
+    return " ".join(_ANSI.sub("", text).split())
+
+
+def plain_keras(call: str, namespace: dict) -> BaseException | None:
+    """Run ``call`` with plain Keras from a fresh session (so layer names are
+    counted from zero, as in a probe); the exception it raised, or None."""
+    import keras
+
+    keras.backend.clear_session(free_memory=False)
+    try:
+        return run_call(call, namespace)
+    except AssertionError as accepted:
+        if str(accepted).startswith("plain Keras accepted"):
+            return None
+        raise
+
+
+def _agrees(layer_class: str, message: str, exc: BaseException) -> str | None:
+    """Why plain Keras's exception does not match a reported failure, or None."""
+    classes = raising_layer_classes(exc)
+    if layer_class not in classes:
+        return f"plain Keras raised in {classes or 'no layer'} ({type(exc).__name__}: {_words(str(exc))[:300]})"
+    if _words(message) not in _words(str(exc)):
+        return f"message {message!r} is not in plain Keras's {_words(str(exc))[:300]!r}"
+    return None
+
+
+def compare(spec: BlockSpec, module) -> tuple[object, list[str]]:
+    """shapeguard's exhaustive check of ``module.block`` against plain Keras at
+    every point it probed. Returns (report, disagreements), each disagreement
+    one line naming the point's call."""
+    import shapeguard
+    from shapeguard.space import build_space, call_string
+
+    options = spec.check_options()
+    report = shapeguard.check(module.block, exhaustive=True, **options)
+    namespace = vars(module)
+    problems = []
+    if report.probes != spec.size:
+        problems.append(f"probed {report.probes} of {spec.size} points")
+    for failure in report.failures:
+        exc = plain_keras(failure.call, namespace)
+        if exc is None:
+            problems.append(f"reported {failure.kind} failure of {failure.layer_class} at {failure.call}: plain Keras passed")
+        elif (why := _agrees(failure.layer_class, failure.message, exc)) is not None:
+            problems.append(f"reported {failure.kind} failure of {failure.layer_class} at {failure.call}: {why}")
+    axes = {k: v for k, v in options.items() if k != "inputs"}
+    space = build_space(module.block, axes, options["inputs"], name="block")
+    for example, outcome in report.outcomes:
+        call = call_string("block", space.arguments(space.index_of(example)))
+        exc = plain_keras(call, namespace)
+        if not outcome.failed:
+            if exc is not None:
+                problems.append(f"pass at {call}: plain Keras raised {type(exc).__name__} in "
+                                f"{raising_layer_classes(exc) or 'no layer'}: {_words(str(exc))[:300]}")
+        elif exc is None:
+            problems.append(f"{outcome.status} ({outcome.layer_class or outcome.error_type}) at {call}: plain Keras passed")
+        elif outcome.status in ("shape", "config"):
+            if (why := _agrees(outcome.layer_class, outcome.message, exc)) is not None:
+                problems.append(f"{outcome.status} failure of {outcome.layer_class} at {call}: {why}")
+        elif raising_layer_classes(exc):  # every line of a generated block is a Keras call
+            problems.append(f"error ({outcome.error_type}: {outcome.message[:200]}) at {call}: but plain Keras "
+                            f"raised in {raising_layer_classes(exc)}")
+    return report, problems
