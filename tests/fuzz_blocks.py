@@ -58,7 +58,7 @@ PADDING = ('"same"', '"valid"')
 
 SPATIAL_LAYERS = (
     "Conv", "ConvTranspose", "DepthwiseConv", "MaxPooling", "AveragePooling", "GlobalAveragePooling",
-    "UpSampling", "Cropping", "ZeroPadding",
+    "UpSampling", "Cropping", "ZeroPadding", "Sequential",
 )
 ANY_RANK_LAYERS = ("Dense", "Flatten", "Reshape", "ops.reshape", "Permute", "BatchNormalization",
                    "LayerNormalization")
@@ -148,6 +148,10 @@ def _layer_step(draw, kind: str, rank: int, spatial: int, x: int) -> tuple[Step,
     kernel = lambda: pick(KERNEL + (KERNEL_2D if spatial == 2 else ()))
     strides = lambda: pick(STRIDES + (STRIDES_2D if spatial == 2 else ()))
     step = lambda name, make, call="({0})": Step(name, call, (x,), make)
+    if kind == "Sequential":  # a sub-block of one or two layers that keep the rank
+        inner = [_layer_step(draw, pick(SPATIAL_LAYERS[:5] + SPATIAL_LAYERS[6:-1]), rank, spatial, x)[0]
+                 for _ in range(draw(st.integers(1, 2)))]
+        return step("Sequential", f"keras.Sequential([{', '.join(i.make for i in inner)}])"), rank
     if kind == "Conv":
         padding = pick(PADDING + (('"causal"',) if spatial == 1 else ()))
         return step(f"Conv{d}", f"layers.Conv{d}({pick(FILTERS)}, {kernel()}, strides={strides()}, "
@@ -327,8 +331,8 @@ def _user_line(exc: BaseException, file: str) -> int | None:
 def _agrees(layer_class: str, message: str, file: str | None, line: int | None, exc: BaseException,
             module_file: str) -> str | None:
     """Why plain Keras's exception does not match a reported failure, or None."""
-    classes = raising_layer_classes(exc)
-    if layer_class not in classes:
+    classes = raising_layer_classes(exc)  # outermost first: the last one raised
+    if not classes or layer_class != classes[-1]:
         return f"plain Keras raised in {classes or 'no layer'} ({type(exc).__name__}: {_words(str(exc))[:300]})"
     if _words(message) not in _words(str(exc)):
         return f"message {message!r} is not in plain Keras's {_words(str(exc))[:300]!r}"
