@@ -80,6 +80,7 @@ class Step:
     inputs: tuple
     make: str | None = None
     reuses: int | None = None  # 1-based step whose layer is called again
+    helper: bool = False  # the layer is made and called in a helper function of the module
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,20 @@ class BlockSpec:
         params = [p if self.style == "no defaults" else f"{p}={PARAM_DEFAULTS[p]}" for p in self.params]
         if params and self.style == "keyword-only":
             params.insert(0, "*")
-        lines = ["import keras", "from keras import layers", "", "", f"def {name}({', '.join([*self.inputs, *params])}):"]
+        lines = ["import keras", "from keras import layers", "", ""]
+        for i, step in enumerate(self.steps, 1):  # helpers first: a failure inside one is a frame deeper
+            if step.helper:
+                used = [p for p in PARAM_DEFAULTS if re.search(rf"\b{p}\b", step.make)]
+                lines += [f"def unit{i}({', '.join(['t', *used])}):", f"    return {step.make}(t)", "", ""]
+        lines.append(f"def {name}({', '.join([*self.inputs, *params])}):")
         tensors = list(self.inputs) + [f"h{i}" for i in range(1, len(self.steps) + 1)]
         reused = {s.reuses for s in self.steps}
         for i, step in enumerate(self.steps, 1):
             call = step.call.format(*(tensors[j] for j in step.inputs))
-            if step.reuses is not None:
+            if step.helper:
+                used = [p for p in PARAM_DEFAULTS if re.search(rf"\b{p}\b", step.make)]
+                lines.append(f"    h{i} = unit{i}({', '.join([tensors[step.inputs[0]], *used])})")
+            elif step.reuses is not None:
                 lines.append(f"    h{i} = l{step.reuses}{call}")
             elif step.make is not None and i in reused:
                 lines += [f"    l{i} = {step.make}", f"    h{i} = l{i}{call}"]
@@ -222,7 +231,7 @@ def block_specs(draw, max_steps: int = 5) -> BlockSpec:
             steps.append(_merge_step(draw, kind, other, last, ranks[last]))
             ranks.append(max(ranks[last], ranks[other]))
             continue
-        layered = [i for i, s in enumerate(steps, 1) if s.make is not None and s.reuses is None]
+        layered = [i for i, s in enumerate(steps, 1) if s.make is not None and s.reuses is None and not s.helper]
         if layered and choice == 2:  # call an earlier layer again, on the newest tensor
             j = draw(st.sampled_from(layered))
             old = steps[j - 1]
@@ -233,6 +242,8 @@ def block_specs(draw, max_steps: int = 5) -> BlockSpec:
         fits = ranks[last] == spatial + 1 or draw(st.integers(0, 9)) == 0  # now and then, the wrong rank
         kind = draw(st.sampled_from(SPATIAL_LAYERS + ANY_RANK_LAYERS if fits else ANY_RANK_LAYERS))
         step, rank = _layer_step(draw, kind, ranks[last], spatial, last)
+        if step.make is not None and draw(st.integers(0, 5)) == 3:  # now and then in a helper
+            step = Step(step.kind, step.call, step.inputs, step.make, helper=True)
         steps.append(step)
         ranks.append(rank)
     style = draw(st.sampled_from(STYLES))
