@@ -10,12 +10,16 @@ reproducing call can be evaluated in that module's namespace.
 `block_specs()` is the Hypothesis strategy; `corpus(n)` draws ``n`` specs with a
 fixed seed (the same list on every machine with the same Hypothesis). `compare`
 runs shapeguard's exhaustive check on one block and returns every disagreement
-with plain Keras (empty when they agree).
+with plain Keras (empty when they agree): a reported failure must fail in plain
+Keras at its call, raised by the innermost layer or op on the traceback (not a
+`keras.Sequential` that only passes it on), from the reported line, with the
+reported message; a pass must pass there.
 
 The generator tracks only each tensor's rank, so that most layers fit the rank
 they are given and failures come from the parameters' interplay (strides and a
 shortcut, groups and channels, `valid` padding on a small input, a reshape
-that does not divide); now and then it applies a layer of the wrong rank.
+that does not divide); now and then it applies a layer of the wrong rank,
+calls a layer a second time, or makes and calls it in a helper function.
 """
 
 from __future__ import annotations
