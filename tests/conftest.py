@@ -6,3 +6,41 @@ pytest_plugins = ["pytester"]
 
 # Child processes (the CLI, pytester subprocess runs) start TensorFlow quietly.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# The fuzz test (tests/test_fuzz.py): a modest corpus of random blocks runs in
+# every session; `python -m pytest -m fuzz --fuzz-examples 300` runs a large one.
+DEFAULT_FUZZ_EXAMPLES = 15
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=DEFAULT_FUZZ_EXAMPLES,
+        metavar="N",
+        help=f"random blocks the fuzz test compares with plain Keras (default {DEFAULT_FUZZ_EXAMPLES}).",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fuzz: random blocks checked by shapeguard and by plain Keras")
+
+
+_fuzz_tally = [0, 0, 0]  # blocks, points, disagreements
+
+
+def pytest_runtest_logreport(report):
+    """Add up the fuzz chunks' counts (user_properties travel from xdist workers)."""
+    for name, value in report.user_properties:
+        if name == "fuzz" and report.when == "call":
+            for i, count in enumerate(value):
+                _fuzz_tally[i] += count
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    blocks, points, disagreements = _fuzz_tally
+    if blocks:
+        terminalreporter.write_line(
+            f"fuzz: {blocks} random blocks, {points} points compared with plain Keras, "
+            f"{disagreements} disagreements"
+        )
