@@ -1,0 +1,98 @@
+"""Cheaper probes: what a shape check does not need from Keras, switched off
+for the duration of one probe (benchmarks/speed.py measures it).
+
+* **Valueless weights.** A layer's `build` creates its variables as
+  TensorFlow *uninitialized* resource variables: shape, dtype and a handle,
+  but no buffer and no random initial value. Symbolic calls only read shapes,
+  and a traced `call()` only captures the handle, so verdicts do not change,
+  while the memory a probe needs no longer grows with the layer's width (a
+  4,096-channel convolution allocates nothing).
+* **Cached signatures.** `Operation.__new__` reads ``inspect.signature`` and
+  ``inspect.getfullargspec`` of the layer's ``__init__`` at every
+  construction; both are cached per function while a probe runs.
+* **No cyclic garbage collection** while a probe runs (its garbage is freed
+  when the probe ends).
+
+Everything here patches private Keras internals, so it is pinned in this one
+module: `available()` checks that each internal it relies on exists (and has
+the expected signature) in the installed Keras, and when one is missing the
+probe runs on the plain path. Patches are process-wide and restored after
+every probe, so code outside a probe (the user's tests, other libraries)
+never sees them; they are not thread-safe, like the probe's timeout.
+A block that reads a weight's *value* while being checked (rare in block
+builders) raises; the failure it causes is confirmed on the plain path
+before it is reported (see `search`), so it is never a false report.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import inspect
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@functools.lru_cache(maxsize=1)
+def available() -> bool:
+    """Whether the installed Keras has the internals the fast path patches."""
+    try:
+        import keras
+        from keras.src.backend.tensorflow import core
+        from tensorflow.python.ops.resource_variable_ops import UninitializedVariable  # noqa: F401
+    except ImportError:
+        return False
+    method = getattr(core.Variable, "_initialize_with_initializer", None)
+    if keras.backend.backend() != "tensorflow" or method is None:
+        return False
+    return list(inspect.signature(method).parameters) == ["self", "initializer"]
+
+
+def _valueless_initialize(self, initializer) -> None:
+    """Stands in for ``Variable._initialize_with_initializer``: a resource
+    variable with this shape and dtype, holding no value."""
+    from tensorflow.python.ops.resource_variable_ops import UninitializedVariable
+
+    self._value = UninitializedVariable(
+        shape=self._shape, dtype=self._dtype, trainable=self.trainable, name=self.name
+    )
+
+
+def _cached(function):
+    """``function`` with a per-argument cache; unhashable arguments skip it."""
+    cached = functools.lru_cache(maxsize=4096)(function)
+
+    @functools.wraps(function)
+    def lookup(*args, **kwargs):
+        try:
+            return cached(*args, **kwargs)
+        except TypeError:  # unhashable argument, or the function's own TypeError
+            return function(*args, **kwargs)
+
+    return lookup
+
+
+_cached_signature = _cached(inspect.signature)
+_cached_argspec = _cached(inspect.getfullargspec)
+
+
+@contextmanager
+def cheap_keras(enabled: bool = True) -> Iterator[bool]:
+    """Patch Keras for one probe and restore it after; yields whether the
+    fast path is on (False when ``enabled`` is False or `available()` is not)."""
+    if not (enabled and available()):
+        yield False
+        return
+    from keras.src.backend.tensorflow import core
+
+    saved = (core.Variable._initialize_with_initializer, inspect.signature, inspect.getfullargspec)
+    collecting = gc.isenabled()
+    core.Variable._initialize_with_initializer = _valueless_initialize
+    inspect.signature, inspect.getfullargspec = _cached_signature, _cached_argspec
+    gc.disable()
+    try:
+        yield True
+    finally:
+        core.Variable._initialize_with_initializer, inspect.signature, inspect.getfullargspec = saved
+        if collecting:
+            gc.enable()
