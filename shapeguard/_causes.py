@@ -40,6 +40,7 @@ RULES = (
     Rule(r"Only input tensors may be passed as positional arguments", "non-tensor positional argument", ERROR),
     Rule(r"Invalid dtype: (list|tuple|dict|str|NoneType|function)\b|is not a valid dtype for Keras type promotion",
          "not a tensor", ERROR),
+    Rule(r"does not have a `call` method implemented", "layer without call()", ERROR),
     Rule(r"KerasTensor cannot be used as input to a TensorFlow function", "TensorFlow function on a KerasTensor", ERROR),
     Rule(r"evenly divisible by the number of groups", "channels not divisible by groups", CONFIG),
     Rule(r"output size would be (zero or )?negative|Negative dimension size", "kernel larger than the input", SHAPE),
