@@ -247,3 +247,17 @@ def test_a_block_that_hangs_is_stopped_and_reported_as_an_error():
     assert error.location.line in range(line_of("while filters > 8"), line_of("except Exception:") + 2)
     assert report.probes == 2  # the search stopped at the first hang
     assert "the block hung" in str(report) and "stopped after 2 of 3" in str(report)
+
+
+def test_keras_call_wrapper_is_left_out_of_the_message():
+    """With Keras's traceback filtering on (a normal call), a failing call is
+    re-raised as 'Exception encountered when calling Reshape.call(). ...
+    Arguments received by ...': the message keeps the middle, the cause."""
+    from shapeguard.probe import classify
+
+    assert keras.config.is_traceback_filtering_enabled()
+    with pytest.raises(ValueError) as caught:
+        layers.Reshape((3, 2))(keras.Input((5, 8)))
+    assert "Exception encountered when calling" in str(caught.value)
+    message = classify(caught.value).message
+    assert message == "The total size of the tensor must be unchanged. Received: input_shape=(5, 8), target_shape=(3, 2)"
