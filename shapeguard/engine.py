@@ -105,18 +105,20 @@ def check(
         call = call_string(call_name, space.arguments(point))
         if outcome.status == ERROR:
             report.errors.append(
-                BlockError(outcome.error_type, outcome.message, location, example, call, **counts)
+                BlockError(outcome.error_type, outcome.message, location, example, call, **counts,
+                           cause=outcome.cause, chain=outcome.chain)
             )
         else:
             report.failures.append(
                 Failure(outcome.status, outcome.layer_class, outcome.layer_name, location,
-                        outcome.message, outcome.input_shapes, example, call, **counts)
+                        outcome.message, outcome.input_shapes, example, call, **counts,
+                        cause=outcome.cause, chain=outcome.chain)
             )
     if not inputs:
         _reject_wrong_rank(report, space, target)
     order = lambda item: (item.location.file, item.location.line) if item.location else ("", 0)
-    report.failures.sort(key=lambda f: (order(f), f.kind, f.layer_class))
-    report.errors.sort(key=lambda e: (order(e), e.type))
+    report.failures.sort(key=lambda f: (order(f), f.kind, f.layer_class, f.cause))
+    report.errors.sort(key=lambda e: (order(e), e.type, e.cause))
     return report
 
 

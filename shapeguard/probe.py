@@ -1,19 +1,28 @@
 """Run a block once on symbolic inputs and say what happened.
 
-This is the only module that touches Keras internals, and it imports Keras
-lazily, inside the functions that need it. A faster evaluator can replace
-`probe` without touching search or reports: they only see `Outcome`.
+This module and its helpers (`_keras_state`, `_trace`) are the only ones that
+touch Keras internals, and they import Keras lazily, inside the functions that
+need it. A faster evaluator can replace `probe` without touching search or
+reports: they only see `Outcome`.
 
 How a failure is attributed: Keras's traceback filtering is switched off for
-the call, so the traceback keeps Keras's own frames. The innermost frame of the
-user's code is the *location*; the first Keras `Operation` (layer or op) called
-after it is the *layer*. Without such an operation the function failed on its
-own: a user error, never reported as a shape bug.
+the call, so the traceback keeps Keras's own frames. The user's code is every
+frame outside Keras, TensorFlow, shapeguard and the standard library, plus the
+target's own file wherever it is installed. The innermost frame of the user's
+code is the *location*, and the user frames from the target down are the
+*chain*; the first Keras `Operation` (layer or op) called after the location is
+the *layer*. The rule of kinds (README, "What a probe reports"):
+
+* **shape**: a layer rejected the shapes it got;
+* **config**: a layer rejected its own arguments (in ``__init__``, or when
+  ``build`` validates them), the user's own Layer subclasses included;
+* **declared**: a layer's declared output shape is not what its ``call()`` makes;
+* **error**: anything else, e.g. the block's own exception, a non-tensor given
+  where a tensor was expected, or running out of memory.
 """
 
 from __future__ import annotations
 
-import collections
 import inspect
 import os
 import re
@@ -26,12 +35,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterator
 
+from . import _causes
 from .space import Space
 
 PASS = "pass"
 SHAPE = "shape"  # a layer or op rejected the shapes it was given
 CONFIG = "config"  # a layer rejected its own arguments for these inputs
-ERROR = "error"  # the function raised by itself
+DECLARED = "declared"  # a layer's compute_output_shape disagrees with its call()
+ERROR = "error"  # the function raised by itself (or ran out of memory)
 TIMEOUT = "Timeout"  # error_type of a call that ran past its time
 
 # Packages whose frames are never "the user's line".
@@ -52,6 +63,8 @@ class Outcome:
     message: str = ""
     input_shapes: tuple = ()
     error_type: str | None = None
+    cause: str = ""  # why, in a few words (shapeguard._causes): "channels", "out of memory", ...
+    chain: tuple = ()  # (file, line, function) of each user frame, the target's first
 
     @property
     def failed(self) -> bool:
@@ -59,11 +72,13 @@ class Outcome:
 
     @property
     def mode(self) -> tuple | None:
-        """Failures of one mode come from the same layer (or exception type) at
-        the same line of the user's code."""
+        """Failures of one mode have the same kind, come from the same layer
+        (or exception type, for errors) at the same line of the user's code,
+        and have the same cause."""
         if self.status == PASS:
             return None
-        return (self.status, self.layer_class or self.error_type, self.file or "", self.line or 0)
+        who = self.error_type if self.status == ERROR else self.layer_class or self.error_type
+        return (self.status, who or "", self.file or "", self.line or 0, self.cause)
 
 
 PASSED = Outcome(PASS)
@@ -74,24 +89,57 @@ class ProbeTimeout(BaseException):
     block's own ``except Exception`` cannot swallow it."""
 
 
-def probe(fn: Callable, space: Space, point: tuple[int, ...], timeout: float | None = None) -> Outcome:
+def probe(
+    fn: Callable,
+    space: Space,
+    point: tuple[int, ...],
+    timeout: float | None = None,
+    *,
+    user_files: frozenset = frozenset(),
+) -> Outcome:
     """Call ``fn`` once at ``point`` with `keras.Input` tensors; nothing is trained.
     A call running past ``timeout`` seconds is stopped and reported as an error
-    at the line it was running (only in the main thread, where signals work)."""
-    import keras
+    at the line it was running (only in the main thread, where signals work).
+    ``user_files`` (see `target_files`) are the user's code even inside an
+    installed package. Keras's global configuration is the same before and
+    after the call, whatever the block changed."""
+    from . import _keras_state, _trace
 
-    with _isolated_keras_state():
+    with _keras_state.isolated():
         args, kwargs, _ = _call_arguments(space, point)
         try:
-            with _time_limit(timeout):
+            with _trace.traced_calls(), _time_limit(timeout):
                 fn(*args, **kwargs)
         except ProbeTimeout as exc:
-            outcome = classify(exc)
+            outcome = classify(exc, user_files)
             return Outcome(ERROR, file=outcome.file, line=outcome.line, error_type=TIMEOUT,
-                           message=f"the call did not return within {timeout:g} s")
+                           message=f"the call did not return within {timeout:g} s",
+                           cause="timeout", chain=outcome.chain)
         except (Exception, SystemExit) as exc:
-            return classify(exc)
+            return classify(exc, user_files)
     return PASSED
+
+
+def target_files(fn: Callable) -> frozenset:
+    """The real path of the file that defines ``fn`` (through decorators,
+    bound methods and partials), as a set for `probe`'s ``user_files``; empty
+    when it has none (a builtin, a lambda typed at a prompt)."""
+    import functools
+
+    target = fn
+    for _ in range(10):
+        target = inspect.unwrap(target)
+        if isinstance(target, functools.partial):
+            target = target.func
+        elif inspect.ismethod(target):
+            target = target.__func__
+        else:
+            break
+    try:
+        path = inspect.getsourcefile(target) or inspect.getfile(target)
+    except (TypeError, OSError):
+        return frozenset()
+    return frozenset({os.path.realpath(path)}) if path and not path.startswith("<") else frozenset()
 
 
 @contextmanager
@@ -112,16 +160,19 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def classify(exc: BaseException) -> Outcome:
+def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome:
     """Turn an exception raised by a block into an `Outcome` (see module doc)."""
     from keras.src.ops.operation import Operation
 
+    from ._trace import DeclaredShapeMismatch
+
     frames = _frames(exc.__traceback__)
-    user = [i for i, (frame, _) in enumerate(frames) if not _is_internal(frame.f_code.co_filename)]
+    user = [i for i, (frame, _) in enumerate(frames) if _is_user(frame.f_code.co_filename, user_files)]
     last_user = user[-1] if user else -1
     file, line = (frames[last_user][0].f_code.co_filename, frames[last_user][1]) if user else (None, None)
+    chain = tuple((frames[i][0].f_code.co_filename, frames[i][1], _function(frames[i][0])) for i in user)
 
-    op, in_init, in_build = None, False, False
+    op, in_init, in_build, shapes = None, False, False, ()
     for frame, _ in frames[last_user + 1 :]:
         owner = frame.f_locals.get("self")
         if not isinstance(owner, Operation):
@@ -133,25 +184,86 @@ def classify(exc: BaseException) -> Outcome:
             in_init = in_init or frame.f_code.co_name == "__init__"
             in_build = in_build or frame.f_code.co_name == "build"
     message = _clean_message(exc)
-    if op is None:
-        return Outcome(ERROR, file=file, line=line, message=message, error_type=type(exc).__name__)
+    error_type = type(exc).__name__
+    rule = _causes.from_message(error_type, message)
+    common = dict(file=file, line=line, message=message, error_type=error_type, chain=chain)
 
+    if rule is not None and rule.kind == ERROR:
+        return Outcome(ERROR, cause=rule.cause, **common)
+    if op is None:
+        own = _own_validation(frames, user, exc)
+        if own is None:
+            return Outcome(ERROR, cause=_causes.GENERIC[ERROR], **common)
+        op, caller = own
+        if caller is not None:
+            common.update(file=frames[caller][0].f_code.co_filename, line=frames[caller][1])
+        return Outcome(CONFIG, layer_class=type(op).__name__, layer_name=_name(op),
+                       cause=rule.cause if rule else _causes.GENERIC[CONFIG], **common)
+
+    if isinstance(exc, DeclaredShapeMismatch):
+        kind, cause = DECLARED, "declared output shape differs from call()"
+    elif _causes.is_merge(message):
+        kind = SHAPE
+        cause = _causes.merge_cause(shapes, _concat_axis(op)) or "incompatible shapes"
+    elif rule is not None:
+        kind, cause = rule.kind or _kind_by_place(op, in_init, in_build), rule.cause
+    else:
+        kind = _kind_by_place(op, in_init, in_build)
+        cause = _causes.GENERIC[kind]
+    return Outcome(
+        kind,
+        layer_class=type(op).__name__,
+        layer_name=_name(op),
+        input_shapes=() if in_init else shapes,
+        cause=cause,
+        **common,
+    )
+
+
+def _kind_by_place(op, in_init: bool, in_build: bool) -> str:
+    """Without a rule: raised while the layer was created, or built (except by
+    a merge layer, which checks its inputs' shapes in build), is config."""
     from keras.src.layers.merging.base_merge import Merge
 
-    # Merge layers check their inputs' shapes in build(); other layers reject
-    # their own arguments there (e.g. channels not divisible by groups).
-    config = in_init or (in_build and not isinstance(op, Merge))
+    return CONFIG if in_init or (in_build and not isinstance(op, Merge)) else SHAPE
+
+
+def _own_validation(frames: list, user: list, exc: BaseException):
+    """A ValueError raised by a layer's own ``__init__`` or ``build`` written
+    outside Keras (the user's or a library's Layer subclass): that layer, and
+    the index of the user frame that created or called it (None if none)."""
+    from keras.src.ops.operation import Operation
+
+    if not isinstance(exc, ValueError):
+        return None
+    for index in range(len(frames) - 1, -1, -1):
+        owner = frames[index][0].f_locals.get("self")
+        if isinstance(owner, Operation):
+            break
+    else:
+        return None
+    mine = [i for i, (frame, _) in enumerate(frames) if frame.f_locals.get("self") is owner]
+    if not any(frames[i][0].f_code.co_name in ("__init__", "build") for i in mine):
+        return None
+    callers = [i for i in user if i < mine[0]]
+    return owner, (callers[-1] if callers else None)
+
+
+def _concat_axis(op) -> int | None:
+    """The axis a concatenation joins on (left out of the comparison)."""
+    if type(op).__name__ != "Concatenate":
+        return None
+    axis = getattr(op, "axis", None)
+    return axis if isinstance(axis, int) else None
+
+
+def _name(op) -> str | None:
     name = op.__dict__.get("name") if hasattr(op, "__dict__") else None
-    return Outcome(
-        CONFIG if config else SHAPE,
-        layer_class=type(op).__name__,
-        layer_name=name if isinstance(name, str) else None,
-        file=file,
-        line=line,
-        message=message,
-        input_shapes=() if in_init else shapes,
-        error_type=type(exc).__name__,
-    )
+    return name if isinstance(name, str) else None
+
+
+def _function(frame) -> str:
+    return getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
 
 
 @contextmanager
@@ -200,25 +312,6 @@ def describe_value(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-@contextmanager
-def _isolated_keras_state() -> Iterator[None]:
-    """Fresh layer-name counters (so names are the same on every run and the
-    counters do not grow probe after probe) and full tracebacks; both restored."""
-    from keras.src.backend.common import global_state
-    from keras.src.utils import traceback_utils
-
-    uids = global_state.get_global_attribute("object_name_uids")
-    filtering = traceback_utils.is_traceback_filtering_enabled()
-    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
-    traceback_utils.disable_traceback_filtering()
-    try:
-        yield
-    finally:
-        global_state.set_global_attribute("object_name_uids", uids)
-        if filtering:
-            traceback_utils.enable_traceback_filtering()
-
-
 def _frames(tb) -> list:
     frames = []
     while tb is not None:
@@ -254,8 +347,22 @@ def _is_internal(filename: str) -> bool:
     return path.startswith(stdlib) and "site-packages" not in parts and "dist-packages" not in parts
 
 
+def _is_user(filename: str, user_files: frozenset) -> bool:
+    """The user's code: anything not internal, and the target's own files
+    wherever they are installed (``keras.src.applications.resnet``)."""
+    if not _is_internal(filename):
+        return True
+    return bool(user_files) and not filename.startswith("<") and _realpath(filename) in user_files
+
+
+@lru_cache(maxsize=4096)
+def _realpath(filename: str) -> str:
+    return os.path.realpath(filename)
+
+
 def _input_shapes(frame) -> tuple:
-    """Shapes of the tensors an operation was called with, batch dim as None."""
+    """Shapes of the tensors an operation was called with, batch dim as None:
+    KerasTensors, or the backend's tensors inside a traced ``call()``."""
     import keras
 
     code = frame.f_code
@@ -265,20 +372,43 @@ def _input_shapes(frame) -> tuple:
     values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
     shapes = []
     for value in keras.tree.flatten(values):
-        if isinstance(value, keras.KerasTensor):
-            shapes.append(tuple(value.shape))
+        if isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
+            try:
+                shapes.append(tuple(None if d is None else int(d) for d in value.shape))
+            except (TypeError, ValueError):  # a shape of unknown rank
+                continue
     return tuple(shapes)
 
 
+_WRAPPER_HEAD = re.compile(r"^Exception encountered when calling [^\n]*?\.\s*$")
+_ARGUMENTS_RECEIVED = re.compile(r"^Arguments received by ")
+_CODE_BLOCK = re.compile(r"```.*?```", re.S)
+_LIKELY_DOING = re.compile(r"[^.]*\bsomething like:\s*")
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+_DEVICE_TAIL = re.compile(r" on /job:.*$", re.S)
+
+
 def _clean_message(exc: BaseException) -> str:
-    """Keras's message without colour codes or the 'Exception encountered when
-    calling X.call()' wrapper, cut to its first meaningful paragraph."""
+    """Keras's message on one line, keeping what went wrong and what to do:
+    colour codes, Keras's wrappers ("Exception encountered when calling X.call()",
+    "Could not automatically infer the output shape ... Error encountered:",
+    "Arguments received by ..."), code samples and TensorFlow's device details
+    are left out."""
     text = _ANSI.sub("", str(exc)).strip()
-    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-    if paragraphs and paragraphs[0].startswith("Exception encountered when calling") and len(paragraphs) > 1:
-        paragraphs = paragraphs[1:]
-    first = paragraphs[0] if paragraphs else type(exc).__name__
-    return " ".join(first.split())
+    if "Error encountered:" in text:  # the inner cause of a traced call()
+        text = text.rsplit("Error encountered:", 1)[1].strip()
+    text = _CODE_BLOCK.sub("\n\n", text)
+    text = _LIKELY_DOING.sub("", text)
+    paragraphs = []
+    for paragraph in (p.strip() for p in text.split("\n\n")):
+        if _ARGUMENTS_RECEIVED.match(paragraph):
+            break
+        if paragraph and not _WRAPPER_HEAD.match(paragraph):
+            paragraphs.append(paragraph)
+    text = _FUNCTION_NODE.sub("", " ".join(paragraphs))
+    text = _DEVICE_TAIL.sub("", text) if "OOM when allocating" in text else text
+    text = " ".join(text.split())
+    return text or type(exc).__name__
 
 
 def _append_to_message(exc: BaseException, extra: str) -> None:
@@ -319,7 +449,9 @@ def first_layer_rank(fn: Callable, space: Space, point: tuple[int, ...], param: 
 
     Layer.__call__ = recording_call
     try:
-        with _isolated_keras_state():
+        from . import _keras_state
+
+        with _keras_state.isolated():
             args, kwargs, by_name = _call_arguments(space, point)
             tensors.extend(keras.tree.flatten(by_name.get(param)))
             try:

@@ -29,8 +29,11 @@ class Location:
 
 @dataclass(frozen=True)
 class Failure:
-    """One failure mode: a layer that rejected its inputs (``kind="shape"``) or
-    its own arguments (``kind="config"``), at one line, with its minimal example."""
+    """One failure mode: a layer that rejected its inputs (``kind="shape"``),
+    its own arguments (``kind="config"``), or whose declared output shape is not
+    what its ``call()`` makes (``kind="declared"``), at one line, for one
+    ``cause``, with its minimal example. ``chain`` holds (file, line, function)
+    for each line of the user's code from the target down to the layer."""
 
     kind: str
     layer_class: str
@@ -42,6 +45,8 @@ class Failure:
     call: str
     failing: int | None = None  # exact count, exhaustive mode only
     of: int | None = None
+    cause: str = ""
+    chain: tuple = ()
 
     def to_dict(self) -> dict:
         return {
@@ -54,6 +59,8 @@ class Failure:
             "call": self.call,
             "failing": self.failing,
             "of": self.of,
+            "cause": self.cause,
+            "chain": _chain_list(self.chain),
         }
 
 
@@ -69,6 +76,8 @@ class BlockError:
     call: str
     failing: int | None = None
     of: int | None = None
+    cause: str = ""
+    chain: tuple = ()
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +88,8 @@ class BlockError:
             "call": self.call,
             "failing": self.failing,
             "of": self.of,
+            "cause": self.cause,
+            "chain": _chain_list(self.chain),
         }
 
 
@@ -154,6 +165,11 @@ def _location_dict(location: Location | None) -> dict | None:
     return None if location is None else {"file": relative_path(location.file), "line": location.line}
 
 
+def _chain_list(chain) -> list[str]:
+    """``["blocks.py:40 MyStack.call", "blocks.py:12 ResidualUnit.call"]``"""
+    return [f"{relative_path(file)}:{line} {function}" for file, line, function in chain]
+
+
 def _format_example(example: dict) -> str:
     return ", ".join(f"{k}={show_value(v)}" for k, v in example.items())
 
@@ -189,21 +205,21 @@ def render_text(report: Report) -> str:
                      " the search draws only points the contract allows")
     for i, failure in enumerate(report.failures, 1):
         name = f" {failure.layer_name!r}" if failure.layer_name else ""
-        what = (
-            f"rejected input shapes {_format_shapes(failure.input_shapes)}"
-            if failure.kind == "shape"
-            else "rejected its arguments" + (
-                f" for input shape {_format_shapes(failure.input_shapes)}" if failure.input_shapes else ""
-            )
-        )
+        shapes = f" for input shape {_format_shapes(failure.input_shapes)}" if failure.input_shapes else ""
+        what = {
+            "shape": f"rejected input shapes {_format_shapes(failure.input_shapes)}",
+            "declared": "declares an output shape its call() does not produce" + shapes,
+        }.get(failure.kind, "rejected its arguments" + shapes)
         lines += ["", f"  [{i}] {failure.kind} failure: {failure.layer_class}{name} {what}"]
         lines += _where(failure.location)
-        lines.append(f"      keras: {failure.message}")
+        lines += _cause_lines(failure, failure.layer_class)
+        lines.append(f"      {'shapeguard' if failure.kind == 'declared' else 'keras'}: {failure.message}")
         lines += _example_lines(failure)
     for error in report.errors:
         what = "hung" if error.type == TIMEOUT else f"raised {error.type}"
         lines += ["", f"  [error] the block {what}: {error.message}"]
         lines += _where(error.location)
+        lines += _cause_lines(error, None)
         lines += _example_lines(error)
     return "\n".join(lines)
 
@@ -213,6 +229,16 @@ def _where(location: Location | None) -> list[str]:
         return []
     source = location.source()
     return [f"      at {location.shown()}" + (f":  {source}" if source else "")]
+
+
+def _cause_lines(item, layer_class: str | None) -> list[str]:
+    """``cause: channels`` and, when the failure is below the target's own
+    line, the chain of the user's lines down to the layer."""
+    lines = [f"      cause: {item.cause}"] if item.cause else []
+    if len(item.chain) > 1:
+        steps = _chain_list(item.chain) + ([layer_class] if layer_class else [])
+        lines.append("      chain: " + " -> ".join(steps))
+    return lines
 
 
 def _example_lines(item) -> list[str]:

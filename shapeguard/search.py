@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .probe import TIMEOUT, Outcome, probe
+from .probe import TIMEOUT, Outcome, probe, target_files
 from .space import Space
 
 PARETO_LIMIT = 256
@@ -51,11 +51,12 @@ class _Prober:
                  timeout: float | None):
         self.fn, self.space, self.result, self.on_probe, self.timeout = fn, space, result, on_probe, timeout
         self.modes: set = set()
+        self.user_files = target_files(fn)  # the target's own file is the user's code
 
     def __call__(self, point: Point) -> Outcome:
         outcome = self.result.outcomes.get(point)
         if outcome is None:
-            outcome = probe(self.fn, self.space, point, self.timeout)
+            outcome = probe(self.fn, self.space, point, self.timeout, user_files=self.user_files)
             self.result.outcomes[point] = outcome
             if outcome.failed:
                 self.modes.add(outcome.mode)

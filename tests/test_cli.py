@@ -279,9 +279,12 @@ def check_schema(document: dict) -> None:
         exhaustive = target["mode"] == "exhaustive" and not target.get("interrupted")
         for failure in target["failures"]:
             assert set(failure) == {
-                "kind", "layer", "location", "message", "input_shapes", "example", "call", "failing", "of"
+                "kind", "layer", "location", "message", "input_shapes", "example", "call", "failing", "of",
+                "cause", "chain",
             }
-            assert failure["kind"] in ("shape", "config")
+            assert failure["kind"] in ("shape", "config", "declared")
+            assert isinstance(failure["cause"], str) and failure["cause"]
+            assert all(isinstance(step, str) for step in failure["chain"])
             assert set(failure["layer"]) == {"class", "name"} and isinstance(failure["layer"]["class"], str)
             check_location(failure["location"])
             assert isinstance(failure["message"], str) and failure["message"]
@@ -289,7 +292,7 @@ def check_schema(document: dict) -> None:
                 assert shape[0] is None and all(isinstance(d, int) for d in shape[1:])
             check_example(failure, target, exhaustive)
         for error in target["errors"]:
-            assert set(error) == {"type", "message", "location", "example", "call", "failing", "of"}
+            assert set(error) == {"type", "message", "location", "example", "call", "failing", "of", "cause", "chain"}
             assert isinstance(error["type"], str) and isinstance(error["message"], str)
             check_location(error["location"])
             check_example(error, target, exhaustive)
@@ -347,7 +350,7 @@ def test_github_annotations_point_at_the_failing_lines(runs, example):
     run = runs["github"].result()
     assert run.code == 1 and run.stderr == ""
     *annotations, summary = run.stdout.splitlines()
-    assert summary == "shapeguard: 1 target: 1 failed (2 failure modes)"
+    assert summary == "shapeguard: 1 target: 1 failed (4 failure modes)"  # Add and Conv2D, two causes each
     parsed = []
     for line in annotations:
         match = re.fullmatch(r"::error file=([^,]*),line=(\d+),title=shapeguard::(.*)", line)

@@ -63,7 +63,7 @@ def only_failure(report):
 
 def test_operator_add_is_a_shape_failure_at_the_user_line():
     failure = only_failure(check(add_operator, filters=[8, 16], **SMALL))
-    assert failure.kind == "shape" and failure.layer_class == "Add"
+    assert failure.kind == "shape" and failure.layer_class == "Add" and failure.cause == "channels"
     assert failure.location.file == THIS_FILE and failure.location.line == line_of("# operator add")
     # filters keeps its default (preferred), so the input's channels move
     assert failure.input_shapes == ((None, 4, 4, 16), (None, 4, 4, 8))
@@ -82,14 +82,19 @@ def test_ops_concatenate_is_a_shape_failure():
 def test_failed_input_check_is_a_shape_failure():
     failure = only_failure(check(dense_twice, units=[8, 16], inputs={"x": "C"}, C=[8], max_examples=50))
     assert failure.kind == "shape" and failure.layer_class == "Dense"
+    assert failure.cause == "input channels do not match the built layer"
     assert failure.location.line == line_of("# input check of a shared layer")
     assert failure.example == {"C": 8, "units": 16}
+    # Keras's message names the layer ('dense'); plain Keras names it after the
+    # Dense layers earlier tests made in this process unless counting afresh.
+    keras.utils.clear_session(free_memory=False)
     confirm(failure, globals())
 
 
 def test_layer_that_cannot_compute_its_output_is_a_shape_failure():
     failure = only_failure(check(reshape, units=[8, 5], inputs={"x": "4,C"}, C=[4], max_examples=50))
     assert failure.kind == "shape" and failure.layer_class == "Reshape"
+    assert failure.cause == "reshape size mismatch"
     assert failure.example["units"] == 5
     confirm(failure, globals())
 
@@ -97,6 +102,7 @@ def test_layer_that_cannot_compute_its_output_is_a_shape_failure():
 def test_layer_rejecting_its_arguments_is_a_config_failure():
     failure = only_failure(check(zero_filters, filters=[16, 8], **SMALL))
     assert failure.kind == "config" and failure.layer_class == "Conv2D"
+    assert failure.cause == "invalid argument value"
     assert failure.location.line == line_of("# zero filters")
     assert failure.example["filters"] == 8 and failure.input_shapes == ()
     assert "strictly positive" in failure.message
@@ -113,9 +119,101 @@ def test_user_error_is_reported_as_error_not_as_shape_bug():
     assert "raised TypeError" in str(report)
 
 
-def test_keras_rejecting_a_non_tensor_is_attributed_to_the_op():
-    failure = only_failure(check(typo, filters=[8], **SMALL))
-    assert failure.layer_class == "Add" and failure.location.line == line_of("# not a tensor")
+def test_a_non_tensor_operand_is_an_error_of_the_block_not_a_shape_failure():
+    report = check(typo, filters=[8], **SMALL)
+    assert report.failures == [] and report.status == "error"
+    (error,) = report.errors
+    assert error.cause == "not a tensor" and error.location.line == line_of("# not a tensor")
+
+
+def list_operand(x, filters=8):
+    y = layers.Conv2D(filters, 1)(x)
+    return y + [x]  # a list, not a tensor
+
+
+def extra_positional(x, filters=8):
+    return layers.Conv2D(filters, 1)(x, "oops")  # a string as second input
+
+
+def too_wide(x, filters=8):
+    return layers.Conv2D(filters, 1)(x)  # too large to allocate
+
+
+@pytest.mark.parametrize("block, cause, text", [
+    (list_operand, "not a tensor", "Invalid dtype: list"),
+    (extra_positional, "non-tensor positional argument", "Only input tensors may be passed as positional"),
+])
+def test_wrong_values_given_to_a_layer_are_errors_of_the_block(block, cause, text):
+    report = check(block, filters=[8], C=[8], H=[4])
+    assert report.failures == [] and report.status == "error", report
+    (error,) = report.errors
+    assert error.cause == cause and text in error.message
+    assert error.location.file == THIS_FILE and error.location.line == line_of(
+        {list_operand: "# a list, not", extra_positional: "# a string as second"}[block])
+
+
+def test_running_out_of_memory_is_an_error_not_a_config_failure():
+    """10**15 input channels: the kernel cannot be allocated (TensorFlow's
+    ResourceExhaustedError, "OOM when allocating"), at once, on any machine."""
+    report = check(too_wide, filters=[8], C=[10**15], H=[4])
+    assert report.failures == [] and report.status == "error", report
+    (error,) = report.errors
+    assert error.type == "ResourceExhaustedError" and error.cause == "out of memory"
+    assert error.message.startswith("OOM when allocating tensor with shape[1,1,1000000000000000,8]")
+    assert error.location.line == line_of("# too large to allocate")
+    assert "cause: out of memory" in str(report)
+
+
+def short_conv(x, kernel_size=1):
+    return layers.Conv1D(4, kernel_size)(x)  # valid convolution
+
+
+def short_pool(x, kernel_size=1):
+    return layers.MaxPooling1D(kernel_size)(x)  # valid pooling
+
+
+@pytest.mark.parametrize("block, layer_class", [(short_conv, "Conv1D"), (short_pool, "MaxPooling1D")])
+def test_a_sequence_too_short_is_the_same_kind_whatever_the_layer(block, layer_class):
+    failure = only_failure(check(block, kernel_size=[1, 7], inputs={"x": "T,C"}, T=[5], C=[4]))
+    assert failure.kind == "shape" and failure.layer_class == layer_class
+    assert failure.cause == "kernel larger than the input" and failure.example["kernel_size"] == 7
+    assert failure.input_shapes == ((None, 5, 4),)
+    confirm(failure, globals())
+
+
+def tf_function(x, filters=8):
+    import tensorflow as tf
+
+    return tf.nn.relu(layers.Conv2D(filters, 1)(x))  # a TensorFlow function
+
+
+def test_wrapped_messages_keep_what_went_wrong_and_what_to_do():
+    report = check(tf_function, filters=[8], C=[8], H=[4])
+    (error,) = report.errors
+    assert error.message.startswith("A KerasTensor cannot be used as input to a TensorFlow function.")
+    assert "What you should do instead is wrap `tf_fn` in a layer" in error.message
+    assert "```" not in error.message and "something like" not in error.message
+    assert error.location.line == line_of("# a TensorFlow function")
+
+
+def test_merge_causes_name_the_dimensions_that_disagree():
+    from shapeguard._causes import merge_cause
+
+    assert merge_cause(((None, 7, 7, 64), (None, 7, 7, 16))) == "channels"
+    assert merge_cause(((None, 4, 4, 64), (None, 7, 7, 64))) == "spatial"
+    assert merge_cause(((None, 4, 4, 16), (None, 7, 7, 64))) == "channels"  # channels name it first
+    assert merge_cause(((None, 16, 8), (None, 14, 8))) == "sequence length"
+    assert merge_cause(((None, 7, 7, 8), (None, 5, 8))) == "rank"
+    assert merge_cause(((None, 7, 7, 8), (None, 1, 1, 8))) is None  # 1 broadcasts
+    # a concatenation joins on its axis: only the other axes count
+    assert merge_cause(((None, 7, 7, 8), (None, 7, 7, 16)), concat_axis=-1) is None
+    assert merge_cause(((None, 7, 7, 8), (None, 4, 4, 16)), concat_axis=-1) == "spatial"
+    assert merge_cause(((None, 7, 8), (None, 7, 16)), concat_axis=1) == "channels"
+
+
+def test_ops_concatenate_cause_leaves_out_the_concat_axis():
+    failure = only_failure(check(ops_concat, strides=[1, 2], C=[8], H=[4, 5], max_examples=50))
+    assert failure.cause == "spatial"
 
 
 def test_layer_names_and_keras_counters_are_untouched():
@@ -149,3 +247,17 @@ def test_a_block_that_hangs_is_stopped_and_reported_as_an_error():
     assert error.location.line in range(line_of("while filters > 8"), line_of("except Exception:") + 2)
     assert report.probes == 2  # the search stopped at the first hang
     assert "the block hung" in str(report) and "stopped after 2 of 3" in str(report)
+
+
+def test_keras_call_wrapper_is_left_out_of_the_message():
+    """With Keras's traceback filtering on (a normal call), a failing call is
+    re-raised as 'Exception encountered when calling Reshape.call(). ...
+    Arguments received by ...': the message keeps the middle, the cause."""
+    from shapeguard.probe import classify
+
+    assert keras.config.is_traceback_filtering_enabled()
+    with pytest.raises(ValueError) as caught:
+        layers.Reshape((3, 2))(keras.Input((5, 8)))
+    assert "Exception encountered when calling" in str(caught.value)
+    message = classify(caught.value).message
+    assert message == "The total size of the tensor must be unchanged. Received: input_shape=(5, 8), target_shape=(3, 2)"

@@ -1,0 +1,106 @@
+"""The *cause* of a failure: why a layer rejected what it got, in a few words.
+
+A failure mode is (kind, layer class, file, line, cause), so two different
+reasons for one layer at one line (an identity shortcut whose channels differ,
+and one whose spatial size differs) are two modes, each with its own minimal
+example. This module only reads text and shapes; it imports nothing from Keras.
+
+* Merges and broadcasts (``Add``/``Concatenate``/... layers, ``x + y``,
+  ``keras.ops``): which dimensions disagree, from the input shapes.
+* Other rejections: the kind of rejection, read from Keras's message with the
+  small table `RULES`. A rule may also fix the failure's kind, so that the same
+  cause gets the same kind whatever the layer (a sequence too short for a
+  ``valid`` convolution is a shape failure for ``Conv1D`` and ``MaxPooling1D``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SHAPE, CONFIG, ERROR = "shape", "config", "error"
+
+# Messages of merges and broadcasts: the cause comes from the shapes.
+_MERGE = re.compile(
+    r"Inputs have incompatible shapes|Cannot broadcast shape|incompatible shapes for broadcasting"
+    r"|requires inputs with matching shapes|must have the same shape except on the `axis`"
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: str  # a regular expression searched in "ExceptionType: message"
+    cause: str
+    kind: str | None  # None: decided by where the layer raised (see probe.classify)
+
+
+# Order matters: the first rule that matches wins.
+RULES = (
+    Rule(r"ResourceExhaustedError|OOM when allocating|MemoryError", "out of memory", ERROR),
+    Rule(r"Only input tensors may be passed as positional arguments", "non-tensor positional argument", ERROR),
+    Rule(r"Invalid dtype: (list|tuple|dict|str|NoneType|function)\b|is not a valid dtype for Keras type promotion",
+         "not a tensor", ERROR),
+    Rule(r"does not have a `call` method implemented", "layer without call()", ERROR),
+    Rule(r"KerasTensor cannot be used as input to a TensorFlow function", "TensorFlow function on a KerasTensor", ERROR),
+    Rule(r"evenly divisible by the number of groups", "channels not divisible by groups", CONFIG),
+    Rule(r"output size would be (zero or )?negative|Negative dimension size", "kernel larger than the input", SHAPE),
+    Rule(r"expected axis -?\d+ of input shape to have value", "input channels do not match the built layer", SHAPE),
+    Rule(r"expected (min_|max_)?ndim=|Expected an input with rank|must be rank", "wrong rank", SHAPE),
+    Rule(r"total size of the (new array|tensor) must be unchanged|[Cc]annot reshape", "reshape size mismatch", SHAPE),
+    Rule(r"must be fully-defined|should be defined\. Found `?None", "unknown dimension", SHAPE),
+    Rule(r"Invalid value for argument|[Ee]xpected a strictly positive|must be a positive integer|Received an invalid value",
+         "invalid argument value", CONFIG),
+)
+
+GENERIC = {SHAPE: "rejected its input", CONFIG: "rejected its arguments", ERROR: "the block's own error"}
+_PRIORITY = ("rank", "channels", "spatial", "sequence length")
+
+
+def from_message(exc_type: str, message: str) -> Rule | None:
+    """The first rule of `RULES` matching the exception, or None."""
+    text = f"{exc_type}: {message}"
+    return next((rule for rule in RULES if re.search(rule.pattern, text)), None)
+
+
+def is_merge(message: str) -> bool:
+    """Keras's message says two or more inputs could not be joined."""
+    return bool(_MERGE.search(message))
+
+
+def merge_cause(shapes: tuple, concat_axis: int | None = None) -> str | None:
+    """Which dimensions of ``shapes`` (batch axis first) disagree: "rank",
+    "channels" (the last axis), "spatial" (the middle axes of a rank-4 or 5
+    tensor), "sequence length" (axis 1 of a rank-3 tensor) or "axis N". When
+    several disagree, the first in that order names the cause. A size of 1
+    broadcasts and None is unknown: neither disagrees. ``concat_axis`` is left
+    out of the comparison. None when no two shapes disagree."""
+    shapes = [tuple(s) for s in shapes]
+    if len(shapes) < 2:
+        return None
+    if len({len(s) for s in shapes}) > 1:
+        return "rank"
+    rank = len(shapes[0])
+    skip = None if concat_axis is None else concat_axis % rank if rank else None
+    found = set()
+    for other in shapes[1:]:
+        for axis in range(1, rank):
+            a, b = shapes[0][axis], other[axis]
+            if axis == skip or a is None or b is None or a == b:
+                continue
+            if concat_axis is None and 1 in (a, b):
+                continue
+            found.add(_axis_name(axis, rank))
+    for name in _PRIORITY:
+        if name in found:
+            return name
+    return min(found, key=lambda n: int(n.split()[-1])) if found else None
+
+
+def _axis_name(axis: int, rank: int) -> str:
+    if axis == rank - 1:
+        return "channels"
+    if rank in (4, 5):
+        return "spatial"
+    if rank == 3 and axis == 1:
+        return "sequence length"
+    return f"axis {axis}"
