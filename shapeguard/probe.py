@@ -43,6 +43,7 @@ SHAPE = "shape"  # a layer or op rejected the shapes it was given
 CONFIG = "config"  # a layer rejected its own arguments for these inputs
 DECLARED = "declared"  # a layer's compute_output_shape disagrees with its call()
 ERROR = "error"  # the function raised by itself (or ran out of memory)
+INTERNAL = "InternalError"  # error_type of a fast-path verdict plain Keras does not confirm
 TIMEOUT = "Timeout"  # error_type of a call that ran past its time
 
 # Packages whose frames are never "the user's line".
@@ -96,16 +97,19 @@ def probe(
     timeout: float | None = None,
     *,
     user_files: frozenset = frozenset(),
+    fast: bool = True,
 ) -> Outcome:
     """Call ``fn`` once at ``point`` with `keras.Input` tensors; nothing is trained.
     A call running past ``timeout`` seconds is stopped and reported as an error
     at the line it was running (only in the main thread, where signals work).
     ``user_files`` (see `target_files`) are the user's code even inside an
     installed package. Keras's global configuration is the same before and
-    after the call, whatever the block changed."""
-    from . import _keras_state, _trace
+    after the call, whatever the block changed. ``fast`` makes weights
+    valueless and skips bookkeeping a shape check does not need (`_fast`);
+    ``fast=False`` is the plain Keras path, which confirms every failure."""
+    from . import _fast, _keras_state, _trace
 
-    with _keras_state.isolated():
+    with _keras_state.isolated(), _fast.cheap_keras(fast):
         args, kwargs, _ = _call_arguments(space, point)
         try:
             with _trace.traced_calls(), _time_limit(timeout):

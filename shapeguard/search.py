@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .probe import TIMEOUT, Outcome, probe, target_files
+from .probe import ERROR, INTERNAL, TIMEOUT, Outcome, probe, target_files
 from .space import Space
 
 PARETO_LIMIT = 256
@@ -109,9 +109,37 @@ def search(
         result.counts = None  # not every point was probed
         for mode_key, point in _best_seen(result.outcomes).items():
             result.minimal.setdefault(mode_key, point)
+    if not result.interrupted:
+        _confirm_on_plain_path(prober, result)
     if database is not None and not result.interrupted:
         _remember(space, database, database_key, result.minimal.values())
     return result
+
+
+def _confirm_on_plain_path(prober: _Prober, result: SearchResult) -> None:
+    """Probe each mode's minimal point once more on the plain Keras path
+    (`probe(..., fast=False)`), so that the fast path can never make a false
+    report: a point where the two disagree becomes an internal error, never a
+    silently dropped or unconfirmed failure."""
+    for mode_key, point in list(result.minimal.items()):
+        fast = result.outcomes[point]
+        if fast.error_type == TIMEOUT:
+            continue
+        plain = probe(prober.fn, prober.space, point, prober.timeout, user_files=prober.user_files, fast=False)
+        if plain.mode == mode_key:
+            continue
+        said = lambda o: "a pass" if not o.failed else f"{o.status} ({o.layer_class or o.error_type}: {o.message})"
+        internal = Outcome(
+            ERROR, file=fast.file, line=fast.line, error_type=INTERNAL, cause="fast path disagrees",
+            message=f"shapeguard's fast probe found {said(fast)}, but plain Keras found {said(plain)} at this "
+                    "point (a bug in shapeguard; please report it)",
+        )
+        result.outcomes[point] = internal
+        del result.minimal[mode_key]
+        result.minimal[internal.mode] = point
+        if result.counts is not None:
+            result.counts.pop(mode_key, None)
+            result.counts[internal.mode] = result.counts.get(internal.mode, 0) + 1
 
 
 def _count_modes(outcomes: dict) -> dict:

@@ -36,7 +36,7 @@ def test_the_hard_coded_padding_is_its_own_mode(report):
     causes = {f.cause: f for f in report.failures}
     assert sorted(causes) == ["channels", "spatial"]
     assert causes["channels"].example == {"filters": 8, "kernel_size": 3, "stride": 1, "conv_shortcut": False,
-                                          "C": 16, "H": 8}
+                                          "C": 16, "H": 8, "name": "block"}
     assert causes["spatial"].example["kernel_size"] == 5 and causes["spatial"].example["C"] == 32
     assert causes["spatial"].failing == 3  # kernel_size 5 fails with either shortcut
     for failure in report.failures:
