@@ -7,11 +7,11 @@ import inspect
 import os
 from typing import Any, Callable
 
-from .decorator import spec_of
+from ._callee import NoTensor, resolve
+from .decorator import spec_of, unwrap
 from .errors import ShapeguardError
 from .probe import ERROR
 from .report import BlockError, Failure, Location, Report
-from .space import build_space, call_string
 
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 60.0
@@ -22,6 +22,7 @@ def check(
     /,
     *,
     inputs: dict[str, Any] | None = None,
+    input_shapes: dict[str, Any] | None = None,
     max_examples: int | None = None,
     seed: int | None = None,
     exhaustive: bool | None = None,
@@ -33,7 +34,11 @@ def check(
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
 
-    Keyword arguments not listed here are axes (``C=[16, 32]``, ``filters=[32]``)
+    ``fn`` is a block function, a Layer subclass (each probe builds a fresh
+    instance), a factory returning the callable to apply, or a model builder
+    (README, "What can be checked"). ``inputs`` maps tensor parameters to
+    templates (``{"x": "H,W,C"}``); ``input_shapes`` maps parameters that take a
+    shape tuple instead (``{"input_shape": "H,W,C"}``). Keyword arguments not listed here are axes (``C=[16, 32]``, ``filters=[32]``)
     and override the ones ``@guard`` declared. ``max_examples`` is the probe
     budget (default 100): a space no larger is enumerated exhaustively, as is
     any space with ``exhaustive=True``. ``seed`` changes the search, not what it
@@ -46,10 +51,11 @@ def check(
     from .search import search
 
     spec = spec_of(fn)
-    callable_ = fn.__wrapped__ if spec is not None else fn
+    callable_ = unwrap(fn)
     if spec is not None:
         axes = {**spec.axes, **axes}
         inputs = inputs if inputs is not None else spec.inputs
+        input_shapes = input_shapes if input_shapes is not None else spec.input_shapes
         max_examples = max_examples if max_examples is not None else spec.max_examples
         seed = seed if seed is not None else spec.seed
     max_examples = DEFAULT_MAX_EXAMPLES if max_examples is None else max_examples
@@ -61,9 +67,10 @@ def check(
 
     name = getattr(callable_, "__name__", "fn")
     target = target or f"{getattr(callable_, '__module__', '?')}:{getattr(callable_, '__qualname__', name)}"
-    space = build_space(callable_, axes, inputs, name=name)
+    callee = resolve(callable_, inputs, input_shapes, name=name, call_name=_call_name(fn, name))
+    space = callee.space(axes)
     result = search(
-        callable_,
+        callee,
         space,
         max_examples=max_examples,
         seed=seed,
@@ -74,7 +81,7 @@ def check(
         timeout=timeout,
     )
 
-    call_name = _call_name(fn, name)
+    _refuse_non_blocks(result.outcomes.values(), target)
     report = Report(
         target=target,
         mode=result.mode,
@@ -85,6 +92,7 @@ def check(
         interrupted=result.interrupted,
         outcomes=[(space.values(p), o) for p, o in result.outcomes.items()],
     )
+    report.notes.extend(callee.notes)
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]
         location = Location(outcome.file, outcome.line) if outcome.file else None
@@ -92,7 +100,7 @@ def check(
         if result.counts is not None:
             counts = {"failing": result.counts[mode_key], "of": space.size}
         example = space.values(point)
-        call = call_string(call_name, space.arguments(point))
+        call = callee.render(space.arguments(point))
         if outcome.status == ERROR:
             report.errors.append(
                 BlockError(outcome.error_type, outcome.message, location, example, call, **counts)
@@ -113,6 +121,14 @@ def assert_ok(fn: Callable, /, **options: Any) -> Report:
     the block passed. For use in tests; returns the report when it passed."""
     __tracebackhide__ = True
     return check(fn, **options).raise_for_failures()
+
+
+def _refuse_non_blocks(outcomes, target: str) -> None:
+    """A target that returned no tensor at every point is not a block: a usage
+    error (exit 2), not a report of errors."""
+    outcomes = list(outcomes)
+    if outcomes and all(o.status == ERROR and o.error_type == NoTensor.__name__ for o in outcomes):
+        raise ShapeguardError(f"{target}: {outcomes[0].message}.")
 
 
 def _call_name(fn: Callable, name: str) -> str:

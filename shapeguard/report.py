@@ -92,6 +92,7 @@ class Report:
     failures: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     interrupted: bool = False
+    notes: list = field(default_factory=list)  # how the target was called (a factory, a fixed name)
     outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
 
     @property
@@ -124,6 +125,8 @@ class Report:
         }
         if self.interrupted:
             data["interrupted"] = True
+        if self.notes:
+            data["notes"] = list(self.notes)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -177,6 +180,7 @@ def render_text(report: Report) -> str:
     if report.interrupted:
         lines.append("  interrupted: what was found before Ctrl-C")
     lines.append("  space: " + "  ".join(f"{k}={v!r}" for k, v in report.space.items()))
+    lines += [f"  note: {note}" for note in report.notes]
     for i, failure in enumerate(report.failures, 1):
         name = f" {failure.layer_name!r}" if failure.layer_name else ""
         what = (

@@ -1,0 +1,378 @@
+"""What a target is and how one point becomes a call of it, decided once before any probe.
+
+A target is one of four kinds, and the report's reproducing call reads as the
+user would write it:
+
+* a **function** that takes the tensors: ``block(keras.Input(shape=(7, 7, 16)), filters=32)``;
+* a **layer**, a class whose instances are called on the tensors (a
+  `keras.layers.Layer` or `keras.Model` subclass, or any class with
+  ``__call__``): ``MyBlock(filters=32)(keras.Input(shape=(7, 7, 16)))``. The
+  searched parameters are ``__init__``'s and the tensors are ``call()``'s
+  (``training``/``mask`` keep their defaults). Every probe builds a *fresh*
+  instance and calls it through ``__call__``, so ``build`` runs at each point's
+  shapes;
+* a **factory**, a function with no tensor parameter that returns the callable
+  to apply: ``FusedMBConvBlock(input_filters=16, ...)(keras.Input(shape=(7, 7, 16)))``;
+* a **model builder** taking a shape, not a tensor (``input_shape=(7, 7, 3)``,
+  as keras.applications do): the parameter gets the template as a tuple and the
+  model it returns is traced on a `keras.Input` of that shape unless already built.
+
+A probe passes only when the call returned a tensor (or a built model): a
+target that returns None, or hands back a function after being given the
+tensor, is an error (`NoTensor`), never a pass.
+
+`Callee` exposes ``__signature__`` (the searched parameters, tensors first), so
+`space.build_space` applies the same inference and contract rules to
+constructor parameters as to a function's.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+from .errors import ShapeguardError
+from .space import INFERRED_TEMPLATE, TENSOR_PARAM_NAMES, Argument, build_space, call_string
+
+FUNCTION, LAYER, FACTORY = "function", "layer", "factory"
+NAME_LABEL = "block"  # passed as name= when a target's name defaults to None
+FACTORY_TENSOR = "inputs"  # the parameter name shown for what a factory's result takes
+SHAPE_PARAM_NAMES = ("input_shape",)  # builders taking a shape tuple (keras.applications)
+NON_TENSOR_CALL_PARAMS = ("training", "mask")
+# Parameter names that never hold a tensor: sizes, counts, ratios, labels.
+_VALUE_NAME = re.compile(
+    r"(^|_)(name|prefix|filters?|channels?|units|size|dims?|ratio|rate|momentum|probability|"
+    r"activation|strides?|groups|heads|id|idx|index|axis|depth|padding|expansion|factor|"
+    r"classes|layers|blocks|dropout|epsilon|alpha|kernel|dilation|use_bias|data_format|stage|"
+    r"block|num_\w+|n_\w+)$"
+)
+
+
+class NoTensor(Exception):
+    """The target returned no tensor: nothing was built from the inputs."""
+
+
+@dataclass
+class Callee:
+    """A target resolved for probing. Call it as the space's arguments say
+    (``callee(tensor, filters=32)``); it makes the real call and checks that a
+    tensor came back (raising `NoTensor` otherwise)."""
+
+    name: str  # how the reproducing call names the target: block, Blocks().block, MyBlock
+    kind: str  # FUNCTION, LAYER or FACTORY
+    target: Callable
+    signature: inspect.Signature  # the searched parameters: tensors first
+    inputs: dict | None  # templates for build_space (None: let it infer)
+    tensors: tuple = ()  # parameters passed to the second call (layer, factory)
+    shape_params: frozenset = frozenset()  # receive the template as a tuple
+    fixed: dict = field(default_factory=dict)  # always passed unless searched (name='block')
+    notes: list = field(default_factory=list)  # what the report should say about the call
+    label: str = ""  # how errors name the target (the CLI's target text)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return self.signature
+
+    def space(self, axes: Mapping[str, Any] | None):
+        """`space.build_space` over this target's parameters; a constructor or
+        factory parameter with no default and no values is one error naming all."""
+        label = self.label or self.name
+        if self.kind != FUNCTION:
+            _require_values(self, axes or {}, label)
+        return build_space(self, axes, self.inputs, name=label)
+
+    def __call__(self, *args, **kwargs):
+        bound = self.signature.bind(*args, **kwargs)
+        values = dict(bound.arguments)
+        for param in self.shape_params:
+            values[param] = _shape_of(values[param])
+        for param, value in self.fixed.items():
+            values.setdefault(param, value)
+        shapes = [values[p] for p in self.shape_params]
+        if self.kind == FUNCTION:
+            bound.arguments.update(values)
+            result = self.target(*bound.args, **bound.kwargs)
+            if _is_callable_result(result) and not self.shape_params and not _has_tensor(result):
+                raise NoTensor(
+                    f"{self.name} returned {_describe(result)} after being given the tensor; if it is a "
+                    f"factory, give the tensor its result takes a template under a name {self.name} does not "
+                    f"have, e.g. inputs={{{FACTORY_TENSOR!r}: 'H,W,C'}}"
+                )
+            return _checked(result, self.name, shapes)
+        tensors = [values.pop(p) for p in self.tensors]
+        if self.kind == LAYER:
+            made = self.target(**values)
+        else:
+            made = self.target(**values)
+            if _has_tensor(made):
+                return made
+            if not callable(made):
+                raise NoTensor(
+                    f"{self.name} returned {_describe(made)}, neither a tensor nor a callable to apply to the inputs"
+                )
+        first, rest = tensors[0], dict(zip(self.tensors[1:], tensors[1:]))
+        return _checked(made(first, **rest), self.name, shapes)
+
+    def render(self, arguments: list[Argument]) -> str:
+        """The reproducing call for one point's arguments (`Space.arguments`)."""
+        shown = []
+        for arg in arguments:
+            if arg.name in self.shape_params:
+                arg = Argument(arg.name, value=arg.shape, positional=arg.positional)
+            shown.append(arg)
+        given = {a.name for a in shown}
+        shown += [Argument(k, value=v) for k, v in self.fixed.items() if k not in given]
+        if self.kind == FUNCTION:
+            return call_string(self.name, shown)
+        outer = [replace(a, positional=False) for a in shown if a.name not in self.tensors]
+        inner = [a for a in shown if a.name in self.tensors]
+        inner = [replace(a, positional=i == 0) for i, a in enumerate(inner)]
+        return call_string(self.name, outer) + call_string("", inner)
+
+
+def resolve(
+    target: Callable,
+    inputs: Mapping[str, Any] | None = None,
+    input_shapes: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    call_name: str | None = None,
+) -> Callee:
+    """Decide what ``target`` is (module doc) and how to call it. ``inputs``
+    maps tensor parameters to templates; ``input_shapes`` maps parameters that
+    take a shape tuple. Raises `ShapeguardError` for a target that cannot be a block."""
+    label = name or getattr(target, "__qualname__", None) or repr(target)
+    call_name = call_name or getattr(target, "__name__", label)
+    inputs, input_shapes = dict(inputs or {}), dict(input_shapes or {})
+    both = set(inputs) & set(input_shapes)
+    if both:
+        raise ShapeguardError(f"{label}: {sorted(both)[0]!r} is given both a tensor template and an input shape; give one.")
+    if inspect.isclass(target):
+        callee = _resolve_class(target, inputs, input_shapes, label, call_name)
+    elif callable(target):
+        callee = _resolve_function(target, inputs, input_shapes, label, call_name)
+    else:
+        raise ShapeguardError(f"{label} is {_describe(target)}, not a function or a layer class.")
+    callee.label = label
+    return callee
+
+
+def _resolve_class(cls: type, inputs: dict, input_shapes: dict, label: str, call_name: str) -> Callee:
+    layer = is_layer_class(cls)
+    if not layer and not _defines_call(cls):
+        raise ShapeguardError(
+            f"{label} is a class that is neither a keras Layer nor callable; "
+            f"name one of its methods, as in {call_name}.method."
+        )
+    method = cls.call if layer else cls.__call__
+    method_name = "call" if layer else "__call__"
+    call_params = _parameters(_signature(method, f"{label}.{method_name}"))[1:]  # drop self
+    call_names = [p.name for p in call_params]
+    templates = {**inputs, **input_shapes}
+    unknown = [n for n in templates if n not in call_names and n not in _init_names(cls, label)]
+    if unknown:
+        raise ShapeguardError(
+            f"{label}: input template for {unknown[0]!r}, which is neither a parameter of "
+            f"{call_name}.{method_name}() nor of {call_name}()."
+        )
+    tensors = [
+        p for p in call_params
+        if p.name in templates
+        or (p.default is p.empty and p.name not in NON_TENSOR_CALL_PARAMS and p.kind != p.KEYWORD_ONLY)
+    ]
+    if not tensors:
+        raise ShapeguardError(
+            f"{label}: {call_name}.{method_name}() has no tensor parameter "
+            f"({', '.join(call_names) or 'no parameters'}); a layer is called on at least one tensor."
+        )
+    init = [p for p in _parameters(_signature(cls, f"{label}()")) if p.name not in {t.name for t in tensors}]
+    clash = {p.name for p in init} & set(call_names)
+    if clash:
+        raise ShapeguardError(
+            f"{label}: {sorted(clash)[0]!r} is a parameter of both {call_name}() and "
+            f"{call_name}.{method_name}(); shapeguard cannot tell which one an axis means."
+        )
+    signature = _signature_of(tensors, init)
+    # One tensor and no template: let the space infer it, as for a function.
+    given = {t.name: templates.get(t.name, ",".join(INFERRED_TEMPLATE)) for t in tensors}
+    chosen = given if templates or len(tensors) > 1 else None
+    return Callee(
+        call_name, LAYER, cls, signature, chosen, tuple(t.name for t in tensors),
+        frozenset(input_shapes) & {t.name for t in tensors},
+    )
+
+
+def _resolve_function(fn: Callable, inputs: dict, input_shapes: dict, label: str, call_name: str) -> Callee:
+    params = _parameters(_signature(fn, label))
+    if params[:1] and params[0].name in ("self", "cls"):
+        params = params[1:]  # a method seen through its class
+    names = {p.name for p in params}
+    templates = {**inputs, **input_shapes}
+    if not input_shapes and not inputs:
+        shape_param = next((p for p in params if p.name in SHAPE_PARAM_NAMES), None)
+        if shape_param is not None and not any(_looks_like_tensor(p) for p in params):
+            input_shapes = {shape_param.name: ",".join(INFERRED_TEMPLATE)}
+            templates = dict(input_shapes)
+    outside = [n for n in templates if n not in names]
+    # A factory has no parameter a tensor can go to: templates then name what its result takes.
+    factory = len(outside) == len(templates) and not any(_looks_like_tensor(p) for p in params)
+    fixed, notes = {}, []
+    label_param = next((p for p in params if p.name == "name" and p.default is None), None)
+    if label_param is not None:
+        fixed["name"] = NAME_LABEL
+        notes.append(f"name={NAME_LABEL!r} is passed to {call_name}, whose name defaults to None")
+    if not factory:
+        signature = inspect.Signature(params)
+        return Callee(call_name, FUNCTION, fn, signature, templates or None,
+                      shape_params=frozenset(input_shapes), fixed=fixed, notes=notes)
+    tensor_names = outside or [FACTORY_TENSOR]
+    tensors = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in tensor_names]
+    signature = _signature_of(tensors, params)
+    notes.insert(0, f"{call_name} is a factory: the callable it returns is applied to the inputs")
+    return Callee(call_name, FACTORY, fn, signature, templates or None, tuple(tensor_names),
+                  frozenset(input_shapes), fixed, notes)
+
+
+def _signature_of(tensors: list, values: list) -> inspect.Signature:
+    """Tensors first (positional, so the space passes them first), then values by keyword."""
+    P = inspect.Parameter
+    return inspect.Signature(
+        [t.replace(kind=P.POSITIONAL_OR_KEYWORD, default=P.empty) for t in tensors]
+        + [v.replace(kind=P.KEYWORD_ONLY) for v in values]
+    )
+
+
+def _parameters(signature: inspect.Signature) -> list[inspect.Parameter]:
+    return [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _signature(obj: Any, label: str) -> inspect.Signature:
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError) as exc:
+        raise ShapeguardError(f"{label}: cannot read its signature ({exc}).") from None
+
+
+def _init_names(cls: type, label: str) -> set:
+    return {p.name for p in _parameters(_signature(cls, f"{label}()"))}
+
+
+def _looks_like_tensor(p: inspect.Parameter) -> bool:
+    """A parameter that can take the block's input: named like a tensor, or
+    required and not named like a size, ratio or label."""
+    if p.name in TENSOR_PARAM_NAMES:
+        return True
+    return p.default is p.empty and p.kind != p.KEYWORD_ONLY and not _VALUE_NAME.search(p.name)
+
+
+def _require_values(callee: Callee, axes: Mapping[str, Any], label: str) -> None:
+    """Every constructor/factory parameter without a default and without values, at once."""
+    inputs = callee.inputs or {}
+    missing = [
+        p for p in callee.signature.parameters.values()
+        if p.name not in callee.tensors and p.name not in axes and p.name not in inputs
+        and p.default is p.empty and not _inferable(p, label)
+    ]
+    if missing:
+        names = ", ".join(repr(p.name) for p in missing)
+        examples = ", ".join(f"{p.name}=[...]" for p in missing)
+        what = "parameter" + "s" * (len(missing) > 1)
+        raise ShapeguardError(
+            f"{label}: {callee.name}() {what} {names} {'have' if len(missing) > 1 else 'has'} no default "
+            f"and no values to try; give {'them' if len(missing) > 1 else 'it'} some, e.g. {examples}."
+        )
+
+
+class _Only:
+    """A callable with a given signature, to ask the space whether it infers one parameter."""
+
+    def __init__(self, signature):
+        self.__signature__ = signature
+
+    def __call__(self, *args, **kwargs):  # pragma: no cover - never called
+        raise AssertionError
+
+
+def _inferable(p: inspect.Parameter, label: str) -> bool:
+    tensor = inspect.Parameter("_shapeguard_tensor", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    try:
+        build_space(_Only(inspect.Signature([tensor, p])), {}, {"_shapeguard_tensor": "1"}, name=label)
+    except ShapeguardError:
+        return False
+    return True
+
+
+def is_layer_class(cls: type) -> bool:
+    if "keras" not in sys.modules:  # a Keras class cannot exist before Keras is imported
+        return False
+    import keras
+
+    return issubclass(cls, keras.layers.Layer)
+
+
+def _defines_call(cls: type) -> bool:
+    return any("__call__" in vars(k) for k in cls.__mro__ if k is not object)
+
+
+def _shape_of(tensor) -> tuple:
+    """The template a shape parameter stands for: the probe's tensor, batch dim left out."""
+    return tuple(tensor.shape[1:])
+
+
+def _has_tensor(value) -> bool:
+    if "keras" not in sys.modules:
+        return False
+    import keras
+
+    try:
+        leaves = keras.tree.flatten(value)
+    except Exception:  # noqa: BLE001 - an object tree cannot walk holds no tensor
+        return False
+    return any(isinstance(leaf, keras.KerasTensor) for leaf in leaves)
+
+
+def _is_callable_result(value) -> bool:
+    return callable(value) and not inspect.isclass(value)
+
+
+def _checked(result, name: str, shapes: list):
+    """The call's result, if it is a tensor or holds one; a model returned by a
+    shape-taking builder is traced on inputs of those shapes unless built."""
+    if _has_tensor(result):
+        return result
+    if shapes and _is_layer(result):
+        if getattr(result, "built", False):
+            return result
+        import keras
+
+        traced = result(*(keras.Input(shape=s) for s in shapes))
+        if _has_tensor(traced):
+            return traced
+        result = traced
+    raise NoTensor(f"{name} returned {_describe(result)}, not a tensor: nothing was built from the inputs")
+
+
+def _is_layer(value) -> bool:
+    if "keras" not in sys.modules:
+        return False
+    import keras
+
+    return isinstance(value, keras.layers.Layer)
+
+
+def _describe(value) -> str:
+    """What was returned, without a memory address: ``None``, ``a function (make.<locals>.apply)``."""
+    if value is None:
+        return "None"
+    if inspect.isfunction(value) or inspect.ismethod(value):
+        return f"a function ({getattr(value, '__qualname__', value.__name__)})"
+    if inspect.isclass(value):
+        return f"the class {value.__qualname__}"
+    kind = type(value).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    if isinstance(value, (int, float, str, bool)):
+        return f"{article} {kind} ({value!r})"
+    return f"{article} {kind}"
