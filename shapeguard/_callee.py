@@ -71,6 +71,7 @@ class Callee:
     fixed: dict = field(default_factory=dict)  # always passed unless searched (name='block')
     notes: list = field(default_factory=list)  # what the report should say about the call
     label: str = ""  # how errors name the target (the CLI's target text)
+    traced: bool = False  # a builder returned an unbuilt model, traced on the shapes
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -101,7 +102,7 @@ class Callee:
                     f"factory, give the tensor its result takes a template under a name {self.name} does not "
                     f"have, e.g. inputs={{{FACTORY_TENSOR!r}: 'H,W,C'}}"
                 )
-            return _checked(result, self.name, shapes)
+            return self._checked(result, shapes)
         tensors = [values.pop(p) for p in self.tensors]
         if self.kind == LAYER:
             made = self.target(**values)
@@ -114,19 +115,39 @@ class Callee:
                     f"{self.name} returned {_describe(made)}, neither a tensor nor a callable to apply to the inputs"
                 )
         first, rest = tensors[0], dict(zip(self.tensors[1:], tensors[1:]))
-        return _checked(made(first, **rest), self.name, shapes)
+        return self._checked(made(first, **rest), shapes)
+
+    def _checked(self, result, shapes: list):
+        """The call's result, if it is a tensor or holds one; a model returned by a
+        shape-taking builder is traced on inputs of those shapes unless built."""
+        if _has_tensor(result):
+            return result
+        if shapes and _is_layer(result):
+            if getattr(result, "built", False):
+                return result
+            import keras
+
+            self.traced = True
+            result = result(*(keras.Input(shape=s) for s in shapes))
+            if _has_tensor(result):
+                return result
+        raise NoTensor(f"{self.name} returned {_describe(result)}, not a tensor: nothing was built from the inputs")
 
     def render(self, arguments: list[Argument]) -> str:
         """The reproducing call for one point's arguments (`Space.arguments`)."""
         shown = []
         for arg in arguments:
-            if arg.name in self.shape_params:
-                arg = Argument(arg.name, value=arg.shape, positional=arg.positional)
+            if arg.name in self.shape_params:  # by keyword: input_shape=(7, 7, 3) reads on its own
+                arg = Argument(arg.name, value=arg.shape)
             shown.append(arg)
         given = {a.name for a in shown}
         shown += [Argument(k, value=v) for k, v in self.fixed.items() if k not in given]
         if self.kind == FUNCTION:
-            return call_string(self.name, shown)
+            call = call_string(self.name, shown)
+            if self.traced:  # the builder's model, called as shapeguard called it
+                shapes = [a.value for a in shown if a.name in self.shape_params]
+                call += "(" + ", ".join(f"keras.Input(shape={s!r})" for s in shapes) + ")"
+            return call
         outer = [replace(a, positional=False) for a in shown if a.name not in self.tensors]
         inner = [a for a in shown if a.name in self.tensors]
         inner = [replace(a, positional=i == 0) for i, a in enumerate(inner)]
@@ -265,6 +286,8 @@ def _looks_like_tensor(p: inspect.Parameter) -> bool:
     required and not named like a size, ratio or label."""
     if p.name in TENSOR_PARAM_NAMES:
         return True
+    if p.name in SHAPE_PARAM_NAMES:
+        return False
     return p.default is p.empty and p.kind != p.KEYWORD_ONLY and not _VALUE_NAME.search(p.name)
 
 
@@ -336,23 +359,6 @@ def _has_tensor(value) -> bool:
 
 def _is_callable_result(value) -> bool:
     return callable(value) and not inspect.isclass(value)
-
-
-def _checked(result, name: str, shapes: list):
-    """The call's result, if it is a tensor or holds one; a model returned by a
-    shape-taking builder is traced on inputs of those shapes unless built."""
-    if _has_tensor(result):
-        return result
-    if shapes and _is_layer(result):
-        if getattr(result, "built", False):
-            return result
-        import keras
-
-        traced = result(*(keras.Input(shape=s) for s in shapes))
-        if _has_tensor(traced):
-            return traced
-        result = traced
-    raise NoTensor(f"{name} returned {_describe(result)}, not a tensor: nothing was built from the inputs")
 
 
 def _is_layer(value) -> bool:
