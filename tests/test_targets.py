@@ -330,3 +330,35 @@ def test_cli_bad_layer_target_exits_2_with_one_line(tmp_path):
         "shapeguard: layers_bad.py:NeedsArgs.call: NeedsArgs() parameters 'width', 'depth' have no default and "
         "no values to try; give them some, e.g. width=[...], depth=[...].\n"
     )
+
+
+def test_pytest_plugin_collects_guarded_layer_classes(pytester):
+    pytester.makepyfile(
+        layer_blocks='''
+        from keras import layers
+        from shapeguard import guard
+
+        @guard(C=[8], filters=[8, 16], inputs={"x": "4,4,C"})
+        class Widen(layers.Layer):
+            def __init__(self, filters=8, **kwargs):
+                super().__init__(**kwargs)
+                self.conv = layers.Conv2D(filters, 1)
+
+            def call(self, x):
+                return layers.Add()([x, self.conv(x)])
+
+        class NotGuarded(Widen):
+            pass
+        '''
+    )
+    result = pytester.runpytest("--shapeguard", "--shapeguard-no-database", "-rA", "layer_blocks.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "layer_blocks.py::Widen: FAIL, 1 failure mode*",
+        "*reproduce: Widen(filters=16)(keras.Input(shape=(4, 4, 8)))",
+        "FAILED layer_blocks.py::Widen[[]shapeguard[]]*",
+    ])
+    namespace = {}
+    exec(compile((pytester.path / "layer_blocks.py").read_text(), "layer_blocks.py", "exec"), namespace)
+    exc = run_call("Widen(filters=16)(keras.Input(shape=(4, 4, 8)))", namespace)
+    assert "Inputs have incompatible shapes" in str(exc)
