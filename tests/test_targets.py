@@ -362,3 +362,60 @@ def test_pytest_plugin_collects_guarded_layer_classes(pytester):
     exec(compile((pytester.path / "layer_blocks.py").read_text(), "layer_blocks.py", "exec"), namespace)
     exc = run_call("Widen(filters=16)(keras.Input(shape=(4, 4, 8)))", namespace)
     assert "Inputs have incompatible shapes" in str(exc)
+
+
+BUILDER = '''
+import keras
+from keras import layers
+
+
+def build_model(input_shape, filters=8, classes=4):
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(filters, 3)(inputs)
+    x = layers.Reshape((input_shape[0] * input_shape[1] * filters,))(x)
+    return keras.Model(inputs, layers.Dense(classes)(x))
+'''
+
+
+@pytest.fixture(scope="module")
+def cli_runs(tmp_path_factory):
+    """Two command-line runs, started together: a Layer named by its call, a builder given a shape."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_cli import REPO, shapeguard
+
+    folder = tmp_path_factory.mktemp("builders")
+    (folder / "builders.py").write_text(BUILDER)
+    with ThreadPoolExecutor(2) as pool:
+        layer = pool.submit(shapeguard, "check", "examples/residual_layer.py:ResidualBlock.call",
+                            "--axis", "kernel_size=3", "--format", "json", cwd=REPO)
+        builder = pool.submit(shapeguard, "check", "builders.py:build_model", "--input-shape", "input_shape=H,H,3",
+                              "--axis", "H=8", "--axis", "filters=8", "--format", "json", cwd=folder)
+        return {"layer": layer.result(), "builder": builder.result(), "folder": folder}
+
+
+def test_cli_layer_call_means_the_layer_class(cli_runs):
+    import json
+
+    run = cli_runs["layer"]
+    assert run.code == 1, run.stderr
+    [target] = json.loads(run.stdout)["targets"]
+    assert target["target"] == "examples/residual_layer.py:ResidualBlock.call"
+    [failure] = target["failures"]
+    assert failure["call"] == "ResidualBlock(filters=32, kernel_size=3)(keras.Input(shape=(8, 8, 16)))"
+    assert "Inputs have incompatible shapes" in str(run_call(failure["call"], vars(residual)))
+
+
+def test_cli_input_shape_drives_a_model_builder(cli_runs):
+    import json
+    import runpy
+
+    run = cli_runs["builder"]
+    assert run.code == 1, run.stderr
+    [target] = json.loads(run.stdout)["targets"]
+    assert target["space"] == {"H": [8], "filters": [8]}
+    [failure] = target["failures"]
+    assert failure["layer"]["class"] == "Reshape"
+    assert failure["call"] == "build_model(input_shape=(8, 8, 3), filters=8)"
+    namespace = runpy.run_path(str(cli_runs["folder"] / "builders.py"))
+    assert "total size" in str(run_call(failure["call"], namespace))
