@@ -92,7 +92,8 @@ def guard(
     def decorate(function: Callable):
         from ._callee import resolve
 
-        resolve(function, spec.inputs, spec.input_shapes).space(spec.axes)
+        if not _is_layer_call(function):  # a Layer's space needs its class, which does not exist yet
+            resolve(function, spec.inputs, spec.input_shapes).space(spec.axes)
         if inspect.isclass(function):
             setattr(function, _SPEC_ATTRIBUTE, spec)
             return function
@@ -101,10 +102,21 @@ def guard(
     return decorate if fn is None else decorate(fn)
 
 
+def _is_layer_call(function: Callable) -> bool:
+    """``call(self, ...)`` being defined in a class body: its axes may be the class's."""
+    if getattr(function, "__name__", None) != "call" or "." not in getattr(function, "__qualname__", ""):
+        return False
+    try:
+        return list(inspect.signature(function).parameters)[:1] == ["self"]
+    except (TypeError, ValueError):
+        return False
+
+
 def spec_of(fn: Any) -> GuardSpec | None:
     """The declared space of a guarded function (bound or not) or class, else None."""
-    if inspect.isclass(fn):
-        return vars(fn).get(_SPEC_ATTRIBUTE)  # not inherited: a subclass is guarded on its own
+    if inspect.isclass(fn):  # not inherited: a subclass is guarded on its own
+        call = vars(fn).get("call")  # @guard on a Layer's call() declares the Layer's space
+        return vars(fn).get(_SPEC_ATTRIBUTE) or (call._self_guard_spec if isinstance(call, GuardedFunction) else None)
     if isinstance(fn, BoundGuardedFunction):
         fn = fn._self_parent
     return fn._self_guard_spec if isinstance(fn, GuardedFunction) else None

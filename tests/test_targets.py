@@ -419,3 +419,25 @@ def test_cli_input_shape_drives_a_model_builder(cli_runs):
     assert failure["call"] == "build_model(input_shape=(8, 8, 3), filters=8)"
     namespace = runpy.run_path(str(cli_runs["folder"] / "builders.py"))
     assert "total size" in str(run_call(failure["call"], namespace))
+
+
+class GuardedCall(layers.Layer):
+    """@guard on call(): the space of the Layer, checked with a fresh instance per probe."""
+
+    def __init__(self, units=8, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(units)
+
+    @guard(inputs={"x": "3,C"}, C=[8], units=[8, 4])
+    def call(self, x):
+        return layers.Add()([x, self.dense(x)])
+
+
+def test_guard_on_a_layers_call_declares_the_layers_space():
+    from shapeguard._target import resolve_attribute as follow
+
+    target = follow(importlib.import_module(__name__), "GuardedCall.call", "test_targets")
+    assert target is GuardedCall and spec_of(GuardedCall).axes == {"C": [8], "units": [8, 4]}
+    add = only_failure(check(target))
+    assert add.call == "GuardedCall(units=4)(keras.Input(shape=(3, 8)))"
+    confirm(add, {"GuardedCall": GuardedCall})
