@@ -47,7 +47,7 @@ _VALUE_NAME = re.compile(
     r"(^|_)(name|prefix|filters?|channels?|units|size|dims?|ratio|rate|momentum|probability|"
     r"activation|strides?|groups|heads|id|idx|index|axis|depth|padding|expansion|factor|"
     r"classes|layers|blocks|dropout|epsilon|alpha|kernel|dilation|use_bias|data_format|stage|"
-    r"block|num_\w+|n_\w+)$"
+    r"num_\w+|n_\w+)$"
 )
 
 
@@ -96,7 +96,7 @@ class Callee:
         if self.kind == FUNCTION:
             bound.arguments.update(values)
             result = self.target(*bound.args, **bound.kwargs)
-            if _is_callable_result(result) and not self.shape_params and not _has_tensor(result):
+            if _is_callable_result(result) and not shapes and not _is_built(result):
                 raise NoTensor(
                     f"{self.name} returned {_describe(result)} after being given the tensor; if it is a "
                     f"factory, give the tensor its result takes a template under a name {self.name} does not "
@@ -104,27 +104,21 @@ class Callee:
                 )
             return self._checked(result, shapes)
         tensors = [values.pop(p) for p in self.tensors]
-        if self.kind == LAYER:
-            made = self.target(**values)
-        else:
-            made = self.target(**values)
-            if _has_tensor(made):
-                return made
-            if not callable(made):
-                raise NoTensor(
-                    f"{self.name} returned {_describe(made)}, neither a tensor nor a callable to apply to the inputs"
-                )
+        made = self.target(**values)  # a fresh layer, or what the factory returns
+        if self.kind == FACTORY and not callable(made):
+            raise NoTensor(
+                f"{self.name} returned {_describe(made)}, neither a tensor nor a callable to apply to the inputs"
+            )
         first, rest = tensors[0], dict(zip(self.tensors[1:], tensors[1:]))
         return self._checked(made(first, **rest), shapes)
 
     def _checked(self, result, shapes: list):
-        """The call's result, if it is a tensor or holds one; a model returned by a
-        shape-taking builder is traced on inputs of those shapes unless built."""
-        if _has_tensor(result):
+        """The call's result, if it is a tensor, holds one, or is a built model
+        (a functional model made from the inputs); a model a shape-taking
+        builder returned unbuilt is traced on inputs of those shapes."""
+        if _has_tensor(result) or _is_built(result):
             return result
         if shapes and _is_layer(result):
-            if getattr(result, "built", False):
-                return result
             import keras
 
             self.traced = True
@@ -359,6 +353,10 @@ def _has_tensor(value) -> bool:
 
 def _is_callable_result(value) -> bool:
     return callable(value) and not inspect.isclass(value)
+
+
+def _is_built(value) -> bool:
+    return _is_layer(value) and bool(getattr(value, "built", False))
 
 
 def _is_layer(value) -> bool:

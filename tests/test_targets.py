@@ -441,3 +441,13 @@ def test_guard_on_a_layers_call_declares_the_layers_space():
     add = only_failure(check(target))
     assert add.call == "GuardedCall(units=4)(keras.Input(shape=(3, 8)))"
     confirm(add, {"GuardedCall": GuardedCall})
+
+
+def functional_builder(x, units=8):
+    """Takes the input tensor, returns the model made from it: a pass, not a factory."""
+    return keras.Model(x, layers.Dense(units)(x))
+
+
+def test_a_function_returning_a_model_built_from_its_input_passes():
+    report = check(functional_builder, inputs={"x": "4"}, units=[8])
+    assert report.ok and report.probes == 1, report
