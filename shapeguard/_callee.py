@@ -212,12 +212,10 @@ def _resolve_class(cls: type, inputs: dict, input_shapes: dict, label: str, call
         )
     signature = _signature_of(tensors, init)
     # One tensor and no template: let the space infer it, as for a function.
+    # (A template may also name a constructor parameter: MyModel(input_shape=...).)
     given = {t.name: templates.get(t.name, ",".join(INFERRED_TEMPLATE)) for t in tensors}
-    chosen = given if templates or len(tensors) > 1 else None
-    return Callee(
-        call_name, LAYER, cls, signature, chosen, tuple(t.name for t in tensors),
-        frozenset(input_shapes) & {t.name for t in tensors},
-    )
+    chosen = {**given, **templates} if templates or len(tensors) > 1 else None
+    return Callee(call_name, LAYER, cls, signature, chosen, tuple(t.name for t in tensors), frozenset(input_shapes))
 
 
 def _resolve_function(fn: Callable, inputs: dict, input_shapes: dict, label: str, call_name: str) -> Callee:

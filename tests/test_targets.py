@@ -451,3 +451,24 @@ def functional_builder(x, units=8):
 def test_a_function_returning_a_model_built_from_its_input_passes():
     report = check(functional_builder, inputs={"x": "4"}, units=[8])
     assert report.ok and report.probes == 1, report
+
+
+class ShapedNet(keras.Model):
+    """A subclassed model told its input shape, whose head trusts it."""
+
+    def __init__(self, input_shape=(8, 8, 3), classes=4):
+        super().__init__()
+        self.conv = layers.Conv2D(4, 3, padding="same")
+        self.reshape = layers.Reshape((input_shape[0] * input_shape[1] * 4,))
+        self.head = layers.Dense(classes)
+
+    def call(self, x):
+        return self.head(self.reshape(self.conv(x)))
+
+
+def test_a_constructor_parameter_can_take_the_shape():
+    report = check(ShapedNet, input_shapes={"input_shape": "6,6,3"}, inputs={"x": "H,H,3"}, H=[6, 8], classes=[4])
+    reshape = only_failure(report)
+    assert reshape.example == {"H": 8, "classes": 4}
+    assert reshape.call == "ShapedNet(input_shape=(6, 6, 3), classes=4)(keras.Input(shape=(8, 8, 3)))"
+    confirm(reshape, {"ShapedNet": ShapedNet})
