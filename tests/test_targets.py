@@ -313,55 +313,13 @@ def test_bad_targets_are_one_sentence(target, message):
     assert message in text and "\n" not in text
 
 
-def test_cli_bad_layer_target_exits_2_with_one_line(tmp_path):
-    from test_cli import shapeguard
-
-    (tmp_path / "layers_bad.py").write_text(
-        "from keras import layers\n\n"
-        "class NeedsArgs(layers.Layer):\n"
-        "    def __init__(self, width, depth, **kwargs):\n"
-        "        super().__init__(**kwargs)\n\n"
-        "    def call(self, x):\n"
-        "        return x\n"
-    )
-    run = shapeguard("check", "layers_bad.py:NeedsArgs.call", cwd=tmp_path)
+def test_cli_bad_layer_target_exits_2_with_one_line(cli_runs):
+    run = cli_runs["bad"]
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == (
         "shapeguard: layers_bad.py:NeedsArgs.call: NeedsArgs() parameters 'width', 'depth' have no default and "
         "no values to try; give them some, e.g. width=[...], depth=[...].\n"
     )
-
-
-def test_pytest_plugin_collects_guarded_layer_classes(pytester):
-    pytester.makepyfile(
-        layer_blocks='''
-        from keras import layers
-        from shapeguard import guard
-
-        @guard(C=[8], filters=[8, 16], inputs={"x": "4,4,C"})
-        class Widen(layers.Layer):
-            def __init__(self, filters=8, **kwargs):
-                super().__init__(**kwargs)
-                self.conv = layers.Conv2D(filters, 1)
-
-            def call(self, x):
-                return layers.Add()([x, self.conv(x)])
-
-        class NotGuarded(Widen):
-            pass
-        '''
-    )
-    result = pytester.runpytest("--shapeguard", "--shapeguard-no-database", "-rA", "layer_blocks.py")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "layer_blocks.py::Widen: FAIL, 1 failure mode*",
-        "*reproduce: Widen(filters=16)(keras.Input(shape=(4, 4, 8)))",
-        "FAILED layer_blocks.py::Widen[[]shapeguard[]]*",
-    ])
-    namespace = {}
-    exec(compile((pytester.path / "layer_blocks.py").read_text(), "layer_blocks.py", "exec"), namespace)
-    exc = run_call("Widen(filters=16)(keras.Input(shape=(4, 4, 8)))", namespace)
-    assert "Inputs have incompatible shapes" in str(exc)
 
 
 BUILDER = '''
@@ -379,19 +337,29 @@ def build_model(input_shape, filters=8, classes=4):
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory):
-    """Two command-line runs, started together: a Layer named by its call, a builder given a shape."""
+    """Command-line runs, started together: a Layer named by its call, a builder
+    given a shape, a Layer whose constructor parameters have no values."""
     from concurrent.futures import ThreadPoolExecutor
 
     from test_cli import REPO, shapeguard
 
     folder = tmp_path_factory.mktemp("builders")
     (folder / "builders.py").write_text(BUILDER)
-    with ThreadPoolExecutor(2) as pool:
+    (folder / "layers_bad.py").write_text(
+        "from keras import layers\n\n"
+        "class NeedsArgs(layers.Layer):\n"
+        "    def __init__(self, width, depth, **kwargs):\n"
+        "        super().__init__(**kwargs)\n\n"
+        "    def call(self, x):\n"
+        "        return x\n"
+    )
+    with ThreadPoolExecutor(3) as pool:
+        bad = pool.submit(shapeguard, "check", "layers_bad.py:NeedsArgs.call", cwd=folder)
         layer = pool.submit(shapeguard, "check", "examples/residual_layer.py:ResidualBlock.call",
                             "--axis", "kernel_size=3", "--format", "json", cwd=REPO)
         builder = pool.submit(shapeguard, "check", "builders.py:build_model", "--input-shape", "input_shape=H,H,3",
                               "--axis", "H=8", "--axis", "filters=8", "--format", "json", cwd=folder)
-        return {"layer": layer.result(), "builder": builder.result(), "folder": folder}
+        return {"layer": layer.result(), "builder": builder.result(), "bad": bad.result(), "folder": folder}
 
 
 def test_cli_layer_call_means_the_layer_class(cli_runs):
