@@ -440,3 +440,20 @@ def test_a_constructor_parameter_can_take_the_shape():
     assert reshape.example == {"H": 8, "classes": 4}
     assert reshape.call == "ShapedNet(input_shape=(6, 6, 3), classes=4)(keras.Input(shape=(8, 8, 3)))"
     confirm(reshape, {"ShapedNet": ShapedNet})
+
+
+class CallableBlock:
+    """Not a Layer, but called on tensors: checked the same way."""
+
+    def __init__(self, filters=8):
+        self.filters = filters
+
+    def __call__(self, x):
+        return layers.Add()([x, layers.Conv2D(self.filters, 1)(x)])
+
+
+def test_a_callable_class_is_checked_like_a_layer():
+    add = only_failure(check(CallableBlock, inputs={"x": "4,4,C"}, C=[8], filters=[8, 16]))
+    assert add.call == "CallableBlock(filters=16)(keras.Input(shape=(4, 4, 8)))"
+    assert add.location.line == CallableBlock.__call__.__code__.co_firstlineno + 1
+    confirm(add, {"CallableBlock": CallableBlock})
