@@ -292,13 +292,25 @@ def _require_values(callee: Callee, axes: Mapping[str, Any], label: str) -> None
         and p.default is p.empty and not _inferable(p, label)
     ]
     if missing:
-        names = ", ".join(repr(p.name) for p in missing)
-        examples = ", ".join(f"{p.name}=[...]" for p in missing)
-        what = "parameter" + "s" * (len(missing) > 1)
-        raise ShapeguardError(
-            f"{label}: {callee.name}() {what} {names} {'have' if len(missing) > 1 else 'has'} no default "
-            f"and no values to try; give {'them' if len(missing) > 1 else 'it'} some, e.g. {examples}."
+        raise MissingValues(label, callee.name, [p.name for p in missing])
+
+
+class MissingValues(ShapeguardError):
+    """Constructor or factory parameters without a default and without values;
+    the message gives the form to give them, Python's unless `for_command_line`."""
+
+    def __init__(self, label: str, owner: str, names: list[str], option: str | None = None):
+        self.label, self.owner, self.names = label, owner, names
+        many = len(names) > 1
+        form = (lambda n: f"{option} {n}=V1,V2") if option else (lambda n: f"{n}=[...]")
+        super().__init__(
+            f"{label}: {owner}() parameter{'s' * many} {', '.join(repr(n) for n in names)} "
+            f"{'have' if many else 'has'} no default and no values to try; give {'them' if many else 'it'} "
+            f"some, e.g. {(' ' if option else ', ').join(form(n) for n in names)}."
         )
+
+    def for_command_line(self) -> "MissingValues":
+        return MissingValues(self.label, self.owner, self.names, "--axis")
 
 
 class _Only:

@@ -274,7 +274,7 @@ def _plan(target, axes: dict, inputs: tuple[dict, dict]) -> dict:
     command line's on top (``inputs`` is (--input, --input-shape)). Building the
     space now reports a bad axis before any target is probed, in a message that
     names the target."""
-    from ._callee import resolve
+    from ._callee import MissingValues, resolve
     from .decorator import spec_of, unwrap
 
     spec = spec_of(target.function)
@@ -287,7 +287,11 @@ def _plan(target, axes: dict, inputs: tuple[dict, dict]) -> dict:
         "inputs": {**declared_inputs, **tensors} or None,
         "input_shapes": {**declared_shapes, **shapes} or None,
     }
-    resolve(unwrap(target.function), plan["inputs"], plan["input_shapes"], name=target.name).space(plan["axes"])
+    callee = resolve(unwrap(target.function), plan["inputs"], plan["input_shapes"], name=target.name)
+    try:
+        callee.space(plan["axes"])
+    except MissingValues as exc:
+        raise exc.for_command_line() from None
     return plan
 
 

@@ -318,7 +318,7 @@ def test_cli_bad_layer_target_exits_2_with_one_line(cli_runs):
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == (
         "shapeguard: layers_bad.py:NeedsArgs.call: NeedsArgs() parameters 'width', 'depth' have no default and "
-        "no values to try; give them some, e.g. width=[...], depth=[...].\n"
+        "no values to try; give them some, e.g. --axis width=V1,V2 --axis depth=V1,V2.\n"
     )
 
 
