@@ -150,6 +150,8 @@ def test_factory_result_is_applied_to_the_inputs_and_the_report_says_so(factory_
     assert "note: InvertedResidual is a factory" in str(factory_report)
     exc = confirm(add, vars(factory))
     assert "Inputs have incompatible shapes" in str(exc)
+    with pytest.raises(ValueError, match="Inputs have incompatible shapes"):
+        factory.InvertedResidual(filters=16, strides=2)(np.zeros((1, 7, 7, 16), "float32"))
 
 
 def test_factory_fixed_twin_passes():
