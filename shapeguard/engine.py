@@ -38,7 +38,10 @@ def check(
     instance), a factory returning the callable to apply, or a model builder
     (README, "What can be checked"). ``inputs`` maps tensor parameters to
     templates (``{"x": "H,W,C"}``); ``input_shapes`` maps parameters that take a
-    shape tuple instead (``{"input_shape": "H,W,C"}``). Keyword arguments not listed here are axes (``C=[16, 32]``, ``filters=[32]``)
+    shape tuple instead (``{"input_shape": "H,W,C"}``). A target that returns
+    no tensor at any point raises `ShapeguardError`.
+
+    Keyword arguments not listed here are axes (``C=[16, 32]``, ``filters=[32]``)
     and override the ones ``@guard`` declared. ``max_examples`` is the probe
     budget (default 100): a space no larger is enumerated exhaustively, as is
     any space with ``exhaustive=True``. ``seed`` changes the search, not what it
