@@ -2,8 +2,10 @@
 
 A target is ``package.module:function``, ``path/to/file.py:function``,
 ``...:Class.method`` (the class is created with no arguments and its bound
-method checked), or a bare module or file, meaning every ``@guard`` function
-in it. Every way a target can be wrong becomes one `TargetError` sentence that
+method checked), ``...:MyLayer`` (a Layer subclass or a class with
+``__call__``, checked as a class: see `shapeguard._callee`; ``MyLayer.call``
+means the same), or a bare module or file, meaning every ``@guard`` function
+and class in it. Every way a target can be wrong becomes one `TargetError` sentence that
 names it; nothing here lets a traceback through, except Ctrl-C.
 """
 
@@ -173,11 +175,15 @@ def _import(name: str, shown: str, load: Callable[[], types.ModuleType] | None =
 
 def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str) -> Callable:
     """Follow ``Class.method`` from the module. A method defined on a class is
-    taken from an instance made with no arguments, so it is checked bound."""
+    taken from an instance made with no arguments, so it is checked bound;
+    a Layer's ``call`` stands for the Layer class itself (a fresh instance per probe)."""
     target = f"{module_part}:{attribute}"
     owner: Any = module
     where = module_part
-    for part in attribute.split("."):
+    parts = attribute.split(".")
+    for i, part in enumerate(parts):
+        if i == len(parts) - 1 and part == "call" and inspect.isclass(owner) and _is_layer_class(owner):
+            return owner
         if inspect.isclass(owner) and _binds_to_instance(inspect.getattr_static(owner, part, None)):
             owner = getattr(_instantiate(owner, target), part)
         else:
@@ -187,10 +193,21 @@ def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str
             owner = found
         where = f"{where}:{part}" if where == module_part else f"{where}.{part}"
     if inspect.isclass(owner):
-        raise TargetError(f"{target} is a class, not a function; name one of its methods, as in {attribute}.method.")
+        if _is_layer_class(owner) or any("__call__" in vars(k) for k in owner.__mro__ if k is not object):
+            return owner
+        raise TargetError(
+            f"{target} is a class, not a function; it is neither a keras Layer nor callable (no __call__): "
+            f"name one of its methods, as in {attribute}.method."
+        )
     if not callable(owner):
         raise TargetError(f"{target} is {_article(type(owner).__name__)}, not a function.")
     return owner
+
+
+def _is_layer_class(cls: type) -> bool:
+    from ._callee import is_layer_class
+
+    return is_layer_class(cls)
 
 
 def _binds_to_instance(member: Any) -> bool:

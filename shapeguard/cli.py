@@ -28,11 +28,13 @@ FORMATS = ("text", "json", "github")
 
 _EPILOG = """\
 targets:
-  package.module:function     a function in an importable module
+  package.module:function     a function (or factory, or model builder) in a module
   path/to/file.py:function    a function in a file
+  path/to/file.py:Layer       a keras Layer/Model subclass (also :Layer.call): a fresh
+                              instance per probe, its __init__ parameters searched
   path/to/file.py:Class.method  a method; the class is created with no arguments
   path/to/file.py, package.module
-                              every @guard-decorated function in it
+                              every @guard-decorated function and class in it
 
 exit status:
   0    every target passed
@@ -83,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a constraint over axis names, e.g. 'filters %% groups == 0'; points where it does "
         "not hold are skipped; repeatable (all must hold)",
     )
+    check.add_argument(
+        "--input-shape", action="append", default=[], metavar="PARAM=TEMPLATE",
+        help="template of a parameter that takes a shape tuple instead of a tensor (a model builder's "
+        "input_shape=H,W,C); repeatable",
+    )
     check.add_argument("--max-examples", type=positive_int, metavar="N",
                        help="probe budget per target (default: the decorator's, else 100)")
     check.add_argument("--exhaustive", action="store_true", help="probe every combination, whatever the budget")
@@ -117,6 +124,7 @@ def run_check(args: argparse.Namespace) -> int:
             axes = parse_axes(args.axis)
         inputs = parse_inputs(args.input)
         where = parse_where(args.where)
+        input_shapes = _parse_assignments(args.input_shape, "--input-shape", "PARAM=TEMPLATE")
         output = _open_output(args.output)
     except ShapeguardError as exc:
         print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
@@ -127,7 +135,7 @@ def run_check(args: argparse.Namespace) -> int:
         with silenced_native_output() as terminal:
             try:
                 targets, reports, interrupted = _check_all(
-                    args, axes, inputs, where, terminal.stderr if show_progress else None
+                    args, axes, (inputs, input_shapes), where, terminal.stderr if show_progress else None
                 )
             except ShapeguardError as exc:
                 print(f"shapeguard: {exc.for_cli()}", file=terminal.stderr)
@@ -158,7 +166,8 @@ def run_check(args: argparse.Namespace) -> int:
     return exit_status(reports, interrupted)
 
 
-def _check_all(args: argparse.Namespace, axes: dict, inputs: dict, where: list, progress_stream) -> tuple[list, list, bool]:
+def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list,
+               progress_stream) -> tuple[list, list, bool]:
     """``(targets, reports, interrupted)``. Every target is imported and its
     space built before the first is probed, so a bad one fails at once; Ctrl-C
     keeps the reports made so far."""
@@ -323,22 +332,29 @@ def _resolve_all(texts: list[str]) -> list:
     return targets
 
 
-def _plan(target, axes: dict, inputs: dict, where: list) -> dict:
+def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list) -> dict:
     """The axes and templates to check ``target`` on: the decorator's, with the
-    command line's on top. Building the space now reports a bad axis before
-    any target is probed, in a message that names the target."""
-    from .decorator import spec_of
-    from .space import build_space
+    command line's on top (``inputs`` is (--input, --input-shape)). Building the
+    space now reports a bad axis before any target is probed, in a message that
+    names the target."""
+    from ._callee import resolve
+    from .decorator import spec_of, unwrap
 
     spec = spec_of(target.function)
+    tensors, shapes = inputs
     declared_axes = dict(spec.axes) if spec is not None else {}
     declared_inputs = dict(spec.inputs or {}) if spec is not None else {}
+    declared_shapes = dict(spec.input_shapes or {}) if spec is not None else {}
     declared_where = spec.where if spec is not None else None
     declared_where = [] if declared_where is None else list(declared_where) if isinstance(declared_where, (list, tuple)) else [declared_where]
-    plan = {"axes": {**declared_axes, **axes}, "inputs": {**declared_inputs, **inputs} or None,
-            "where": declared_where + where or None}
-    function = target.function.__wrapped__ if spec is not None else target.function
-    build_space(function, plan["axes"], plan["inputs"], name=target.name, where=plan["where"]).valid_points
+    plan = {
+        "axes": {**declared_axes, **axes},
+        "inputs": {**declared_inputs, **tensors} or None,
+        "input_shapes": {**declared_shapes, **shapes} or None,
+        "where": declared_where + where or None,
+    }
+    callee = resolve(unwrap(target.function), plan["inputs"], plan["input_shapes"], name=target.name)
+    callee.space(plan["axes"], where=plan["where"]).valid_points
     return plan
 
 
@@ -351,6 +367,7 @@ def _check(target, plan: dict, args: argparse.Namespace, progress_stream):
         return check(
             target.function,
             inputs=plan["inputs"],
+            input_shapes=plan["input_shapes"],
             max_examples=args.max_examples,
             seed=args.seed,
             exhaustive=True if args.exhaustive else None,

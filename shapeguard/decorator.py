@@ -5,6 +5,11 @@ function did (same result, same exception type, same signature, name and
 docstring, also as a method). The one difference: when a shape error from Keras
 escapes a call, its message gains the layer, its input shapes and the call's
 arguments. ``block.check()`` runs shapeguard on the declared space.
+
+On a class (a Layer subclass), ``@guard`` returns the class itself, unchanged
+but for one attribute holding the spec: it stays a class for subclassing,
+``isinstance`` and construction, and a subclass is not guarded unless
+decorated too. Check it with ``shapeguard.check(MyBlock)``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any, Callable
 
 import wrapt
 
-from .space import build_space
+_SPEC_ATTRIBUTE = "_shapeguard_spec"
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,7 @@ class GuardSpec:
     max_examples: int | None = None
     seed: int | None = None
     where: Any = None
+    input_shapes: dict | None = None
 
 
 def _call_with_context(wrapped, instance, args, kwargs):
@@ -66,6 +72,7 @@ def guard(
     /,
     *,
     inputs: dict[str, Any] | None = None,
+    input_shapes: dict[str, Any] | None = None,
     max_examples: int | None = None,
     seed: int | None = None,
     where: Any = None,
@@ -77,33 +84,62 @@ def guard(
     is an axis (a parameter of the function, or a dimension named in a template)
     with the values to try. ``inputs`` maps tensor parameters to templates;
     ``where`` constrains the points (README, "Telling shapeguard the contract").
+    ``input_shapes`` maps parameters taking a shape tuple (``input_shape``).
     Axes not given are inferred (README, "Inferred axes"). Bare ``@guard`` infers all.
+    On a Layer subclass, axes are ``__init__``'s parameters and templates ``call()``'s.
     The space is checked now, so a misspelt axis fails at import time.
     """
-    spec = GuardSpec(dict(axes), dict(inputs) if inputs else None, max_examples, seed, where)
+    spec = GuardSpec(dict(axes), dict(inputs) if inputs else None, max_examples, seed, where,
+                     dict(input_shapes) if input_shapes else None)
 
-    def decorate(function: Callable) -> GuardedFunction:
-        build_space(function, spec.axes, spec.inputs, where=spec.where)
+    def decorate(function: Callable):
+        from ._callee import resolve
+
+        if not _is_layer_call(function):  # a Layer's space needs its class, which does not exist yet
+            resolve(function, spec.inputs, spec.input_shapes).space(spec.axes, where=spec.where)
+        if inspect.isclass(function):
+            setattr(function, _SPEC_ATTRIBUTE, spec)
+            return function
         return GuardedFunction(function, spec)
 
     return decorate if fn is None else decorate(fn)
 
 
+def _is_layer_call(function: Callable) -> bool:
+    """``call(self, ...)`` being defined in a class body: its axes may be the class's."""
+    if getattr(function, "__name__", None) != "call" or "." not in getattr(function, "__qualname__", ""):
+        return False
+    try:
+        return list(inspect.signature(function).parameters)[:1] == ["self"]
+    except (TypeError, ValueError):
+        return False
+
+
 def spec_of(fn: Any) -> GuardSpec | None:
-    """The declared space of a guarded function (bound or not), else None."""
+    """The declared space of a guarded function (bound or not) or class, else None."""
+    if inspect.isclass(fn):  # not inherited: a subclass is guarded on its own
+        call = vars(fn).get("call")  # @guard on a Layer's call() declares the Layer's space
+        return vars(fn).get(_SPEC_ATTRIBUTE) or (call._self_guard_spec if isinstance(call, GuardedFunction) else None)
     if isinstance(fn, BoundGuardedFunction):
         fn = fn._self_parent
     return fn._self_guard_spec if isinstance(fn, GuardedFunction) else None
 
 
+def unwrap(fn: Any) -> Any:
+    """What a check calls: the function under ``@guard``, else ``fn`` itself."""
+    return fn.__wrapped__ if isinstance(fn, (GuardedFunction, BoundGuardedFunction)) else fn
+
+
 def find_guarded(module: types.ModuleType) -> list[tuple[str, Any]]:
-    """``(qualified name, object)`` for every guarded function defined in
-    ``module``, at top level or as a method of a top-level class, in file order."""
+    """``(qualified name, object)`` for every guarded function or class defined
+    in ``module``, at top level or as a method of a top-level class, in file order."""
     found = []
     for name, obj in vars(module).items():
         if isinstance(obj, GuardedFunction) and getattr(obj, "__module__", None) == module.__name__:
             found.append((name, obj))
         elif inspect.isclass(obj) and obj.__module__ == module.__name__:
+            if spec_of(obj) is not None:
+                found.append((name, obj))
             for attr, member in vars(obj).items():
                 if isinstance(member, GuardedFunction):
                     found.append((f"{name}.{attr}", member))
@@ -112,6 +148,6 @@ def find_guarded(module: types.ModuleType) -> list[tuple[str, Any]]:
 
 def _first_line(obj) -> int:
     try:
-        return inspect.getsourcelines(obj.__wrapped__)[1]
+        return inspect.getsourcelines(unwrap(obj))[1]
     except (OSError, TypeError):
         return 0

@@ -7,11 +7,11 @@ import inspect
 import os
 from typing import Any, Callable
 
-from .decorator import spec_of
+from ._callee import NoTensor, resolve
+from .decorator import spec_of, unwrap
 from .errors import ShapeguardError
 from .probe import ERROR
 from .report import BlockError, Failure, Location, Report
-from .space import build_space, call_string
 
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 60.0
@@ -22,6 +22,7 @@ def check(
     /,
     *,
     inputs: dict[str, Any] | None = None,
+    input_shapes: dict[str, Any] | None = None,
     max_examples: int | None = None,
     seed: int | None = None,
     exhaustive: bool | None = None,
@@ -33,6 +34,13 @@ def check(
     **axes: Any,
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
+
+    ``fn`` is a block function, a Layer subclass (each probe builds a fresh
+    instance), a factory returning the callable to apply, or a model builder
+    (README, "What can be checked"). ``inputs`` maps tensor parameters to
+    templates (``{"x": "H,W,C"}``); ``input_shapes`` maps parameters that take a
+    shape tuple instead (``{"input_shape": "H,W,C"}``). A target that returns
+    no tensor at any point raises `ShapeguardError`.
 
     Keyword arguments not listed here are axes (``C=[16, 32]``, ``filters=[32]``)
     and override the ones ``@guard`` declared. ``max_examples`` is the probe
@@ -51,10 +59,11 @@ def check(
     from .search import search
 
     spec = spec_of(fn)
-    callable_ = fn.__wrapped__ if spec is not None else fn
+    callable_ = unwrap(fn)
     if spec is not None:
         axes = {**spec.axes, **axes}
         inputs = inputs if inputs is not None else spec.inputs
+        input_shapes = input_shapes if input_shapes is not None else spec.input_shapes
         max_examples = max_examples if max_examples is not None else spec.max_examples
         seed = seed if seed is not None else spec.seed
         where = where if where is not None else spec.where
@@ -67,12 +76,13 @@ def check(
 
     name = getattr(callable_, "__name__", "fn")
     target = target or f"{getattr(callable_, '__module__', '?')}:{getattr(callable_, '__qualname__', name)}"
-    space = build_space(callable_, axes, inputs, name=name, where=where)
-    space.valid_points  # the contract is checked before the first probe
-    if not inputs:
-        space = _space_of_inferred_rank(callable_, space, axes, name, where, timeout)
+    callee = resolve(callable_, inputs, input_shapes, name=name, call_name=_call_name(fn, name))
+    space = callee.space(axes, where=where)
+    space.valid_points  # noqa: B018 - the contract is checked before the first probe
+    if callee.inputs is None:
+        space = _space_of_inferred_rank(callee, space, axes, where, timeout)
     result = search(
-        callable_,
+        callee,
         space,
         max_examples=max_examples,
         seed=seed,
@@ -83,7 +93,7 @@ def check(
         timeout=timeout,
     )
 
-    call_name = _call_name(fn, name)
+    _refuse_non_blocks(result.outcomes.values(), target)
     report = Report(
         target=target,
         mode=result.mode,
@@ -95,6 +105,7 @@ def check(
         interrupted=result.interrupted,
         outcomes=[(space.values(p), o) for p, o in result.outcomes.items()],
     )
+    report.notes.extend(callee.notes)
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]
         location = Location(outcome.file, outcome.line) if outcome.file else None
@@ -102,7 +113,7 @@ def check(
         if result.counts is not None:
             counts = {"failing": result.counts[mode_key], "of": space.probe_count}
         example = space.values(point)
-        call = call_string(call_name, space.arguments(point))
+        call = callee.render(space.arguments(point))
         if outcome.status == ERROR:
             report.errors.append(
                 BlockError(outcome.error_type, outcome.message, location, example, call, **counts,
@@ -114,7 +125,7 @@ def check(
                         outcome.message, outcome.input_shapes, example, call, **counts,
                         cause=outcome.cause, chain=outcome.chain)
             )
-    if not inputs:
+    if callee.inputs is None:
         _reject_wrong_rank(report, space, target)
     order = lambda item: (item.location.file, item.location.line) if item.location else ("", 0)
     report.failures.sort(key=lambda f: (order(f), f.kind, f.layer_class, f.cause))
@@ -122,18 +133,18 @@ def check(
     return report
 
 
-def _space_of_inferred_rank(fn, space, axes, name, where, timeout):
+def _space_of_inferred_rank(callee, space, axes, where, timeout):
     """With no template given, the first layer that gets the tensor decides
     its rank: a `Conv1D`, `LSTM` or `Dense` first means a sequence (``T,C``), a
     `Conv3D` a volume (``depth,H,H,C``); an image (``H,H,C``) otherwise."""
     from .probe import first_layer_rank
 
     template = space.templates[0]
-    rank = first_layer_rank(fn, space, space.valid_points[0] if space.valid_points else next(space.points()),
+    rank = first_layer_rank(callee, space, space.valid_points[0] if space.valid_points else next(space.points()),
                             template.param, timeout)
     if rank is None or rank == len(template.dims):
         return space
-    inferred = build_space(fn, axes, None, name=name, where=where, rank=rank)
+    inferred = callee.space(axes, where=where, rank=rank)
     inferred.valid_points  # noqa: B018 - the contract is checked before the first probe
     return inferred
 
@@ -161,6 +172,14 @@ def assert_ok(fn: Callable, /, **options: Any) -> Report:
     the block passed. For use in tests; returns the report when it passed."""
     __tracebackhide__ = True
     return check(fn, **options).raise_for_failures()
+
+
+def _refuse_non_blocks(outcomes, target: str) -> None:
+    """A target that returned no tensor at every point is not a block: a usage
+    error (exit 2), not a report of errors."""
+    outcomes = list(outcomes)
+    if outcomes and all(o.status == ERROR and o.error_type == NoTensor.__name__ for o in outcomes):
+        raise ShapeguardError(f"{target}: {outcomes[0].message}.")
 
 
 def _call_name(fn: Callable, name: str) -> str:

@@ -159,7 +159,14 @@ def _check_options(config: pytest.Config) -> dict:
 
 
 def _first_line(guarded) -> int:
-    """0-based line of the function's ``def``, for pytest's report location."""
+    """0-based line of the function's ``def`` (or the guarded class's), for pytest's report location."""
+    import inspect
+
+    if inspect.isclass(guarded):
+        try:
+            return inspect.getsourcelines(guarded)[1] - 1
+        except (OSError, TypeError):
+            return 0
     code = getattr(getattr(guarded, "__wrapped__", None), "__code__", None)
     return code.co_firstlineno - 1 if code is not None else 0
 

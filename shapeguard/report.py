@@ -105,6 +105,7 @@ class Report:
     failures: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     interrupted: bool = False
+    notes: list = field(default_factory=list)  # how the target was called (a factory, a fixed name)
     outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
 
     @property
@@ -138,6 +139,8 @@ class Report:
         }
         if self.interrupted:
             data["interrupted"] = True
+        if self.notes:
+            data["notes"] = list(self.notes)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -203,6 +206,7 @@ def render_text(report: Report) -> str:
     elif report.skipped is None:
         lines.append(f"  skipped: not counted (a space of {report.size} combinations is too big to enumerate);"
                      " the search draws only points the contract allows")
+    lines += [f"  note: {note}" for note in report.notes]
     for i, failure in enumerate(report.failures, 1):
         name = f" {failure.layer_name!r}" if failure.layer_name else ""
         shapes = f" for input shape {_format_shapes(failure.input_shapes)}" if failure.input_shapes else ""

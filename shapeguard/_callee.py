@@ -1,0 +1,335 @@
+"""What a target is and how one point becomes a call of it, decided once before any probe.
+
+A target is one of four kinds, and the report's reproducing call reads as the
+user would write it:
+
+* a **function** that takes the tensors: ``block(keras.Input(shape=(7, 7, 16)), filters=32)``;
+* a **layer**, a class whose instances are called on the tensors (a
+  `keras.layers.Layer` or `keras.Model` subclass, or any class with
+  ``__call__``): ``MyBlock(filters=32)(keras.Input(shape=(7, 7, 16)))``. The
+  searched parameters are ``__init__``'s and the tensors are ``call()``'s
+  (``training``/``mask`` keep their defaults). Every probe builds a *fresh*
+  instance and calls it through ``__call__``, so ``build`` runs at each point's
+  shapes;
+* a **factory**, a function with no tensor parameter that returns the callable
+  to apply: ``FusedMBConvBlock(input_filters=16, ...)(keras.Input(shape=(7, 7, 16)))``;
+* a **model builder** taking a shape, not a tensor (``input_shape=(7, 7, 3)``,
+  as keras.applications do): the parameter gets the template as a tuple and the
+  model it returns is traced on a `keras.Input` of that shape unless already built.
+
+A probe passes only when the call returned a tensor (or a built model): a
+target that returns None, or hands back a function after being given the
+tensor, is an error (`NoTensor`), never a pass.
+
+`Callee` exposes ``__signature__`` (the searched parameters, tensors first), so
+`space.build_space` applies the same inference and contract rules to
+constructor parameters as to a function's.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Mapping
+
+from .errors import ShapeguardError
+from .space import INFERRED_TEMPLATE, TENSOR_PARAM_NAMES, Argument, build_space, call_string
+
+FUNCTION, LAYER, FACTORY = "function", "layer", "factory"
+FACTORY_TENSOR = "inputs"  # the parameter name shown for what a factory's result takes
+SHAPE_PARAM_NAMES = ("input_shape",)  # builders taking a shape tuple (keras.applications)
+NON_TENSOR_CALL_PARAMS = ("training", "mask")
+# Parameter names that never hold a tensor: sizes, counts, ratios, labels.
+_VALUE_NAME = re.compile(
+    r"(^|_)(name|prefix|filters?|channels?|units|size|dims?|ratio|rate|momentum|probability|"
+    r"activation|strides?|groups|heads|id|idx|index|axis|depth|padding|expansion|factor|"
+    r"classes|layers|blocks|dropout|epsilon|alpha|kernel|dilation|use_bias|data_format|stage|"
+    r"num_\w+|n_\w+)$"
+)
+
+
+class NoTensor(Exception):
+    """The target returned no tensor: nothing was built from the inputs."""
+
+
+@dataclass
+class Callee:
+    """A target resolved for probing. Call it as the space's arguments say
+    (``callee(tensor, filters=32)``); it makes the real call and checks that a
+    tensor came back (raising `NoTensor` otherwise)."""
+
+    name: str  # how the reproducing call names the target: block, Blocks().block, MyBlock
+    kind: str  # FUNCTION, LAYER or FACTORY
+    target: Callable
+    signature: inspect.Signature  # the searched parameters: tensors first
+    inputs: dict | None  # templates for build_space (None: let it infer)
+    tensors: tuple = ()  # parameters passed to the second call (layer, factory)
+    shape_params: frozenset = frozenset()  # receive the template as a tuple
+    notes: list = field(default_factory=list)  # what the report should say about the call
+    label: str = ""  # how errors name the target (the CLI's target text)
+    traced: bool = False  # a builder returned an unbuilt model, traced on the shapes
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return self.signature
+
+    @property
+    def __wrapped__(self) -> Callable:
+        """The target itself, so that `inspect.unwrap` finds its source file."""
+        return self.target
+
+    def space(self, axes: Mapping[str, Any] | None, *, where: Any = None, rank: int | None = None):
+        """`space.build_space` over this target's parameters (constructor and
+        factory parameters included, by the same rules as a function's)."""
+        return build_space(self, axes, self.inputs, name=self.label or self.name, where=where, rank=rank)
+
+    def __call__(self, *args, **kwargs):
+        bound = self.signature.bind(*args, **kwargs)
+        values = dict(bound.arguments)
+        for param in self.shape_params:
+            values[param] = _shape_of(values[param])
+        shapes = [values[p] for p in self.shape_params]
+        if self.kind == FUNCTION:
+            bound.arguments.update(values)
+            result = self.target(*bound.args, **bound.kwargs)
+            if _is_callable_result(result) and not shapes and not _is_built(result):
+                raise NoTensor(
+                    f"{self.name} returned {_describe(result)} after being given the tensor; if it is a "
+                    f"factory, give the tensor its result takes a template under a name {self.name} does not "
+                    f"have, e.g. inputs={{{FACTORY_TENSOR!r}: 'H,W,C'}}"
+                )
+            return self._checked(result, shapes)
+        tensors = [values.pop(p) for p in self.tensors]
+        made = self.target(**values)  # a fresh layer, or what the factory returns
+        if self.kind == FACTORY and not callable(made):
+            raise NoTensor(
+                f"{self.name} returned {_describe(made)}, neither a tensor nor a callable to apply to the inputs"
+            )
+        first, rest = tensors[0], dict(zip(self.tensors[1:], tensors[1:]))
+        return self._checked(made(first, **rest), shapes)
+
+    def _checked(self, result, shapes: list):
+        """The call's result, if it is a tensor, holds one, or is a built model
+        (a functional model made from the inputs); a model a shape-taking
+        builder returned unbuilt is traced on inputs of those shapes."""
+        if _has_tensor(result) or _is_built(result):
+            return result
+        if shapes and _is_layer(result):
+            import keras
+
+            self.traced = True
+            result = result(*(keras.Input(shape=s) for s in shapes))
+            if _has_tensor(result):
+                return result
+        raise NoTensor(f"{self.name} returned {_describe(result)}, not a tensor: nothing was built from the inputs")
+
+    def render(self, arguments: list[Argument]) -> str:
+        """The reproducing call for one point's arguments (`Space.arguments`)."""
+        shown = []
+        for arg in arguments:
+            if arg.name in self.shape_params:  # by keyword: input_shape=(7, 7, 3) reads on its own
+                arg = Argument(arg.name, value=arg.shape)
+            shown.append(arg)
+        if self.kind == FUNCTION:
+            call = call_string(self.name, shown)
+            if self.traced:  # the builder's model, called as shapeguard called it
+                shapes = [a.value for a in shown if a.name in self.shape_params]
+                call += "(" + ", ".join(f"keras.Input(shape={s!r})" for s in shapes) + ")"
+            return call
+        outer = [replace(a, positional=False) for a in shown if a.name not in self.tensors]
+        inner = [a for a in shown if a.name in self.tensors]
+        inner = [replace(a, positional=i == 0) for i, a in enumerate(inner)]
+        return call_string(self.name, outer) + call_string("", inner)
+
+
+def resolve(
+    target: Callable,
+    inputs: Mapping[str, Any] | None = None,
+    input_shapes: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    call_name: str | None = None,
+) -> Callee:
+    """Decide what ``target`` is (module doc) and how to call it. ``inputs``
+    maps tensor parameters to templates; ``input_shapes`` maps parameters that
+    take a shape tuple. Raises `ShapeguardError` for a target that cannot be a block."""
+    label = name or getattr(target, "__qualname__", None) or repr(target)
+    call_name = call_name or getattr(target, "__name__", label)
+    inputs, input_shapes = dict(inputs or {}), dict(input_shapes or {})
+    both = set(inputs) & set(input_shapes)
+    if both:
+        raise ShapeguardError(f"{label}: {sorted(both)[0]!r} is given both a tensor template and an input shape; give one.")
+    if inspect.isclass(target):
+        callee = _resolve_class(target, inputs, input_shapes, label, call_name)
+    elif callable(target):
+        callee = _resolve_function(target, inputs, input_shapes, label, call_name)
+    else:
+        raise ShapeguardError(f"{label} is {_describe(target)}, not a function or a layer class.")
+    callee.label = label
+    return callee
+
+
+def _resolve_class(cls: type, inputs: dict, input_shapes: dict, label: str, call_name: str) -> Callee:
+    layer = is_layer_class(cls)
+    if not layer and not _defines_call(cls):
+        raise ShapeguardError(
+            f"{label} is a class that is neither a keras Layer nor callable; "
+            f"name one of its methods, as in {call_name}.method."
+        )
+    method = cls.call if layer else cls.__call__
+    method_name = "call" if layer else "__call__"
+    call_params = _parameters(_signature(method, f"{label}.{method_name}"))[1:]  # drop self
+    call_names = [p.name for p in call_params]
+    templates = {**inputs, **input_shapes}
+    unknown = [n for n in templates if n not in call_names and n not in _init_names(cls, label)]
+    if unknown:
+        raise ShapeguardError(
+            f"{label}: input template for {unknown[0]!r}, which is neither a parameter of "
+            f"{call_name}.{method_name}() nor of {call_name}()."
+        )
+    tensors = [
+        p for p in call_params
+        if p.name in templates
+        or (p.default is p.empty and p.name not in NON_TENSOR_CALL_PARAMS and p.kind != p.KEYWORD_ONLY)
+    ]
+    if not tensors:
+        raise ShapeguardError(
+            f"{label}: {call_name}.{method_name}() has no tensor parameter "
+            f"({', '.join(call_names) or 'no parameters'}); a layer is called on at least one tensor."
+        )
+    init = [p for p in _parameters(_signature(cls, f"{label}()")) if p.name not in {t.name for t in tensors}]
+    clash = {p.name for p in init} & set(call_names)
+    if clash:
+        raise ShapeguardError(
+            f"{label}: {sorted(clash)[0]!r} is a parameter of both {call_name}() and "
+            f"{call_name}.{method_name}(); shapeguard cannot tell which one an axis means."
+        )
+    signature = _signature_of(tensors, init)
+    # One tensor and no template: let the space infer it, as for a function.
+    # (A template may also name a constructor parameter: MyModel(input_shape=...).)
+    given = {t.name: templates.get(t.name, ",".join(INFERRED_TEMPLATE)) for t in tensors}
+    chosen = {**given, **templates} if templates or len(tensors) > 1 else None
+    return Callee(call_name, LAYER, cls, signature, chosen, tuple(t.name for t in tensors), frozenset(input_shapes))
+
+
+def _resolve_function(fn: Callable, inputs: dict, input_shapes: dict, label: str, call_name: str) -> Callee:
+    params = _parameters(_signature(fn, label))
+    if params[:1] and params[0].name in ("self", "cls"):
+        params = params[1:]  # a method seen through its class
+    names = {p.name for p in params}
+    templates = {**inputs, **input_shapes}
+    if not input_shapes and not inputs:
+        shape_param = next((p for p in params if p.name in SHAPE_PARAM_NAMES), None)
+        if shape_param is not None and not any(_looks_like_tensor(p) for p in params):
+            input_shapes = {shape_param.name: ",".join(INFERRED_TEMPLATE)}
+            templates = dict(input_shapes)
+    outside = [n for n in templates if n not in names]
+    # A factory has no parameter a tensor can go to: templates then name what its result takes.
+    factory = len(outside) == len(templates) and not any(_looks_like_tensor(p) for p in params)
+    notes = []
+    if not factory:
+        signature = inspect.Signature(params)
+        return Callee(call_name, FUNCTION, fn, signature, templates or None,
+                      shape_params=frozenset(input_shapes), notes=notes)
+    tensor_names = outside or [FACTORY_TENSOR]
+    tensors = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in tensor_names]
+    signature = _signature_of(tensors, params)
+    notes.insert(0, f"{call_name} is a factory: the callable it returns is applied to the inputs")
+    return Callee(call_name, FACTORY, fn, signature, templates or None, tuple(tensor_names),
+                  frozenset(input_shapes), notes=notes)
+
+
+def _signature_of(tensors: list, values: list) -> inspect.Signature:
+    """Tensors first (positional, so the space passes them first), then values by keyword."""
+    P = inspect.Parameter
+    return inspect.Signature(
+        [t.replace(kind=P.POSITIONAL_OR_KEYWORD, default=P.empty) for t in tensors]
+        + [v.replace(kind=P.KEYWORD_ONLY) for v in values]
+    )
+
+
+def _parameters(signature: inspect.Signature) -> list[inspect.Parameter]:
+    return [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _signature(obj: Any, label: str) -> inspect.Signature:
+    try:
+        return inspect.signature(obj)
+    except (TypeError, ValueError) as exc:
+        raise ShapeguardError(f"{label}: cannot read its signature ({exc}).") from None
+
+
+def _init_names(cls: type, label: str) -> set:
+    return {p.name for p in _parameters(_signature(cls, f"{label}()"))}
+
+
+def _looks_like_tensor(p: inspect.Parameter) -> bool:
+    """A parameter that can take the block's input: named like a tensor, or
+    required and not named like a size, ratio or label."""
+    if p.name in TENSOR_PARAM_NAMES:
+        return True
+    if p.name in SHAPE_PARAM_NAMES:
+        return False
+    return p.default is p.empty and p.kind != p.KEYWORD_ONLY and not _VALUE_NAME.search(p.name)
+
+
+def is_layer_class(cls: type) -> bool:
+    if "keras" not in sys.modules:  # a Keras class cannot exist before Keras is imported
+        return False
+    import keras
+
+    return issubclass(cls, keras.layers.Layer)
+
+
+def _defines_call(cls: type) -> bool:
+    return any("__call__" in vars(k) for k in cls.__mro__ if k is not object)
+
+
+def _shape_of(tensor) -> tuple:
+    """The template a shape parameter stands for: the probe's tensor, batch dim left out."""
+    return tuple(tensor.shape[1:])
+
+
+def _has_tensor(value) -> bool:
+    if "keras" not in sys.modules:
+        return False
+    import keras
+
+    try:
+        leaves = keras.tree.flatten(value)
+    except Exception:  # noqa: BLE001 - an object tree cannot walk holds no tensor
+        return False
+    return any(isinstance(leaf, keras.KerasTensor) for leaf in leaves)
+
+
+def _is_callable_result(value) -> bool:
+    return callable(value) and not inspect.isclass(value)
+
+
+def _is_built(value) -> bool:
+    return _is_layer(value) and bool(getattr(value, "built", False))
+
+
+def _is_layer(value) -> bool:
+    if "keras" not in sys.modules:
+        return False
+    import keras
+
+    return isinstance(value, keras.layers.Layer)
+
+
+def _describe(value) -> str:
+    """What was returned, without a memory address: ``None``, ``a function (make.<locals>.apply)``."""
+    if value is None:
+        return "None"
+    if inspect.isfunction(value) or inspect.ismethod(value):
+        return f"a function ({getattr(value, '__qualname__', value.__name__)})"
+    if inspect.isclass(value):
+        return f"the class {value.__qualname__}"
+    kind = type(value).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    if isinstance(value, (int, float, str, bool)):
+        return f"{article} {kind} ({value!r})"
+    return f"{article} {kind}"
