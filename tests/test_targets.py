@@ -169,12 +169,11 @@ def efficientnet_block(request):
 
 def test_keras_efficientnet_factories_are_no_false_pass(efficientnet_block):
     name, block = efficientnet_block
-    try:
-        report = check(block, max_examples=4)
-    except ShapeguardError as exc:  # input_filters and output_filters have no values to try
-        assert "'input_filters', 'output_filters' have no default" in str(exc), exc
-    else:
-        assert not report.ok, report
+    report = check(block, H=[7], kernel_size=[3], strides=[1])  # input_filters, output_filters: widths by name
+    assert report.mode == "exhaustive" and not report.ok, report
+    assert {"input_filters", "output_filters", "C"} <= set(report.space)
+    for failure in report.failures:
+        confirm(failure, {name: block})
 
 
 def test_keras_efficientnet_factories_with_a_free_channel_count_report_the_input_filters_contract(efficientnet_block):
@@ -186,7 +185,7 @@ def test_keras_efficientnet_factories_with_a_free_channel_count_report_the_input
     assert example["input_filters"] == example["output_filters"] != example["C"] and example["strides"] == 1
     assert add.call.startswith(f"{name}(input_filters=") and add.call.endswith("(keras.Input(shape=(7, 7, 16)))")
     assert "name='block'" in add.call  # name=None makes these factories raise AttributeError (get_uid)
-    assert f"name='block' is passed to {name}, whose name defaults to None" in report.notes
+    assert report.space["name"] == ["block"]
     confirm(add, {name: block})
 
 
@@ -275,7 +274,7 @@ class NotABlock:
 
 
 class NeedsWidthAndDepth(layers.Layer):
-    def __init__(self, width, depth, **kwargs):
+    def __init__(self, zeta, omega, width, **kwargs):  # width has values by name; zeta and omega none
         super().__init__(**kwargs)
 
     def call(self, x):
@@ -299,8 +298,8 @@ def takes_the_tensor_and_returns_a_function(n):
     "target, message",
     [
         (NotABlock, "NotABlock is a class that is neither a keras Layer nor callable; name one of its methods"),
-        (NeedsWidthAndDepth, "NeedsWidthAndDepth() parameters 'width', 'depth' have no default and no values to "
-                             "try; give them some, e.g. width=[...], depth=[...]."),
+        (NeedsWidthAndDepth, "NeedsWidthAndDepth: parameters with no default and no values to try; give values "
+                             "for zeta (zeta=[8, 16]), omega (omega=[8, 16])."),
         (NoTensorCall, "NoTensorCall.call() has no tensor parameter (training); a layer is called on at least one"),
         (returns_a_number, "returns_a_number returned an int (16), neither a tensor nor a callable"),
         (takes_the_tensor_and_returns_a_function,
@@ -319,8 +318,8 @@ def test_cli_bad_layer_target_exits_2_with_one_line(cli_runs):
     run = cli_runs["bad"]
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == (
-        "shapeguard: layers_bad.py:NeedsArgs.call: NeedsArgs() parameters 'width', 'depth' have no default and "
-        "no values to try; give them some, e.g. --axis width=V1,V2 --axis depth=V1,V2.\n"
+        "shapeguard: layers_bad.py:NeedsArgs.call: parameters with no default and no values to try; give values "
+        "for zeta (--axis zeta=8,16), omega (--axis omega=8,16).\n"
     )
 
 
@@ -350,7 +349,7 @@ def cli_runs(tmp_path_factory):
     (folder / "layers_bad.py").write_text(
         "from keras import layers\n\n"
         "class NeedsArgs(layers.Layer):\n"
-        "    def __init__(self, width, depth, **kwargs):\n"
+        "    def __init__(self, zeta, omega, **kwargs):\n"
         "        super().__init__(**kwargs)\n\n"
         "    def call(self, x):\n"
         "        return x\n"
