@@ -1,6 +1,6 @@
 """Run a block once on symbolic inputs and say what happened.
 
-This module and its helpers (`_keras_state`, `_trace`) are the only ones that
+This module and its helpers (`_keras_state`, `_trace`, `_fast`) are the only ones that
 touch Keras internals, and they import Keras lazily, inside the functions that
 need it. A faster evaluator can replace `probe` without touching search or
 reports: they only see `Outcome`.
@@ -11,7 +11,8 @@ frame outside Keras, TensorFlow, shapeguard and the standard library, plus the
 target's own file wherever it is installed. The innermost frame of the user's
 code is the *location*, and the user frames from the target down are the
 *chain*; the first Keras `Operation` (layer or op) called after the location is
-the *layer*. The rule of kinds (README, "What a probe reports"):
+the *layer*, looking inside models (a `Sequential` passes its input on to the
+layer that rejects it). The rule of kinds (README, "What a probe reports"):
 
 * **shape**: a layer rejected the shapes it got;
 * **config**: a layer rejected its own arguments (in ``__init__``, or when
@@ -176,10 +177,14 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     file, line = (frames[last_user][0].f_code.co_filename, frames[last_user][1]) if user else (None, None)
     chain = tuple((frames[i][0].f_code.co_filename, frames[i][1], _function(frames[i][0])) for i in user)
 
+    from keras.src.models.model import Model
+
     op, in_init, in_build, shapes = None, False, False, ()
     for frame, _ in frames[last_user + 1 :]:
         owner = frame.f_locals.get("self")
-        if not isinstance(owner, Operation):
+        # A model (Sequential, functional) only passes its inputs on to its
+        # layers: the layer that rejected them is inside it.
+        if not isinstance(owner, Operation) or (op is None and isinstance(owner, Model)):
             continue
         if op is None:
             op = owner
