@@ -92,11 +92,18 @@ class Report:
     failures: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     interrupted: bool = False
+    unchecked: int = 0  # combinations probed that called no Keras layer or operation
+    stopped: str = ""  # why the search ended early, if it did ("most calls hung")
     outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
 
     @property
     def status(self) -> str:
         return "fail" if self.failures else "error" if self.errors else "pass"
+
+    @property
+    def checked(self) -> int:
+        """Combinations probed in which Keras checked the shapes."""
+        return self.probes - self.unchecked
 
     @property
     def ok(self) -> bool:
@@ -118,12 +125,15 @@ class Report:
             "status": self.status,
             "mode": self.mode,
             "probes": self.probes,
+            "checked": self.checked,
             "space": self.space,
             "failures": [f.to_dict() for f in self.failures],
             "errors": [e.to_dict() for e in self.errors],
         }
         if self.interrupted:
             data["interrupted"] = True
+        if self.stopped:
+            data["stopped"] = self.stopped
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -163,11 +173,16 @@ def render_text(report: Report) -> str:
     """The terminal report."""
     n = len(report.failures)
     verdict = {
-        "pass": "OK",
+        "pass": _ok_verdict(report),
         "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}",
         "error": "ERROR, the block raised by itself",
     }[report.status]
-    if report.mode == "search":
+    if report.status == "error" and {e.type for e in report.errors} == {"NoKerasCall"}:
+        verdict = "NOT CHECKED, the block called no Keras layer or operation"
+    if report.status == "pass" and report.checked < report.size:
+        how = "Hypothesis search" if report.mode == "search" else "exhaustive, stopped early"
+        how += f", seed {report.seed}" if report.mode == "search" else ""
+    elif report.mode == "search":
         how = f"Hypothesis search, {report.probes} probes of {report.size} combinations, seed {report.seed}"
     elif report.probes == report.size:
         how = f"all {report.size} combinations probed"
@@ -176,6 +191,11 @@ def render_text(report: Report) -> str:
     lines = [f"{report.target}: {verdict} ({how})"]
     if report.interrupted:
         lines.append("  interrupted: what was found before Ctrl-C")
+    if report.stopped:
+        lines.append(f"  stopped early: {report.stopped}")
+    if report.unchecked:
+        u = report.unchecked
+        lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
     lines.append("  space: " + "  ".join(f"{k}={v!r}" for k, v in report.space.items()))
     for i, failure in enumerate(report.failures, 1):
         name = f" {failure.layer_name!r}" if failure.layer_name else ""
@@ -191,11 +211,20 @@ def render_text(report: Report) -> str:
         lines.append(f"      keras: {failure.message}")
         lines += _example_lines(failure)
     for error in report.errors:
-        what = "hung" if error.type == TIMEOUT else f"raised {error.type}"
+        what = _ERROR_VERBS.get(error.type, f"raised {error.type}")
         lines += ["", f"  [error] the block {what}: {error.message}"]
         lines += _where(error.location)
         lines += _example_lines(error)
     return "\n".join(lines)
+
+
+_ERROR_VERBS = {TIMEOUT: "hung", "Died": "killed the process", "NoKerasCall": "checked nothing",
+                "InternalError": "could not be checked (a bug in shapeguard)"}
+
+
+def _ok_verdict(report: Report) -> str:
+    """``OK`` only of what was checked: ``OK in 100 of 128 combinations``."""
+    return "OK" if report.checked >= report.size else f"OK in {report.checked} of {report.size} combinations"
 
 
 def _where(location: Location | None) -> list[str]:

@@ -21,11 +21,15 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .probe import TIMEOUT, Outcome, probe
+from ._guards import KerasCalls, no_process_exit, private_hypothesis_home
+from .probe import PASS, TIMEOUT, Outcome, probe
 from .space import Space
+
+DIED = "Died"  # error_type of a point at which the checking process died (command line)
 
 PARETO_LIMIT = 256
 Point = tuple  # one index per axis
@@ -38,31 +42,51 @@ class SearchResult:
     minimal: dict = field(default_factory=dict)  # Outcome.mode -> Point
     counts: dict | None = None  # Outcome.mode -> failing points (exhaustive only)
     interrupted: bool = False
+    unchecked: set = field(default_factory=set)  # points that passed without calling Keras
+    hung_out: bool = False  # stopped because most calls hung
 
 
 class _Stop(BaseException):
-    """A probe timed out: a block that hangs once will hang again, so stop."""
+    """Most probes timed out: stop the search rather than wait for each."""
+
+
+HUNG_OUT = 5  # stop after this many timeouts, when they are more than half the probes
 
 
 class _Prober:
     """Probes each point once; reports progress after every new probe."""
 
     def __init__(self, fn: Callable, space: Space, result: SearchResult, on_probe: Callable | None,
-                 timeout: float | None):
+                 timeout: float | None, before_probe: Callable | None = None, known: dict | None = None):
         self.fn, self.space, self.result, self.on_probe, self.timeout = fn, space, result, on_probe, timeout
+        self.before_probe, self.known = before_probe, known or {}
         self.modes: set = set()
+        self.calls = KerasCalls()
+        self.timeouts = 0
 
     def __call__(self, point: Point) -> Outcome:
         outcome = self.result.outcomes.get(point)
         if outcome is None:
-            outcome = probe(self.fn, self.space, point, self.timeout)
+            outcome = self.known.get(point)
+            if outcome is None:
+                if self.before_probe is not None:
+                    self.before_probe(point)
+                before = self.calls.count
+                outcome = probe(self.fn, self.space, point, self.timeout)
+                if outcome.status == PASS and self.calls.count == before:
+                    self.result.unchecked.add(point)
             self.result.outcomes[point] = outcome
             if outcome.failed:
                 self.modes.add(outcome.mode)
             if self.on_probe is not None:
                 self.on_probe(len(self.result.outcomes), len(self.modes))
-            if outcome.error_type == TIMEOUT:
+            if outcome.error_type == DIED:  # it would kill the process again: stop here
                 raise _Stop
+            if outcome.error_type == TIMEOUT:
+                self.timeouts += 1
+                if self.timeouts >= HUNG_OUT and 2 * self.timeouts > len(self.result.outcomes):
+                    self.result.hung_out = True
+                    raise _Stop
         return outcome
 
 
@@ -77,14 +101,33 @@ def search(
     database_key: bytes = b"",
     on_probe: Callable[[int, int], None] | None = None,
     timeout: float | None = None,
+    before_probe: Callable[[Point], None] | None = None,
+    known: dict | None = None,
 ) -> SearchResult:
     """Probe ``fn`` over ``space``. ``exhaustive=None`` decides by size.
-    Ctrl-C stops the search and returns what was found so far (``interrupted``);
-    so does a probe running past ``timeout`` seconds (reported as an error)."""
+    Ctrl-C stops the search and returns what was found so far (``interrupted``).
+    A probe running past ``timeout`` seconds is an error at that point (mode
+    ``Timeout``, never shrunk: each shrinking step could hang as long), and
+    the search goes on with the other points, unless most calls hang
+    (`HUNG_OUT`). ``before_probe(point)`` is called before each new probe;
+    ``known`` maps points to outcomes to use instead of probing them (the
+    command line uses it for points that killed an earlier process)."""
     if exhaustive is None:
         exhaustive = space.size <= max_examples
     result = SearchResult("exhaustive" if exhaustive else "search")
-    prober = _Prober(fn, space, result, on_probe, timeout)
+    prober = _Prober(fn, space, result, on_probe, timeout, before_probe, known)
+    with ExitStack() as guards:
+        guards.enter_context(prober.calls.counting())
+        guards.enter_context(no_process_exit())
+        if database is None:
+            guards.enter_context(private_hypothesis_home())
+        _run(prober, space, result, exhaustive, max_examples, seed, database, database_key)
+    if database is not None and not result.interrupted:
+        _remember(space, database, database_key, result.minimal.values())
+    return result
+
+
+def _run(prober, space, result, exhaustive, max_examples, seed, database, database_key) -> None:
     try:
         if exhaustive:
             for point in space.points():
@@ -99,6 +142,9 @@ def search(
             if not pending:
                 break
             mode_key = min(pending)
+            if mode_key[1] == TIMEOUT or mode_key[1] == DIED:  # each step could hang again
+                result.minimal[mode_key] = pending[mode_key]
+                continue
             start = pending[mode_key] if exhaustive else _shrink(prober, space, mode_key, pending[mode_key], seed)
             result.minimal[mode_key] = _pareto_minimal(prober, mode_key, start)
     except (KeyboardInterrupt, _Stop) as stop:
@@ -106,9 +152,6 @@ def search(
         result.counts = None  # not every point was probed
         for mode_key, point in _best_seen(result.outcomes).items():
             result.minimal.setdefault(mode_key, point)
-    if database is not None and not result.interrupted:
-        _remember(space, database, database_key, result.minimal.values())
-    return result
 
 
 def _count_modes(outcomes: dict) -> dict:
