@@ -252,9 +252,10 @@ def test_example_fails_with_the_add_failure_and_its_minimal_call(runs, example):
 def test_fixed_example_passes_with_progress_on_a_terminal(runs):
     run = runs["fixed"].result()
     assert run.code == 0, run.stderr
-    assert run.stdout.startswith(f"{FIXED}:block: OK (Hypothesis search, 30 probes")
+    # 30 of 128 combinations probed: "OK" says how much was checked (issue 9, point 8)
+    assert run.stdout.startswith(f"{FIXED}:block: OK in 30 of 128 combinations (Hypothesis search, seed 7)")
     assert "seed 7" in run.stdout
-    probes = re.search(r"(\d+) probes of 128", run.stdout).group(1)
+    probes = re.search(r"OK in (\d+) of 128", run.stdout).group(1)
     progress = run.stderr.split("\r")
     assert f"{FIXED}:block: {probes} probes, 0 failure modes so far" in [p.strip() for p in progress]
     assert run.stderr.endswith("\r") and progress[-2].strip() == ""  # the line is cleared
@@ -269,8 +270,8 @@ def check_schema(document: dict) -> None:
     assert set(document) == {"shapeguard", "targets"}
     assert document["shapeguard"] == "0.1.0"
     for target in document["targets"]:
-        assert set(target) - {"interrupted"} == {
-            "target", "status", "mode", "probes", "space", "failures", "errors"
+        assert set(target) - {"interrupted", "stopped"} == {
+            "target", "status", "mode", "probes", "checked", "space", "failures", "errors"
         }
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")
