@@ -57,6 +57,8 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
                 return status
             cause = _cause(status, killed_for_hanging, timeout)
             if last is None:
+                if status >= 0 and not killed_for_hanging:
+                    return status  # it ended before probing, and said why itself
                 print(f"shapeguard: the checking process {cause} before it probed anything.", file=sys.stderr)
                 return 2
             file, line = _user_frame(fault)
@@ -88,7 +90,12 @@ def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) 
     the parent are passed on to the child, which reports what it found."""
     # Its own process group: Ctrl-C at the terminal reaches the parent only,
     # which passes it on once (a group-wide signal would reach the child twice).
-    group = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
+    if os.name != "posix":
+        group = {}
+    elif sys.version_info >= (3, 11):
+        group = {"process_group": 0}
+    else:
+        group = {"preexec_fn": os.setpgrp}
     process = subprocess.Popen([sys.executable, "-m", "shapeguard", *argv], env=env, **group)
     forwarded = {}
 

@@ -122,11 +122,20 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
 
 def _run_here(args: argparse.Namespace, axes: dict, inputs: dict) -> int:
-    from ._quiet import silenced_native_output
     from ._supervise import Channel, in_child
-    from .errors import ShapeguardError
 
     channel = Channel() if in_child() else None
+    try:
+        return _run_with(args, axes, inputs, channel)
+    finally:
+        if channel is not None:  # however it ends, unless the process dies: the parent knows
+            channel.done()
+
+
+def _run_with(args: argparse.Namespace, axes: dict, inputs: dict, channel) -> int:
+    from ._quiet import silenced_native_output
+    from .errors import ShapeguardError
+
     show_progress = not args.quiet and _isatty(sys.stderr)
     with silenced_native_output() as terminal:
         try:
@@ -135,12 +144,12 @@ def _run_here(args: argparse.Namespace, axes: dict, inputs: dict) -> int:
             )
         except ShapeguardError as exc:
             print(f"shapeguard: {exc}", file=terminal.stderr)
-            return _done(channel, EXIT_USAGE)
+            return EXIT_USAGE
         except Exception as exc:  # a bug in shapeguard outside any one target's check
             if os.environ.get("SHAPEGUARD_TRACEBACK"):
                 raise
             print(f"shapeguard: internal error: {_internal(exc)}", file=terminal.stderr)
-            return _done(channel, EXIT_USAGE)
+            return EXIT_USAGE
 
         text = render(reports, args.format)
         if args.output is not None:
@@ -149,7 +158,7 @@ def _run_here(args: argparse.Namespace, axes: dict, inputs: dict) -> int:
             except OSError as exc:
                 print(f"shapeguard: cannot write --output {args.output}: {exc.strerror or exc}.",
                       file=terminal.stderr)
-                return _done(channel, EXIT_USAGE)
+                return EXIT_USAGE
         else:
             _write(text, terminal.stdout)
         if interrupted:
@@ -161,13 +170,7 @@ def _run_here(args: argparse.Namespace, axes: dict, inputs: dict) -> int:
                 + ", ".join(args.targets) + "; name one as path/to/file.py:function.",
                 file=terminal.stderr,
             )
-    return _done(channel, exit_status(reports, interrupted))
-
-
-def _done(channel, status: int) -> int:
-    if channel is not None:
-        channel.done()
-    return status
+    return exit_status(reports, interrupted)
 
 
 def _internal(exc: BaseException) -> str:

@@ -21,11 +21,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import keras
 import pytest
 from keras import layers
 
-import shapeguard
 from plain_keras import confirm
 from shapeguard import ShapeguardError, check, guard
 
