@@ -138,7 +138,7 @@ def _report(callable_, target, space, result, seed, call_of) -> Report:
         seed=seed,
         interrupted=result.interrupted,
         unchecked=len(result.unchecked),
-        stopped="most calls hung" if result.hung_out else "",
+        stopped=result.stopped,
         outcomes=[(space.values(p), o) for p, o in result.outcomes.items()],
     )
     for mode_key, point in result.minimal.items():

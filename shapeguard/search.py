@@ -43,7 +43,7 @@ class SearchResult:
     counts: dict | None = None  # Outcome.mode -> failing points (exhaustive only)
     interrupted: bool = False
     unchecked: set = field(default_factory=set)  # points that passed without calling Keras
-    hung_out: bool = False  # stopped because most calls hung
+    stopped: str = ""  # why the search ended early, other than Ctrl-C
 
 
 class _Stop(BaseException):
@@ -81,11 +81,12 @@ class _Prober:
             if self.on_probe is not None:
                 self.on_probe(len(self.result.outcomes), len(self.modes))
             if outcome.error_type == DIED:  # it would kill the process again: stop here
+                self.result.stopped = "the process died at one combination"
                 raise _Stop
             if outcome.error_type == TIMEOUT:
                 self.timeouts += 1
                 if self.timeouts >= HUNG_OUT and 2 * self.timeouts > len(self.result.outcomes):
-                    self.result.hung_out = True
+                    self.result.stopped = "most calls hung"
                     raise _Stop
         return outcome
 

@@ -66,7 +66,7 @@ def swallows(x, filters=8):
     return keras.layers.Conv2D(filters, 1)(x)
 
 
-@guard(C=[8, 16], H=[4], filters=[8, 16, 32])
+@guard(C=[16], H=[4], filters=[8, 16])
 def hangs_at_16(x, filters=8):
     while filters == 16:
         time.sleep(0.05)
@@ -122,18 +122,19 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(folder):
-    jobs = {
-        "hostile": lambda: shapeguard_cli("check", "hostile.py", "--timeout", "5", "--format", "json", cwd=folder),
-        "directory": lambda: shapeguard_cli("check", "models/", "-q", cwd=folder),
-    }
-    pool = ThreadPoolExecutor(max_workers=2)
-    futures = {name: pool.submit(job) for name, job in jobs.items()}
-    yield futures
+    """One command-line run for all (each run and each restart loads TensorFlow)."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    run = pool.submit(shapeguard_cli, "check", "hostile.py", "models/", "--timeout", "3", "--format", "json", cwd=folder)
+    yield {"hostile": run, "directory": run}
     pool.shutdown(wait=True)
 
 
 def targets_of(run) -> dict:
     return {t["target"].split(":")[-1]: t for t in json.loads(run.stdout)["targets"]}
+
+
+def target_names(run) -> list:
+    return [t["target"] for t in json.loads(run.stdout)["targets"]]
 
 
 # --- 7: a block that ends its process, or swallows the timeout ----------------
@@ -155,7 +156,7 @@ def test_a_block_killed_by_a_signal_is_reported_and_the_others_still_checked(run
     assert error["type"] == "Died" and "SIGKILL" in error["message"]
     assert error["call"] == "killed(keras.Input(shape=(4, 4, 8)), filters=16)"
     assert "hostile.py:killed: the process was killed by SIGKILL" in run.stderr
-    assert set(report) == {"exits", "killed", "swallows", "hangs_at_16", "Holder.sblock", "Holder.cblock"}
+    assert set(report) == {"exits", "killed", "swallows", "hangs_at_16", "Holder.sblock", "Holder.cblock", "joined"}
 
 
 def test_a_bare_except_in_a_retry_loop_does_not_defeat_the_timeout(runs, folder):
@@ -227,9 +228,24 @@ def test_pytest_collects_static_and_class_methods(pytester):
 
 def test_a_directory_without_init_is_checked_like_pytest_would(runs, folder):
     run = runs["directory"].result()
-    assert run.returncode == 1, run.stderr
-    assert "models/joined.py:joined: FAIL" in run.stdout
+    assert [n for n in target_names(run) if n.startswith("models")] == ["models/joined.py:joined"]
+    assert targets_of(run)["joined"]["status"] == "fail"
     assert "script" not in run.stdout and "ignored" not in run.stdout
+    assert not (folder / ".hypothesis").exists()  # no example database: nothing written here
+
+
+def test_a_package_directory_is_checked_with_package_names(tmp_path, monkeypatch):
+    from shapeguard._target import resolve
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "blocks.py").write_text(IN_DIRECTORY.lstrip())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for text in ("pkg", "pkg/"):
+        [target] = resolve(text)
+        assert target.name == os.path.join("pkg", "blocks.py") + ":joined"
+        assert target.function.__module__ == "pkg.blocks"
 
 
 @pytest.mark.parametrize("text", ["models", "models/", "./models"])
