@@ -341,6 +341,23 @@ def test_json_is_identical_across_runs(runs):
     assert first.stdout == second.stdout
 
 
+def test_the_readme_samples_are_what_the_tool_prints(runs):
+    """README, "Command line": its JSON sample is the example's document with
+    the Conv2D failure left out, and its text sample's lines are printed."""
+    readme = (REPO / "README.md").read_text()
+    documented = json.loads(readme.split("```json\n", 1)[1].split("```", 1)[0])
+    actual = json.loads(runs["json"].result().stdout)
+    [target] = actual["targets"]
+    target["failures"] = [f for f in target["failures"] if f["layer"]["class"] != "Conv2D"]
+    assert documented == actual
+    section = readme.split("## Command line", 1)[1]
+    sample = section.split("\n\n```\n", 1)[1].split("\n```", 1)[0]
+    printed = runs["text"].result().stdout.splitlines()
+    for line in sample.splitlines():
+        if line.strip() != "...":
+            assert line in printed, line
+
+
 # --- GitHub annotations -------------------------------------------------------
 
 
