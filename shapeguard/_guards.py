@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -25,34 +26,60 @@ class ProcessExit(SystemExit):
 
 
 class KerasCalls:
-    """``count`` goes up by one for every call of a Keras layer or operation
-    while `counting` is active (patched on the class for the search's time)."""
+    """``count`` is the number of Keras layer and operation calls (eager or
+    symbolic) made in this thread while `counting` is active. The methods of
+    Keras's ``Operation`` are wrapped while any check counts (one wrapper,
+    however many checks run at once in other threads) and restored after."""
 
-    def __init__(self) -> None:
-        self.count = 0
+    _lock = threading.Lock()
+    _users = 0
+    _originals: dict = {}
+    _local = threading.local()
+
+    @property
+    def count(self) -> int:
+        return getattr(self._local, "count", 0)
 
     @contextmanager
     def counting(self) -> Iterator["KerasCalls"]:
+        cls = type(self)
+        with cls._lock:
+            if cls._users == 0:
+                cls._install()
+            cls._users += 1
+        try:
+            yield self
+        finally:
+            with cls._lock:
+                cls._users -= 1
+                if cls._users == 0:
+                    cls._uninstall()
+
+    @classmethod
+    def _install(cls) -> None:
         from keras.src.ops.operation import Operation
 
-        originals = {name: Operation.__dict__[name] for name in ("__call__", "symbolic_call")}
-        counter = self
+        local = cls._local
 
         def counted(original):
             def call(self, *args, **kwargs):
-                counter.count += 1
+                local.count = getattr(local, "count", 0) + 1
                 return original(self, *args, **kwargs)
 
             call.__wrapped__ = original
             return call
 
-        for name, original in originals.items():
+        cls._originals = {name: Operation.__dict__[name] for name in ("__call__", "symbolic_call")}
+        for name, original in cls._originals.items():
             setattr(Operation, name, counted(original))
-        try:
-            yield self
-        finally:
-            for name, original in originals.items():
-                setattr(Operation, name, original)
+
+    @classmethod
+    def _uninstall(cls) -> None:
+        from keras.src.ops.operation import Operation
+
+        for name, original in cls._originals.items():
+            setattr(Operation, name, original)
+        cls._originals = {}
 
 
 @contextmanager
@@ -71,14 +98,24 @@ def no_process_exit() -> Iterator[None]:
         os._exit = real_exit
 
 
+_home_lock = threading.Lock()
+_home_users = [0, None]  # checks using the private home, and the home to restore
+
+
 @contextmanager
 def private_hypothesis_home() -> Iterator[None]:
     from hypothesis import configuration
 
-    previous = vars(configuration).get("__hypothesis_home_directory")
-    home = os.path.join(tempfile.gettempdir(), f"shapeguard-hypothesis-{os.getuid() if hasattr(os, 'getuid') else 0}")
-    configuration.set_hypothesis_home_dir(home)
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    with _home_lock:
+        if _home_users[0] == 0:
+            _home_users[1] = vars(configuration).get("__hypothesis_home_directory")
+            configuration.set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), f"shapeguard-hypothesis-{uid}"))
+        _home_users[0] += 1
     try:
         yield
     finally:
-        configuration.set_hypothesis_home_dir(previous)
+        with _home_lock:
+            _home_users[0] -= 1
+            if _home_users[0] == 0:
+                configuration.set_hypothesis_home_dir(_home_users[1])
