@@ -317,6 +317,17 @@ def test_ok_of_a_search_says_how_much_it_covered():
     assert f": OK in {report.probes} of 18 combinations (Hypothesis search, seed 0)" in str(report).splitlines()[0]
 
 
+def test_ok_of_an_interrupted_exhaustive_run_says_how_much_it_covered():
+    def interrupted_at_32(x, filters=8):
+        if filters == 32:
+            raise KeyboardInterrupt  # as if Ctrl-C came while this point was probed
+        return layers.Conv2D(filters, 1)(x)
+
+    report = check(interrupted_at_32, filters=[8, 16, 32, 64], **SMALL)
+    assert report.interrupted and report.ok and report.probes == 2
+    assert str(report).splitlines()[0].endswith(": OK in 2 of 4 combinations (exhaustive, stopped early)")
+
+
 # --- 11: a crash inside shapeguard reports that target and checks the others ---
 
 
