@@ -32,12 +32,15 @@ targets:
   path/to/file.py:Class.method  a method; the class is created with no arguments
   path/to/file.py, package.module
                               every @guard-decorated function in it
+  path/to/folder              every such function in the .py files under it
+                              (the files pytest --shapeguard would collect)
 
 exit status:
   0    every target passed
   1    at least one shape or config failure
   2    usage error, or a target that cannot be imported, found or called
-  3    no shape failures, but a block raised errors of its own
+  3    no shape failures, but a block raised errors of its own (or hung,
+       exited, killed its process, or called no Keras layer at all)
   130  interrupted (Ctrl-C); what was found so far is reported
 """
 

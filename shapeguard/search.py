@@ -9,6 +9,13 @@ Two ways, and the report says which ran:
   kept); then each mode found is shrunk by Hypothesis (`find`, starting from
   the best failing point seen, replayed from an in-memory example database).
 
+A point whose call hangs is stopped (``timeout``) and recorded as an error of
+the block; the search goes on with the other points. Around the whole search,
+Keras calls are counted (a probe that called none checked nothing: it is
+recorded in ``unchecked``, not as a pass), ``os._exit`` raises instead of
+ending the process, and Hypothesis's storage is kept out of the working
+directory when there is no example database (`shapeguard._guards`).
+
 Either way a last pass makes the example *minimal*: no other failing point of
 the same mode is at least as preferred on every axis (index <= on each axis).
 That pass probes the points below the example, in order of total index, and
@@ -47,7 +54,8 @@ class SearchResult:
 
 
 class _Stop(BaseException):
-    """Most probes timed out: stop the search rather than wait for each."""
+    """End the search early: most probes hung (rather than wait for each), or
+    the point that killed an earlier process was reached (``result.stopped``)."""
 
 
 HUNG_OUT = 5  # stop after this many timeouts, when they are more than half the probes
