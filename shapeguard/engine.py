@@ -54,6 +54,8 @@ def check(
 
     options = resolve_options(fn, inputs=inputs, max_examples=max_examples, seed=seed,
                               exhaustive=exhaustive, timeout=timeout, axes=axes)
+    if target is not None and not isinstance(target, str):
+        raise ShapeguardError(f"target must be a string naming the block, not {target!r:.60}.")
     callable_, name = options["function"], options["name"]
     target = target or _default_target(callable_, name)
     space = build_space(callable_, options["axes"], options["inputs"], name=name)
@@ -87,6 +89,8 @@ def resolve_options(fn: Callable, *, inputs=None, max_examples=None, seed=None, 
     check_exhaustive(exhaustive)
     if not callable(fn):
         raise ShapeguardError(f"check needs a function, not {type(fn).__name__} {fn!r:.60}.")
+    if inputs is not None and not isinstance(inputs, dict):
+        raise ShapeguardError(f"inputs must be a dict of parameter name to template, not {inputs!r:.60}.")
     spec = spec_of(fn)
     axes = dict(axes or {})
     callable_ = fn.__wrapped__ if spec is not None else fn

@@ -176,6 +176,8 @@ API_CASES = [
     (lambda: check(dense, exhaustive="yes", **SMALL), "exhaustive must be True, False or None"),
     (lambda: check(dense, database=42, **SMALL), "database must be True, False, None, a directory"),
     (lambda: check(42), "check needs a function, not int"),
+    (lambda: check(dense, inputs="D", D=[2]), "inputs must be a dict"),
+    (lambda: check(dense, target=5, **SMALL), "target must be a string"),
     (lambda: check(coroutine_block, **SMALL), "coroutine_block is an async function"),
     (lambda: check(generator_block, **SMALL), "generator_block is a generator function"),
     (lambda: check(functools.partial(generator_block), **SMALL), "generator_block is a generator function"),
