@@ -218,8 +218,8 @@ def render_text(report: Report) -> str:
     return "\n".join(lines)
 
 
-_ERROR_VERBS = {TIMEOUT: "hung", "Died": "killed the process", "NoKerasCall": "checked nothing",
-                "InternalError": "could not be checked (a bug in shapeguard)"}
+_ERROR_VERBS = {TIMEOUT: "hung", "Died": "could not be run to the end", "NoKerasCall": "checked nothing",
+                "InternalError": "could not be checked"}
 
 
 def _ok_verdict(report: Report) -> str:
