@@ -216,12 +216,15 @@ class Channel:
     def __init__(self) -> None:
         import faulthandler
 
-        folder = os.environ[CHANNEL]
+        # Taken out of the environment: a block that runs `shapeguard check`
+        # itself must start a watched run of its own, not write to this one.
+        folder = os.environ.pop(CHANNEL)
+        deaths = os.environ.pop(DEATHS, None)
         self._records = open(os.path.join(folder, "probes.jsonl"), "a", encoding="utf-8")
         self._fault = open(os.path.join(folder, "fault.txt"), "w")
         faulthandler.enable(file=self._fault, all_threads=False)
         try:
-            self.deaths = json.loads(os.environ.get(DEATHS) or "{}")
+            self.deaths = json.loads(deaths or "{}")
         except ValueError:
             self.deaths = {}
 
