@@ -27,3 +27,35 @@ def positive_seconds(text: str) -> float:
     if not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
+
+
+# The same values, checked where the API receives them (`check`, `@guard`):
+# a bad one is the caller's error, a ShapeguardError, before anything runs.
+
+def check_max_examples(value) -> None:
+    from .errors import ShapeguardError
+
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ShapeguardError(f"max_examples must be a positive integer, not {value!r}.")
+
+
+def check_seed(value) -> None:
+    from .errors import ShapeguardError
+
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ShapeguardError(f"seed must be an integer, not {value!r}.")
+
+
+def check_timeout(value) -> None:
+    from .errors import ShapeguardError
+
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
+    if value is not None and not ok:
+        raise ShapeguardError(f"timeout must be a positive number of seconds (or None for no limit), not {value!r}.")
+
+
+def check_exhaustive(value) -> None:
+    from .errors import ShapeguardError
+
+    if value is not None and not isinstance(value, bool):
+        raise ShapeguardError(f"exhaustive must be True, False or None, not {value!r}.")

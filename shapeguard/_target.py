@@ -12,10 +12,12 @@ names it; nothing here lets a traceback through, except Ctrl-C.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import importlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import types
 from dataclasses import dataclass
@@ -38,7 +40,10 @@ class Target:
 
 def resolve(text: str) -> list[Target]:
     """The functions ``text`` names; empty for a bare module or file without
-    ``@guard`` functions."""
+    ``@guard`` functions. A directory means every Python file under it that
+    ``pytest --shapeguard`` would collect (`python_files_under`)."""
+    if os.path.isdir(text) and ":" not in text.rstrip(os.sep + (os.altsep or "")):
+        return [t for path in python_files_under(text) for t in resolve(path)]
     module_part, attribute = split_target(text)
     if attribute is None and is_file_path(module_part) and not mentions_guard(module_part):
         return []
@@ -77,15 +82,49 @@ def is_file_path(module_part: str) -> bool:
     return module_part.endswith(".py") or any(s in module_part for s in separators)
 
 
+_MENTIONS_GUARD = re.compile(rb"shapeguard|@[ \t]*guard\b")
+
+# The folders pytest does not recurse into by default (its `norecursedirs`),
+# and __pycache__; a virtual environment is skipped too, as pytest does.
+NORECURSEDIRS = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}", "__pycache__")
+
+
 def mentions_guard(path: str) -> bool:
-    """Whether a file can define ``@guard`` functions at all. A bare file whose
-    source never says "guard" is skipped unimported: pre-commit passes every
-    staged Python file, and importing scripts and setup.py runs them."""
+    """Whether a file can define ``@guard`` functions at all: its source says
+    ``shapeguard`` (an import) or ``@guard``. Any other file is skipped
+    unimported: pre-commit passes every staged Python file, and importing
+    scripts and setup.py runs them ("safeguard" in a comment is no reason)."""
     try:
         with open(path, "rb") as source:
-            return b"guard" in source.read()
+            return _MENTIONS_GUARD.search(source.read()) is not None
     except OSError:
         return True  # let the import report what is wrong with it
+
+
+def python_files_under(directory: str) -> list[str]:
+    """The ``.py`` files under ``directory`` that ``pytest --shapeguard
+    directory`` would collect, in sorted order: not ``conftest.py``, not in
+    folders matching `NORECURSEDIRS` or holding a virtual environment, and
+    only files that `mentions_guard`. Shown relative to ``directory`` as given."""
+    found = []
+    root = directory.rstrip("/" + os.sep) or directory
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(
+            d for d in subfolders
+            if not any(fnmatch.fnmatch(d, pattern) for pattern in NORECURSEDIRS)
+            and not _is_virtualenv(os.path.join(folder, d))
+        )
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and name != "conftest.py" and mentions_guard(path):
+                found.append(path)
+    return found
+
+
+def _is_virtualenv(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "pyvenv.cfg")) or os.path.isfile(
+        os.path.join(path, "conda-meta", "history")
+    )
 
 
 def load_module(module_part: str) -> types.ModuleType:

@@ -29,18 +29,21 @@ FORMATS = ("text", "json", "github")
 _EPILOG = """\
 targets:
   package.module:function     a function (or factory, or model builder) in a module
-  path/to/file.py:function    a function in a file
   path/to/file.py:Layer       a keras Layer/Model subclass (also :Layer.call): a fresh
                               instance per probe, its __init__ parameters searched
+  path/to/file.py:function    a function in a file
   path/to/file.py:Class.method  a method; the class is created with no arguments
   path/to/file.py, package.module
                               every @guard-decorated function and class in it
+  path/to/folder              every such function in the .py files under it
+                              (the files pytest --shapeguard would collect)
 
 exit status:
   0    every target passed
   1    at least one shape or config failure
   2    usage error, or a target that cannot be imported, found or called
-  3    no shape failures, but a block raised errors of its own
+  3    no shape failures, but a block raised errors of its own (or hung,
+       exited, killed its process, or called no Keras layer at all)
   130  interrupted (Ctrl-C); what was found so far is reported
 """
 
@@ -106,92 +109,138 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``shapeguard`` and ``python -m shapeguard``; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        return run_check(args)
+        return run_check(args, argv)
     except KeyboardInterrupt:  # outside the search (which reports what it found)
         print("shapeguard: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
-def run_check(args: argparse.Namespace) -> int:
-    """`shapeguard check`: options, targets, reports, exit status."""
-    from ._quiet import silenced_native_output
+def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
+    """`shapeguard check`: options, targets, reports, exit status.
+
+    What can be checked without importing anything is checked here, at once.
+    Then, unless this process is already the child, the check runs in a child
+    process watched by this one (`shapeguard._supervise`), so that a block
+    that kills its process is still reported."""
+    from ._supervise import in_child, supervise
     from .errors import ShapeguardError
 
     try:
-        with silenced_native_output():  # a dotted value (keras.activations.relu) imports TensorFlow
-            axes = parse_axes(args.axis)
-        inputs = parse_inputs(args.input)
+        parse_axes(args.axis, import_names=False)
+        inputs = (parse_inputs(args.input), _parse_assignments(args.input_shape, "--input-shape", "PARAM=TEMPLATE"))
         where = parse_where(args.where)
-        input_shapes = _parse_assignments(args.input_shape, "--input-shape", "PARAM=TEMPLATE")
-        output = _open_output(args.output)
+        check_output_path(args.output, args.targets)
     except ShapeguardError as exc:
         print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
         return EXIT_USAGE
+    if argv is not None and not in_child():
+        return supervise(argv, args.timeout, args.quiet)
+    return _run_here(args, inputs, where)
+
+
+def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list) -> int:
+    from ._quiet import silenced_native_output
+    from ._supervise import Channel, in_child
+    from .errors import ShapeguardError
+
+    channel = Channel() if in_child() else None
+    try:
+        try:
+            with silenced_native_output():  # a dotted value (keras.activations.relu) imports TensorFlow
+                axes = parse_axes(args.axis)
+        except ShapeguardError as exc:
+            print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
+            return EXIT_USAGE
+        return _run_with(args, axes, inputs, where, channel)
+    finally:
+        if channel is not None:  # however it ends, unless the process dies: the parent knows
+            channel.done()
+
+
+def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list, channel) -> int:
+    from ._quiet import silenced_native_output
+    from .errors import ShapeguardError
 
     show_progress = not args.quiet and _isatty(sys.stderr)
-    try:
-        with silenced_native_output() as terminal:
-            try:
-                targets, reports, interrupted = _check_all(
-                    args, axes, (inputs, input_shapes), where, terminal.stderr if show_progress else None
-                )
-            except ShapeguardError as exc:
-                print(f"shapeguard: {exc.for_cli()}", file=terminal.stderr)
-                return EXIT_USAGE
-            except Exception as exc:  # a bug in shapeguard: the user's code cannot get here
-                if os.environ.get("SHAPEGUARD_TRACEBACK"):
-                    raise
-                print(
-                    f"shapeguard: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
-                    " (a bug in shapeguard; set SHAPEGUARD_TRACEBACK=1 to see where, and please report it).",
-                    file=terminal.stderr,
-                )
-                return EXIT_USAGE
+    with silenced_native_output() as terminal:
+        try:
+            targets, reports, interrupted = _check_all(
+                args, axes, inputs, where, terminal.stderr if show_progress else None, channel
+            )
+        except ShapeguardError as exc:
+            print(f"shapeguard: {exc.for_cli()}", file=terminal.stderr)
+            return EXIT_USAGE
+        except Exception as exc:  # a bug in shapeguard outside any one target's check
+            if os.environ.get("SHAPEGUARD_TRACEBACK"):
+                raise
+            print(f"shapeguard: internal error: {_internal(exc)}", file=terminal.stderr)
+            return EXIT_USAGE
 
-            _write(render(reports, args.format), output or terminal.stdout)
-            if interrupted:
-                found = "; reported what was found so far" if reports else ""
-                print(f"shapeguard: interrupted{found}.", file=terminal.stderr)
-            elif not targets and not args.quiet:
-                print(
-                    "shapeguard: nothing to check: no @guard-decorated functions in "
-                    + ", ".join(args.targets) + "; name one as path/to/file.py:function.",
-                    file=terminal.stderr,
-                )
-    finally:
-        if output is not None:
-            output.close()
+        text = render(reports, args.format)
+        if args.output is not None:
+            try:
+                write_atomically(args.output, text)
+            except OSError as exc:
+                print(f"shapeguard: cannot write --output {args.output}: {exc.strerror or exc}.",
+                      file=terminal.stderr)
+                return EXIT_USAGE
+        else:
+            _write(text, terminal.stdout)
+        if interrupted:
+            found = "; reported what was found so far" if reports else ""
+            print(f"shapeguard: interrupted{found}.", file=terminal.stderr)
+        elif not targets and not args.quiet:
+            print(
+                "shapeguard: nothing to check: no @guard-decorated functions in "
+                + ", ".join(args.targets) + "; name one as path/to/file.py:function.",
+                file=terminal.stderr,
+            )
     return exit_status(reports, interrupted)
 
 
-def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list,
-               progress_stream) -> tuple[list, list, bool]:
-    """``(targets, reports, interrupted)``. Every target is imported and its
-    space built before the first is probed, so a bad one fails at once; Ctrl-C
-    keeps the reports made so far."""
-    from .errors import ShapeguardError
+def _internal(exc: BaseException) -> str:
+    return (f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            " (a bug in shapeguard; set SHAPEGUARD_TRACEBACK=1 to see where, and please report it).")
 
+
+def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list, progress_stream,
+               channel=None) -> tuple[list, list, bool]:
+    """``(targets, reports, interrupted)``. Every target is imported, its
+    space built and its options validated before the first is probed, so a
+    bad one fails at once; Ctrl-C keeps the reports made so far. A bug in
+    shapeguard while checking one target makes that target's report an
+    ``InternalError`` and the others are still checked."""
     targets: list = []
     reports: list = []
     try:
         targets = _resolve_all(args.targets)
-        plans = [(target, _plan(target, axes, inputs, where)) for target in targets]
+        plans = [(target, _plan(target, axes, inputs, where, args)) for target in targets]
         for target, plan in plans:
             try:
-                report = _check(target, plan, args, progress_stream)
-            except ShapeguardError as exc:  # e.g. a bad max_examples in the decorator
-                message = exc.for_cli()
-                raise ShapeguardError(
-                    message if message.startswith(target.name) else f"{target.name}: {message}"
-                ) from None
+                report = _check(target, plan, args, progress_stream, channel)
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:
+                if os.environ.get("SHAPEGUARD_TRACEBACK"):
+                    raise
+                report = _internal_error_report(target, plan, exc)
             reports.append(report)
             if report.interrupted:
                 return targets, reports, True
     except KeyboardInterrupt:
         return targets, reports, True
     return targets, reports, False
+
+
+def _internal_error_report(target, plan: dict, exc: BaseException):
+    from .report import BlockError, Report
+
+    report = Report(target=target.name, mode="search", probes=0, space={}, size=0, seed=0)
+    report.errors.append(BlockError("InternalError", _internal(exc), None, {}, ""))
+    return report
 
 
 def exit_status(reports, interrupted: bool = False) -> int:
@@ -205,9 +254,11 @@ def exit_status(reports, interrupted: bool = False) -> int:
     return EXIT_PASSED
 
 
-def parse_axes(items: list[str]) -> dict[str, list]:
+def parse_axes(items: list[str], import_names: bool = True) -> dict[str, list]:
     """``["C=16,32", "kernel_size=(3,3),(1,3)"]`` -> ``{"C": [16, 32], "kernel_size":
-    [(3, 3), (1, 3)]}``: values split at top-level commas only."""
+    [(3, 3), (1, 3)]}``: values split at top-level commas only. Dotted names
+    are imported unless ``import_names`` is False (the watching parent
+    process, which stays light, leaves them to the child)."""
     from ._expr import split_top_level
 
     axes = {}
@@ -217,7 +268,7 @@ def parse_axes(items: list[str]) -> dict[str, list]:
             from .errors import ShapeguardError
 
             raise ShapeguardError(f"--axis {name}={values}: a value is empty; write --axis {name}=V1,V2.")
-        axes[name] = [parse_value(v) for v in pieces]
+        axes[name] = [parse_value(v, import_names) for v in pieces]
     return axes
 
 
@@ -259,7 +310,7 @@ def _parse_assignments(items: list[str], option: str, form: str) -> dict[str, st
     return assigned
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, import_names: bool = True) -> Any:
     """An axis value: a Python literal (``8``, ``0.5``, ``(3, 3)``, ``[4, 5]``,
     ``'8'``), true/false/none in any case, a function by dotted name
     (``keras.activations.relu``, imported), else the string itself."""
@@ -276,7 +327,7 @@ def parse_value(text: str) -> Any:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
     if re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", text):
-        return _import_dotted(text)
+        return _import_dotted(text) if import_names else text
     return text
 
 
@@ -306,16 +357,68 @@ def _import_dotted(text: str) -> Any:
                           "imported; quote it to pass a string ('\"a.b\"').")
 
 
-def _open_output(path: str | None):
-    """Opened before any probing, so a bad path fails at once, not after the search."""
+def check_output_path(path: str | None, targets: list[str]) -> None:
+    """Refuse, before anything runs, an ``--output`` that cannot be written or
+    that is one of the targets (it would replace the source being checked).
+    The file itself is written only when the report is ready (`write_atomically`)."""
+    from ._target import is_file_path, split_target
     from .errors import ShapeguardError
 
     if path is None:
-        return None
+        return
+    if not path.strip():
+        raise ShapeguardError("--output needs a file name.")
+    real = os.path.realpath(path)
+    if os.path.isdir(real):
+        raise ShapeguardError(f"cannot write --output {path}: it is a directory.")
+    folder = os.path.dirname(real)
+    if not os.path.isdir(folder):
+        raise ShapeguardError(f"cannot write --output {path}: no such directory {os.path.dirname(path) or '.'}.")
+    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(real) and not os.access(real, os.W_OK)):
+        raise ShapeguardError(f"cannot write --output {path}: permission denied.")
+    for text in targets:
+        if os.path.isdir(text):
+            if real.endswith(".py") and real.startswith(os.path.join(os.path.realpath(text), "")):
+                raise ShapeguardError(f"--output {path} is a Python file under the target {text}; write the report elsewhere.")
+            continue
+        try:
+            module_part, _ = split_target(text)
+        except ShapeguardError:
+            continue  # reported when the targets are resolved
+        if is_file_path(module_part):
+            candidates = [module_part]
+        else:
+            base = os.path.join(*module_part.split("."))
+            candidates = [base + ".py", os.path.join(base, "__init__.py")]
+        if any(os.path.realpath(c) == real for c in candidates):
+            raise ShapeguardError(f"--output {path} is the target {text}; write the report to another file.")
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Write a temporary file next to ``path`` and rename it over ``path``: a
+    reader never sees half a report, and a run that fails leaves the old file."""
+    import tempfile
+
+    real = os.path.realpath(path)
+    folder = os.path.dirname(real)
     try:
-        return open(path, "w", encoding="utf-8")
-    except OSError as exc:
-        raise ShapeguardError(f"cannot write --output {path}: {exc.strerror or exc}.") from None
+        mode = os.stat(real).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    descriptor, temporary = tempfile.mkstemp(prefix=".shapeguard-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, real)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def _resolve_all(texts: list[str]) -> list:
@@ -332,54 +435,80 @@ def _resolve_all(texts: list[str]) -> list:
     return targets
 
 
-def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list) -> dict:
-    """The axes and templates to check ``target`` on: the decorator's, with the
-    command line's on top (``inputs`` is (--input, --input-shape)). Building the
-    space now reports a bad axis before any target is probed, in a message that
-    names the target."""
+def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argparse.Namespace) -> dict:
+    """The axes, templates and constraints to check ``target`` on: the
+    decorator's, with the command line's on top (``inputs`` is (--input,
+    --input-shape)). Resolving the target, building its space and validating
+    the options now reports a bad axis, or a decorator's bad ``max_examples``
+    or ``seed``, before any target is probed, in a message that names the target."""
     from ._callee import resolve
-    from .decorator import spec_of, unwrap
+    from .engine import resolve_options
+    from .errors import ShapeguardError
 
-    spec = spec_of(target.function)
     tensors, shapes = inputs
-    declared_axes = dict(spec.axes) if spec is not None else {}
-    declared_inputs = dict(spec.inputs or {}) if spec is not None else {}
-    declared_shapes = dict(spec.input_shapes or {}) if spec is not None else {}
-    declared_where = spec.where if spec is not None else None
-    declared_where = [] if declared_where is None else list(declared_where) if isinstance(declared_where, (list, tuple)) else [declared_where]
-    plan = {
-        "axes": {**declared_axes, **axes},
-        "inputs": {**declared_inputs, **tensors} or None,
-        "input_shapes": {**declared_shapes, **shapes} or None,
-        "where": declared_where + where or None,
-    }
-    callee = resolve(unwrap(target.function), plan["inputs"], plan["input_shapes"], name=target.name)
-    callee.space(plan["axes"], where=plan["where"]).valid_points
+    try:
+        options = resolve_options(target.function, max_examples=args.max_examples,
+                                  seed=args.seed, timeout=args.timeout, axes=axes)
+        declared_where = options["where"]
+        if declared_where is None:
+            declared_where = []
+        elif not isinstance(declared_where, (list, tuple)):
+            declared_where = [declared_where]
+        plan = {
+            "axes": options["axes"],
+            "inputs": {**(options["inputs"] or {}), **tensors} or None,
+            "input_shapes": {**(options["input_shapes"] or {}), **shapes} or None,
+            "where": [*declared_where, *where] or None,
+        }
+        callee = resolve(options["function"], plan["inputs"], plan["input_shapes"], name=target.name)
+        callee.space(plan["axes"], where=plan["where"]).valid_points  # noqa: B018 - the contract, checked now
+    except ShapeguardError as exc:
+        message = exc.for_cli()
+        raise ShapeguardError(message if message.startswith(target.name) else f"{target.name}: {message}") from None
     return plan
 
 
-def _check(target, plan: dict, args: argparse.Namespace, progress_stream):
-    """One target's report; with a stream, a progress line while it searches."""
+def _check(target, plan: dict, args: argparse.Namespace, progress_stream, channel=None):
+    """One target's report; with a stream, a progress line while it searches;
+    with a channel, a record before each probe and the points that killed an
+    earlier process reported without being called."""
     from .engine import check
 
     progress = _Progress(progress_stream, target.name) if progress_stream is not None else None
+    before_probe, known = None, None
+    if channel is not None:
+        before_probe = lambda point, call: channel.probing(target.name, point, call)
+        known = _known_deaths(channel.deaths.get(target.name))
     try:
         return check(
             target.function,
             inputs=plan["inputs"],
             input_shapes=plan["input_shapes"],
+            where=plan["where"],
             max_examples=args.max_examples,
             seed=args.seed,
             exhaustive=True if args.exhaustive else None,
             timeout=args.timeout,
-            where=plan["where"],
             target=target.name,
             on_probe=progress.update if progress is not None else None,
+            before_probe=before_probe,
+            known=known,
             **plan["axes"],
         )
     finally:
         if progress is not None:
             progress.clear()
+
+
+def _known_deaths(death: dict | None) -> dict | None:
+    if not death:
+        return None
+    from .probe import ERROR, Outcome
+    from .search import DIED
+
+    outcome = Outcome(ERROR, file=death.get("file"), line=death.get("line"), message=death["message"],
+                      error_type=DIED)
+    return {tuple(death["point"]): outcome}
 
 
 class _Progress:

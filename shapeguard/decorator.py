@@ -14,6 +14,7 @@ decorated too. Check it with ``shapeguard.check(MyBlock)``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import types
 from dataclasses import dataclass, field
@@ -56,7 +57,18 @@ class _Checkable:
 
 
 class BoundGuardedFunction(_Checkable, wrapt.BoundFunctionWrapper):
-    pass
+    # Copied and pickled as a bound method is: the same method of the (copied) instance.
+    def __reduce_ex__(self, protocol):
+        owner = self._self_instance if self._self_instance is not None else self._self_owner
+        return getattr, (owner, self.__name__)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        if self._self_instance is None or isinstance(self._self_instance, type):
+            return self  # reached through the class: nothing to copy
+        return getattr(copy.deepcopy(self._self_instance, memo), self.__name__)
 
 
 class GuardedFunction(_Checkable, wrapt.FunctionWrapper):
@@ -65,6 +77,17 @@ class GuardedFunction(_Checkable, wrapt.FunctionWrapper):
     def __init__(self, wrapped: Callable, spec: GuardSpec):
         super().__init__(wrapped, _call_with_context)
         self._self_guard_spec = spec
+
+    # A function is pickled by reference (module and qualified name) and is its
+    # own copy; so is a guarded one (multiprocessing and config systems rely on it).
+    def __reduce_ex__(self, protocol):
+        return self.__qualname__
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def guard(
@@ -89,12 +112,28 @@ def guard(
     On a Layer subclass, axes are ``__init__``'s parameters and templates ``call()``'s.
     The space is checked now, so a misspelt axis fails at import time.
     """
+    from ._options import check_max_examples, check_seed
+    from .errors import ShapeguardError
+
+    check_max_examples(max_examples)
+    check_seed(seed)
+    if inputs is not None and not isinstance(inputs, dict):
+        raise ShapeguardError(f"inputs must be a dict of parameter name to template, not {inputs!r:.60}.")
     spec = GuardSpec(dict(axes), dict(inputs) if inputs else None, max_examples, seed, where,
                      dict(input_shapes) if input_shapes else None)
 
     def decorate(function: Callable):
+        if isinstance(function, (staticmethod, classmethod)):
+            kind = type(function).__name__
+            raise ShapeguardError(
+                f"@guard is written under @{kind}: write @{kind} above @guard, so that @guard sees the function."
+            )
+        if not callable(function):
+            raise ShapeguardError(f"@guard decorates a function, not {type(function).__name__}.")
         from ._callee import resolve
+        from .engine import _refuse_lazy_functions
 
+        _refuse_lazy_functions(function, getattr(function, "__name__", "the function"))
         if not _is_layer_call(function):  # a Layer's space needs its class, which does not exist yet
             resolve(function, spec.inputs, spec.input_shapes).space(spec.axes, where=spec.where)
         if inspect.isclass(function):
@@ -120,6 +159,8 @@ def spec_of(fn: Any) -> GuardSpec | None:
     if inspect.isclass(fn):  # not inherited: a subclass is guarded on its own
         call = vars(fn).get("call")  # @guard on a Layer's call() declares the Layer's space
         return vars(fn).get(_SPEC_ATTRIBUTE) or (call._self_guard_spec if isinstance(call, GuardedFunction) else None)
+    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, GuardedFunction):
+        fn = fn.__func__  # a classmethod over @guard, on Pythons where it does not chain
     if isinstance(fn, BoundGuardedFunction):
         fn = fn._self_parent
     return fn._self_guard_spec if isinstance(fn, GuardedFunction) else None
@@ -141,6 +182,8 @@ def find_guarded(module: types.ModuleType) -> list[tuple[str, Any]]:
             if spec_of(obj) is not None:
                 found.append((name, obj))
             for attr, member in vars(obj).items():
+                if isinstance(member, (staticmethod, classmethod)):
+                    member = member.__func__  # @staticmethod / @classmethod written over @guard
                 if isinstance(member, GuardedFunction):
                     found.append((f"{name}.{attr}", member))
     return sorted(found, key=lambda item: _first_line(item[1]))

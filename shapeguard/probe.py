@@ -147,22 +147,10 @@ def target_files(fn: Callable) -> frozenset:
     return frozenset({os.path.realpath(path)}) if path and not path.startswith("<") else frozenset()
 
 
-@contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
-    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
+def _time_limit(seconds: float | None):
+    from ._timeout import time_limit  # also stops blocks that swallow it, and in other threads
 
-    def stop(signum, frame):
-        raise ProbeTimeout()
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    return time_limit(seconds, ProbeTimeout)
 
 
 def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome:

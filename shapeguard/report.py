@@ -105,12 +105,24 @@ class Report:
     failures: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     interrupted: bool = False
-    notes: list = field(default_factory=list)  # how the target was called (a factory, a fixed name)
+    notes: list = field(default_factory=list)  # how the target was called (a factory)
+    unchecked: int = 0  # combinations probed that called no Keras layer or operation
+    stopped: str = ""  # why the search ended early, if it did ("most calls hung")
     outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
 
     @property
     def status(self) -> str:
         return "fail" if self.failures else "error" if self.errors else "pass"
+
+    @property
+    def checked(self) -> int:
+        """Combinations probed in which Keras checked the shapes."""
+        return self.probes - self.unchecked
+
+    @property
+    def to_probe(self) -> int:
+        """Combinations the contract leaves to probe (`size` less `skipped`)."""
+        return self.size - (self.skipped or 0)
 
     @property
     def ok(self) -> bool:
@@ -132,6 +144,7 @@ class Report:
             "status": self.status,
             "mode": self.mode,
             "probes": self.probes,
+            "checked": self.checked,
             "space": self.space,
             "skipped": self.skipped,
             "failures": [f.to_dict() for f in self.failures],
@@ -141,6 +154,8 @@ class Report:
             data["interrupted"] = True
         if self.notes:
             data["notes"] = list(self.notes)
+        if self.stopped:
+            data["stopped"] = self.stopped
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -185,12 +200,17 @@ def render_text(report: Report) -> str:
     """The terminal report."""
     n = len(report.failures)
     verdict = {
-        "pass": "OK",
+        "pass": _ok_verdict(report),
         "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}",
         "error": "ERROR, the block raised by itself",
     }[report.status]
-    to_probe = report.size - (report.skipped or 0)
-    if report.mode == "search":
+    to_probe = report.to_probe
+    if report.status == "error" and {e.type for e in report.errors} == {"NoKerasCall"}:
+        verdict = "NOT CHECKED, the block called no Keras layer or operation"
+    if report.status == "pass" and report.checked < to_probe:
+        how = "Hypothesis search" if report.mode == "search" else "exhaustive, stopped early"
+        how += f", seed {report.seed}" if report.mode == "search" else ""
+    elif report.mode == "search":
         how = f"Hypothesis search, {report.probes} probes of {to_probe} combinations, seed {report.seed}"
     elif report.probes == to_probe:
         how = f"all {to_probe} combinations probed"
@@ -199,6 +219,11 @@ def render_text(report: Report) -> str:
     lines = [f"{report.target}: {verdict} ({how})"]
     if report.interrupted:
         lines.append("  interrupted: what was found before Ctrl-C")
+    if report.stopped:
+        lines.append(f"  stopped early: {report.stopped}")
+    if report.unchecked:
+        u = report.unchecked
+        lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
     lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
     if report.skipped:
         lines.append(f"  skipped: {report.skipped} of {report.size} combinations, ruled out by the contract"
@@ -220,12 +245,21 @@ def render_text(report: Report) -> str:
         lines.append(f"      {'shapeguard' if failure.kind == 'declared' else 'keras'}: {failure.message}")
         lines += _example_lines(failure)
     for error in report.errors:
-        what = "hung" if error.type == TIMEOUT else f"raised {error.type}"
+        what = _ERROR_VERBS.get(error.type, f"raised {error.type}")
         lines += ["", f"  [error] the block {what}: {error.message}"]
         lines += _where(error.location)
         lines += _cause_lines(error, None)
         lines += _example_lines(error)
     return "\n".join(lines)
+
+
+_ERROR_VERBS = {TIMEOUT: "hung", "Died": "could not be run to the end", "NoKerasCall": "checked nothing",
+                "InternalError": "could not be checked"}
+
+
+def _ok_verdict(report: Report) -> str:
+    """``OK`` only of what was checked: ``OK in 100 of 128 combinations``."""
+    return "OK" if report.checked >= report.to_probe else f"OK in {report.checked} of {report.to_probe} combinations"
 
 
 def _where(location: Location | None) -> list[str]:

@@ -9,6 +9,13 @@ Two ways, and the report says which ran:
   kept); then each mode found is shrunk by Hypothesis (`find`, starting from
   the best failing point seen, replayed from an in-memory example database).
 
+A point whose call hangs is stopped (``timeout``) and recorded as an error of
+the block; the search goes on with the other points. Around the whole search,
+Keras calls are counted (a probe that called none checked nothing: it is
+recorded in ``unchecked``, not as a pass), ``os._exit`` raises instead of
+ending the process, and Hypothesis's storage is kept out of the working
+directory when there is no example database (`shapeguard._guards`).
+
 Either way a last pass makes the example *minimal*: no other failing point of
 the same mode is at least as preferred on every axis (index <= on each axis).
 That pass probes the points below the example, in order of total index, and
@@ -21,11 +28,15 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .probe import ERROR, INTERNAL, TIMEOUT, Outcome, probe, target_files
+from ._guards import KerasCalls, no_process_exit, private_hypothesis_home
+from .probe import ERROR, INTERNAL, PASS, TIMEOUT, Outcome, probe, target_files
 from .space import Space
+
+DIED = "Died"  # error_type of a point at which the checking process died (command line)
 
 PARETO_LIMIT = 256
 Point = tuple  # one index per axis
@@ -38,32 +49,54 @@ class SearchResult:
     minimal: dict = field(default_factory=dict)  # Outcome.mode -> Point
     counts: dict | None = None  # Outcome.mode -> failing points (exhaustive only)
     interrupted: bool = False
+    unchecked: set = field(default_factory=set)  # points that passed without calling Keras
+    stopped: str = ""  # why the search ended early, other than Ctrl-C
 
 
 class _Stop(BaseException):
-    """A probe timed out: a block that hangs once will hang again, so stop."""
+    """End the search early: most probes hung (rather than wait for each), or
+    the point that killed an earlier process was reached (``result.stopped``)."""
+
+
+HUNG_OUT = 5  # stop after this many timeouts, when they are more than half the probes
 
 
 class _Prober:
     """Probes each point once; reports progress after every new probe."""
 
     def __init__(self, fn: Callable, space: Space, result: SearchResult, on_probe: Callable | None,
-                 timeout: float | None):
+                 timeout: float | None, before_probe: Callable | None = None, known: dict | None = None):
         self.fn, self.space, self.result, self.on_probe, self.timeout = fn, space, result, on_probe, timeout
+        self.before_probe, self.known = before_probe, known or {}
         self.modes: set = set()
         self.user_files = target_files(fn)  # the target's own file is the user's code
+        self.calls = KerasCalls()
+        self.timeouts = 0
 
     def __call__(self, point: Point) -> Outcome:
         outcome = self.result.outcomes.get(point)
         if outcome is None:
-            outcome = probe(self.fn, self.space, point, self.timeout, user_files=self.user_files)
+            outcome = self.known.get(point)
+            if outcome is None:
+                if self.before_probe is not None:
+                    self.before_probe(point)
+                before = self.calls.count
+                outcome = probe(self.fn, self.space, point, self.timeout, user_files=self.user_files)
+                if outcome.status == PASS and self.calls.count == before:
+                    self.result.unchecked.add(point)
             self.result.outcomes[point] = outcome
             if outcome.failed:
                 self.modes.add(outcome.mode)
             if self.on_probe is not None:
                 self.on_probe(len(self.result.outcomes), len(self.modes))
-            if outcome.error_type == TIMEOUT:
+            if outcome.error_type == DIED:  # it would kill the process again: stop here
+                self.result.stopped = "the process died at one combination"
                 raise _Stop
+            if outcome.error_type == TIMEOUT:
+                self.timeouts += 1
+                if self.timeouts >= HUNG_OUT and 2 * self.timeouts > len(self.result.outcomes):
+                    self.result.stopped = "most calls hung"
+                    raise _Stop
         return outcome
 
 
@@ -78,14 +111,35 @@ def search(
     database_key: bytes = b"",
     on_probe: Callable[[int, int], None] | None = None,
     timeout: float | None = None,
+    before_probe: Callable[[Point], None] | None = None,
+    known: dict | None = None,
 ) -> SearchResult:
     """Probe ``fn`` over ``space``. ``exhaustive=None`` decides by size.
-    Ctrl-C stops the search and returns what was found so far (``interrupted``);
-    so does a probe running past ``timeout`` seconds (reported as an error)."""
+    Ctrl-C stops the search and returns what was found so far (``interrupted``).
+    A probe running past ``timeout`` seconds is an error at that point (mode
+    ``Timeout``, never shrunk: each shrinking step could hang as long), and
+    the search goes on with the other points, unless most calls hang
+    (`HUNG_OUT`). ``before_probe(point)`` is called before each new probe;
+    ``known`` maps points to outcomes to use instead of probing them (the
+    command line uses it for points that killed an earlier process)."""
     if exhaustive is None:
         exhaustive = space.probe_count <= max_examples
     result = SearchResult("exhaustive" if exhaustive else "search")
-    prober = _Prober(fn, space, result, on_probe, timeout)
+    prober = _Prober(fn, space, result, on_probe, timeout, before_probe, known)
+    with ExitStack() as guards:
+        guards.enter_context(prober.calls.counting())
+        guards.enter_context(no_process_exit())
+        if database is None:
+            guards.enter_context(private_hypothesis_home())
+        _run(prober, space, result, exhaustive, max_examples, seed, database, database_key)
+        if not result.interrupted:
+            _confirm_on_plain_path(prober, result)
+    if database is not None and not result.interrupted:
+        _remember(space, database, database_key, result.minimal.values())
+    return result
+
+
+def _run(prober, space, result, exhaustive, max_examples, seed, database, database_key) -> None:
     try:
         if exhaustive:
             for point in space.points():
@@ -102,6 +156,9 @@ def search(
             if not pending:
                 break
             mode_key = min(pending)
+            if mode_key[1] == TIMEOUT or mode_key[1] == DIED:  # each step could hang again
+                result.minimal[mode_key] = pending[mode_key]
+                continue
             start = pending[mode_key] if exhaustive else _shrink(prober, space, mode_key, pending[mode_key], seed)
             result.minimal[mode_key] = _pareto_minimal(prober, mode_key, start)
     except (KeyboardInterrupt, _Stop) as stop:
@@ -109,11 +166,6 @@ def search(
         result.counts = None  # not every point was probed
         for mode_key, point in _best_seen(result.outcomes).items():
             result.minimal.setdefault(mode_key, point)
-    if not result.interrupted:
-        _confirm_on_plain_path(prober, result)
-    if database is not None and not result.interrupted:
-        _remember(space, database, database_key, result.minimal.values())
-    return result
 
 
 def _confirm_on_plain_path(prober: _Prober, result: SearchResult) -> None:
@@ -123,7 +175,7 @@ def _confirm_on_plain_path(prober: _Prober, result: SearchResult) -> None:
     silently dropped or unconfirmed failure."""
     for mode_key, point in list(result.minimal.items()):
         fast = result.outcomes[point]
-        if fast.error_type == TIMEOUT:
+        if fast.error_type in (TIMEOUT, DIED) or point in prober.known:
             continue
         plain = probe(prober.fn, prober.space, point, prober.timeout, user_files=prober.user_files, fast=False)
         if plain.mode == mode_key:

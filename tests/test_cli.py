@@ -252,9 +252,10 @@ def test_example_fails_with_the_add_failure_and_its_minimal_call(runs, example):
 def test_fixed_example_passes_with_progress_on_a_terminal(runs):
     run = runs["fixed"].result()
     assert run.code == 0, run.stderr
-    assert run.stdout.startswith(f"{FIXED}:block: OK (Hypothesis search, 30 probes")
+    # 30 of 128 combinations probed: "OK" says how much was checked (issue 9, point 8)
+    assert run.stdout.startswith(f"{FIXED}:block: OK in 30 of 128 combinations (Hypothesis search, seed 7)")
     assert "seed 7" in run.stdout
-    probes = re.search(r"(\d+) probes of 128", run.stdout).group(1)
+    probes = re.search(r"OK in (\d+) of 128", run.stdout).group(1)
     progress = run.stderr.split("\r")
     assert f"{FIXED}:block: {probes} probes, 0 failure modes so far" in [p.strip() for p in progress]
     assert run.stderr.endswith("\r") and progress[-2].strip() == ""  # the line is cleared
@@ -269,8 +270,8 @@ def check_schema(document: dict) -> None:
     assert set(document) == {"shapeguard", "targets"}
     assert document["shapeguard"] == "0.1.0"
     for target in document["targets"]:
-        assert set(target) - {"interrupted"} == {
-            "target", "status", "mode", "probes", "space", "skipped", "failures", "errors"
+        assert set(target) - {"interrupted", "stopped", "notes"} == {
+            "target", "status", "mode", "probes", "checked", "space", "skipped", "failures", "errors"
         }
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")
@@ -341,6 +342,23 @@ def test_json_follows_the_schema_and_every_failure_reproduces(runs, example):
 def test_json_is_identical_across_runs(runs):
     first, second = runs["json"].result(), runs["json again"].result()
     assert first.stdout == second.stdout
+
+
+def test_the_readme_samples_are_what_the_tool_prints(runs):
+    """README, "Command line": its JSON sample is the example's document with
+    the Conv2D failure left out, and its text sample's lines are printed."""
+    readme = (REPO / "README.md").read_text()
+    documented = json.loads(readme.split("```json\n", 1)[1].split("```", 1)[0])
+    actual = json.loads(runs["json"].result().stdout)
+    [target] = actual["targets"]
+    target["failures"] = [f for f in target["failures"] if f["layer"]["class"] != "Conv2D"]
+    assert documented == actual
+    section = readme.split("## Command line", 1)[1]
+    sample = section.split("\n\n```\n", 1)[1].split("\n```", 1)[0]
+    printed = runs["text"].result().stdout.splitlines()
+    for line in sample.splitlines():
+        if line.strip() != "...":
+            assert line in printed, line
 
 
 # --- GitHub annotations -------------------------------------------------------

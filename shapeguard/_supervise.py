@@ -1,0 +1,239 @@
+"""The command line's watch over the checking process (README, "Command line").
+
+``shapeguard check`` runs the checks in a child process (``python -m
+shapeguard`` again, with `CHANNEL` set) and stays light itself: it imports
+neither TensorFlow nor Hypothesis, so it costs a Python start-up (a few tens
+of milliseconds). The child writes one line to a channel file before each
+probe (the target, the point, its values and the reproducing call), and
+``faulthandler`` writes the Python stack there if the process dies by a
+fatal signal. When the child ends without saying it is done (killed by a
+signal, or ended by C code), the parent knows the point it was probing and,
+from that stack, the line of the block it was running. It then runs the check
+again, telling the child (`DEATHS`) to report that point as an error of the
+block (``Died``) without calling it, and to end that target's search there.
+
+The parent is also the last resort against a hang that the in-process timeout
+cannot stop (C code that never returns to Python): a probe running past twice
+``--timeout`` plus `GRACE` seconds gets ``SIGABRT`` (so faulthandler writes
+the stack), then ``SIGKILL``, and is reported the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+
+CHANNEL = "SHAPEGUARD_CHANNEL"  # set in the child: where to write its probe records
+DEATHS = "SHAPEGUARD_DEATHS"  # set in the child: {target: {point, message, file, line}}
+GRACE = 10.0  # seconds, on top of twice --timeout, before the parent stops a probe itself
+MAX_RESTARTS = 10
+
+
+def in_child() -> bool:
+    return CHANNEL in os.environ
+
+
+def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
+    """Run ``shapeguard`` with ``argv`` in a child until it ends by itself;
+    returns its exit status."""
+    folder = tempfile.mkdtemp(prefix="shapeguard-")
+    records, fault = os.path.join(folder, "probes.jsonl"), os.path.join(folder, "fault.txt")
+    deaths: dict = {}
+    try:
+        for _ in range(MAX_RESTARTS + 1):
+            for path in (records, fault):
+                open(path, "w").close()
+            env = {**os.environ, CHANNEL: folder, DEATHS: json.dumps(deaths)}
+            status, killed_for_hanging = _run_child(argv, env, records, timeout)
+            last, done = _read_records(records)
+            if done:
+                return status
+            cause = _cause(status, killed_for_hanging, timeout)
+            if last is None:
+                if status >= 0 and not killed_for_hanging:
+                    return status  # it ended before probing, and said why itself
+                print(f"shapeguard: the checking process {cause} before it probed anything.", file=sys.stderr)
+                return 2
+            file, line = _user_frame(fault)
+            previous = deaths.get(last["target"])
+            if previous is not None and previous["point"] == last["point"]:
+                break  # died at a point it was told not to call: give up
+            deaths[last["target"]] = {"point": last["point"], "message": f"the process {cause}",
+                                      "file": file, "line": line}
+            if not quiet:
+                where = f" at {_shown(file)}:{line}" if file else ""
+                print(f"shapeguard: {last['target']}: the process {cause}{where} while probing "
+                      f"{last['call']}; checking again without that call.", file=sys.stderr)
+        print(f"shapeguard: the checking process kept dying (last: {cause}); no report.", file=sys.stderr)
+        return 3
+    finally:
+        for path in (records, fault):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
+def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) -> tuple[int, bool]:
+    """``(exit status, killed by us for hanging)``. Ctrl-C and SIGTERM sent to
+    the parent are passed on to the child, which reports what it found."""
+    # Its own process group: Ctrl-C at the terminal reaches the parent only,
+    # which passes it on once (a group-wide signal would reach the child twice).
+    if os.name != "posix":
+        group = {}
+    elif sys.version_info >= (3, 11):
+        group = {"process_group": 0}
+    else:
+        group = {"preexec_fn": os.setpgrp}
+    process = subprocess.Popen([sys.executable, "-m", "shapeguard", *argv], env=env, **group)
+    forwarded = {}
+
+    def forward(signum, frame):
+        try:
+            process.send_signal(signum)
+        except OSError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            forwarded[signum] = signal.signal(signum, forward)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+    limit = None if not timeout else 2 * timeout + GRACE
+    killed = False
+    try:
+        seen, since = -1, time.monotonic()
+        while True:
+            try:
+                return process.wait(timeout=0.5), killed
+            except subprocess.TimeoutExpired:
+                pass
+            if limit is None:
+                continue
+            size = _size(records)
+            if size != seen:  # a new probe started
+                seen, since = size, time.monotonic()
+            elif size > 0 and time.monotonic() - since > limit and not killed:
+                killed = True
+                process.send_signal(signal.SIGABRT)  # faulthandler writes the stack
+                try:
+                    return process.wait(timeout=5), killed
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    finally:
+        for signum, handler in forwarded.items():
+            signal.signal(signum, handler)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return -1
+
+
+def _read_records(path: str) -> tuple[dict | None, bool]:
+    """The last probe record, and whether the child said it was done."""
+    last, done = None, False
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for text in lines:
+                try:
+                    record = json.loads(text)
+                except ValueError:
+                    continue  # a line cut short by the death
+                if record.get("done"):
+                    done = True
+                elif "target" in record:
+                    last, done = record, False
+    except OSError:
+        pass
+    return last, done
+
+
+def _cause(status: int, killed_for_hanging: bool, timeout: float | None) -> str:
+    if killed_for_hanging:
+        return f"hung beyond twice the --timeout ({timeout:g} s) where shapeguard could not stop it, and was killed"
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        return f"was killed by {name}"
+    return f"ended with status {status} without finishing the check"
+
+
+_FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in ')
+
+
+def _user_frame(fault_path: str) -> tuple[str | None, int | None]:
+    """The innermost frame of the user's code in faulthandler's dump (most
+    recent call first), else ``(None, None)``."""
+    try:
+        with open(fault_path, encoding="utf-8", errors="replace") as dump:
+            text = dump.read()
+    except OSError:
+        return None, None
+    current = text.split("Current thread", 1)[-1] if "Current thread" in text else text
+    for line in current.splitlines():
+        match = _FRAME.match(line)
+        if match and not _internal(match["file"]):
+            return match["file"], int(match["line"])
+    return None, None
+
+
+def _internal(path: str) -> bool:
+    if path.startswith("<"):
+        return True
+    real = os.path.realpath(path)
+    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots.add(os.path.dirname(os.path.abspath(__file__)))
+    return any(real.startswith(os.path.join(os.path.realpath(r), "")) for r in roots)
+
+
+def _shown(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith(os.pardir) else rel
+
+
+# --- in the child ------------------------------------------------------------
+
+
+class Channel:
+    """The child's side: one JSON line before each probe, and one when done."""
+
+    def __init__(self) -> None:
+        import faulthandler
+
+        # Taken out of the environment: a block that runs `shapeguard check`
+        # itself must start a watched run of its own, not write to this one.
+        folder = os.environ.pop(CHANNEL)
+        deaths = os.environ.pop(DEATHS, None)
+        self._records = open(os.path.join(folder, "probes.jsonl"), "a", encoding="utf-8")
+        self._fault = open(os.path.join(folder, "fault.txt"), "w")
+        faulthandler.enable(file=self._fault, all_threads=False)
+        try:
+            self.deaths = json.loads(deaths or "{}")
+        except ValueError:
+            self.deaths = {}
+
+    def probing(self, target: str, point: tuple, call: str) -> None:
+        self._write({"target": target, "point": list(point), "call": call})
+
+    def done(self) -> None:
+        self._write({"done": True})
+
+    def _write(self, record: dict) -> None:
+        self._records.write(json.dumps(record) + "\n")
+        self._records.flush()
