@@ -110,7 +110,7 @@ def probe(
     ``fast=False`` is the plain Keras path, which confirms every failure."""
     from . import _fast, _keras_state, _trace
 
-    with _keras_state.isolated(), _fast.cheap_keras(fast):
+    with _keras_state.isolated(), _fast.cheap_keras(fast), _probing_now():
         args, kwargs, _ = _call_arguments(space, point)
         try:
             with _trace.traced_calls(), _time_limit(timeout):
@@ -263,11 +263,27 @@ def _function(frame) -> str:
     return getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
 
 
+_probing = threading.local()
+_probing.depth = 0
+
+
+@contextmanager
+def _probing_now() -> Iterator[None]:
+    """Mark this thread as inside a probe: a guarded function called by the
+    block (a @guard Layer's call(), a partial of a guarded function) must not
+    add its own note to the message the probe classifies."""
+    _probing.depth = getattr(_probing, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _probing.depth -= 1
+
+
 @contextmanager
 def enriched_errors(describe_call: Callable[[], str]) -> Iterator[None]:
     """For a normal call of a guarded function: when a shape or config error
     escapes, add what shapeguard knows to its message, keeping its type."""
-    if "keras" not in sys.modules:  # nothing Keras can have raised yet
+    if "keras" not in sys.modules or getattr(_probing, "depth", 0):  # nothing Keras raised yet / a probe reports it itself
         yield
         return
     from keras.src.utils import traceback_utils
