@@ -22,28 +22,7 @@ import pytest
 
 from shapeguard import ShapeguardError, check, cli, guard
 
-LAZY = '''
-    """Imports no Keras at import time."""
-    from shapeguard import guard
-
-
-    @guard(C=[8, 16], filters=[8, 16], H=[4], inputs={"x": "H,H,C"})
-    def block(x, filters=8, strides=1):
-        import keras
-
-        return keras.layers.Conv2D(filters, 1, strides=strides)(x)
-
-
-    LIMIT = 3
-
-
-    class NeedsWidth:
-        def __init__(self, width):
-            self.width = width
-
-        def block(self, x, filters=8):
-            return x
-'''
+from sample_blocks import LAZY_BLOCKS as LAZY  # noqa: E402
 
 FILES = {
     "lazy.py": LAZY,

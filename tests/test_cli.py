@@ -92,28 +92,8 @@ def confirm_with_keras(call: str, module, message: str) -> None:
 
 
 # Blocks written for these tests, in a temporary folder that becomes the cwd.
-LAZY_BLOCKS = '''
-    """Imports no Keras at import time, so a run that stops before probing is fast."""
-    from shapeguard import guard
+from sample_blocks import LAZY_BLOCKS  # noqa: E402
 
-
-    @guard(C=[8, 16], filters=[8, 16], H=[4], inputs={"x": "H,H,C"})
-    def block(x, filters=8, strides=1):
-        import keras
-
-        return keras.layers.Conv2D(filters, 1, strides=strides)(x)
-
-
-    LIMIT = 3
-
-
-    class NeedsWidth:
-        def __init__(self, width):
-            self.width = width
-
-        def block(self, x, filters=8):
-            return x
-'''
 
 BLOCKS = '''
     import keras
