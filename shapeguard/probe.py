@@ -52,6 +52,8 @@ class Outcome:
     message: str = ""
     input_shapes: tuple = ()
     error_type: str | None = None
+    branches: tuple = ()  # _graph.Branch per input of a failing merge (issue 11)
+    warnings: tuple = ()  # _graph.Broadcast per silent broadcast of a passing call
 
     @property
     def failed(self) -> bool:
@@ -80,7 +82,9 @@ def probe(fn: Callable, space: Space, point: tuple[int, ...], timeout: float | N
     at the line it was running (only in the main thread, where signals work)."""
     import keras
 
-    with _isolated_keras_state():
+    from ._graph import watching_broadcasts
+
+    with _isolated_keras_state(), watching_broadcasts() as broadcasts:
         args, kwargs, _ = _call_arguments(space, point)
         try:
             with _time_limit(timeout):
@@ -91,7 +95,7 @@ def probe(fn: Callable, space: Space, point: tuple[int, ...], timeout: float | N
                            message=f"the call did not return within {timeout:g} s")
         except (Exception, SystemExit) as exc:
             return classify(exc)
-    return PASSED
+    return Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
 
 
 @contextmanager
@@ -129,6 +133,7 @@ def classify(exc: BaseException) -> Outcome:
         if op is None:
             op = owner
             shapes = _input_shapes(frame)
+            op_frame = frame
         if owner is op:
             in_init = in_init or frame.f_code.co_name == "__init__"
             in_build = in_build or frame.f_code.co_name == "build"
@@ -151,6 +156,7 @@ def classify(exc: BaseException) -> Outcome:
         message=message,
         input_shapes=() if in_init else shapes,
         error_type=type(exc).__name__,
+        branches=() if config else _branches(op_frame),
     )
 
 
@@ -270,6 +276,24 @@ def _input_shapes(frame) -> tuple:
     return tuple(shapes)
 
 
+def _branches(frame) -> tuple:
+    """Provenance of the inputs of a failing merge (`_graph.branches`), as plain data."""
+    import keras
+
+    from ._graph import branches
+
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    names = code.co_varnames[:count]
+    values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
+    tensors = [v for v in keras.tree.flatten(values) if isinstance(v, keras.KerasTensor)]
+    try:
+        return branches(tensors)
+    except Exception:  # provenance is a courtesy: never let it hide the failure
+        return ()
+
+
 def _clean_message(exc: BaseException) -> str:
     """Keras's message without colour codes or the 'Exception encountered when
     calling X.call()' wrapper, cut to its first meaningful paragraph."""
@@ -347,9 +371,9 @@ def _call_arguments(space: Space, point: tuple[int, ...]) -> tuple[list, dict, d
     args, kwargs, by_name = [], {}, {}
     for arg in space.arguments(point):
         if isinstance(arg.shape, list):
-            value = [keras.Input(shape=shape) for shape in arg.shape]
+            value = [keras.Input(shape=shape, name=f"{arg.name}[{i}]") for i, shape in enumerate(arg.shape)]
         else:
-            value = keras.Input(shape=arg.shape) if arg.shape is not None else arg.value
+            value = keras.Input(shape=arg.shape, name=arg.name) if arg.shape is not None else arg.value
         by_name[arg.name] = value
         if arg.positional:
             args.append(value)
