@@ -24,7 +24,7 @@ EXIT_USAGE = 2  # bad options, or a target that cannot be imported, found or cal
 EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own
 EXIT_INTERRUPTED = 130  # Ctrl-C; what was found so far is reported
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 
 _EPILOG = """\
 targets:
@@ -91,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="longest one call of a block may take; a block that hangs is stopped and "
                        "reported as an error (exit status 3) (default: 60)")
     check.add_argument("--format", choices=FORMATS, default="text",
-                       help="text (default), json, or github (workflow annotations)")
+                       help="text (default), json, github (workflow annotations), or sarif (SARIF 2.1.0, "
+                       "for code scanning dashboards)")
+    check.add_argument("--strict", action="store_true",
+                       help="broadcast warnings fail the check too (exit status 1)")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress line and no notes on standard error")
     return parser
@@ -356,6 +359,7 @@ def _check(target, plan: dict, args: argparse.Namespace, progress_stream):
             exhaustive=True if args.exhaustive else None,
             timeout=args.timeout,
             where=plan["where"],
+            strict=args.strict,
             target=target.name,
             on_probe=progress.update if progress is not None else None,
             **plan["axes"],
@@ -395,6 +399,10 @@ def render(reports: list, fmt: str) -> str:
         return reports_to_json(reports) + "\n"
     if fmt == "github":
         return "".join(line + "\n" for line in github_lines(reports))
+    if fmt == "sarif":
+        from .sarif import render_sarif
+
+        return render_sarif(reports) + "\n"
     parts = [str(report) for report in reports]
     if len(reports) > 1:
         parts.append(summary(reports))

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from .decorator import spec_of
 from .errors import ShapeguardError
+from .explain import explain
 from .probe import ERROR
 from .report import BlockError, Failure, Location, Report
 from .space import build_space, call_string
@@ -30,6 +31,7 @@ def check(
     on_probe: Callable[[int, int], None] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     where: Any = None,
+    strict: bool = False,
     **axes: Any,
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
@@ -46,7 +48,8 @@ def check(
     ``where`` is the contract's constraint: an expression over axis names
     (``"filters % groups == 0"``), a callable given the point as a dict, or a
     list of them; points where it does not hold are skipped (README, "Telling
-    shapeguard the contract"). Raises `ShapeguardError` for bad input.
+    shapeguard the contract"). ``strict=True`` makes broadcast warnings fail
+    the check (README, "Reports that explain"). Raises `ShapeguardError` for bad input.
     """
     from .search import search
 
@@ -114,6 +117,8 @@ def check(
             )
     if not inputs:
         _reject_wrong_rank(report, space, target)
+    report.strict = bool(strict)
+    explain(report, space, result, callable_, call_name, timeout, extra_budget=max_examples)
     order = lambda item: (item.location.file, item.location.line) if item.location else ("", 0)
     report.failures.sort(key=lambda f: (order(f), f.kind, f.layer_class))
     report.errors.sort(key=lambda e: (order(e), e.type))
