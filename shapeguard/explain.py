@@ -16,6 +16,7 @@ import dataclasses
 import html
 import itertools
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -106,6 +107,7 @@ class Atom:
     text: str
     test: Callable[[dict], bool]
     rank: int  # lower reads simpler: equality, relation, threshold, modulus, inequality
+    expr: str = ""  # the same test as a Python expression over the axis names
 
 
 def _is_int(value) -> bool:
@@ -126,21 +128,24 @@ def atoms_for(space: Space, extras: dict) -> list[Atom]:
         name = axis.name
         for v in values:
             shown = show_value(v)
-            atoms.append(Atom(f"{name}={shown}", lambda e, n=name, v=v: _same(e[n], v), 0))
+            atoms.append(Atom(f"{name}={shown}", lambda e, n=name, v=v: _same(e[n], v), 0, f"{name} == {shown}"))
             if len(values) > 2:
-                atoms.append(Atom(f"{name} != {shown}", lambda e, n=name, v=v: not _same(e[n], v), 4))
+                atoms.append(Atom(f"{name} != {shown}", lambda e, n=name, v=v: not _same(e[n], v), 4,
+                                  f"{name} != {shown}"))
         if all(_is_int(v) for v in values):
             numeric.append(name)
             ordered = sorted(set(values))
             for t in ordered[1:]:
-                atoms.append(Atom(f"{name} < {t}", lambda e, n=name, t=t: e[n] < t, 2))
-                atoms.append(Atom(f"{name} >= {t}", lambda e, n=name, t=t: e[n] >= t, 2))
+                atoms.append(Atom(f"{name} < {t}", lambda e, n=name, t=t: e[n] < t, 2, f"{name} < {t}"))
+                atoms.append(Atom(f"{name} >= {t}", lambda e, n=name, t=t: e[n] >= t, 2, f"{name} >= {t}"))
             for m in (2, 4, 8, 16, 32):
                 if m < max(ordered):
                     odd = "odd" if m == 2 else f"not a multiple of {m}"
                     even = "even" if m == 2 else f"a multiple of {m}"
-                    atoms.append(Atom(f"{name} is {odd}", lambda e, n=name, m=m: e[n] % m != 0, 3))
-                    atoms.append(Atom(f"{name} is {even}", lambda e, n=name, m=m: e[n] % m == 0, 3))
+                    atoms.append(Atom(f"{name} is {odd}", lambda e, n=name, m=m: e[n] % m != 0, 3,
+                                      f"{name} % {m} != 0"))
+                    atoms.append(Atom(f"{name} is {even}", lambda e, n=name, m=m: e[n] % m == 0, 3,
+                                      f"{name} % {m} == 0"))
     partners = numeric + [n for n in extras if n not in numeric]
     for a in numeric:
         for b in partners:
@@ -148,12 +153,12 @@ def atoms_for(space: Space, extras: dict) -> list[Atom]:
                 continue
             for k in (1, 2, 4, 8):
                 times = f"{k}*{b}" if k != 1 else b
-                atoms.append(Atom(f"{a} = {times}", lambda e, a=a, b=b, k=k: e[a] == k * e[b], 1))
-                atoms.append(Atom(f"{a} != {times}", lambda e, a=a, b=b, k=k: e[a] != k * e[b], 1))
-            atoms.append(Atom(f"{a} < {b}", lambda e, a=a, b=b: e[a] < e[b], 1))
-            atoms.append(Atom(f"{a} >= {b}", lambda e, a=a, b=b: e[a] >= e[b], 1))
+                atoms.append(Atom(f"{a} = {times}", lambda e, a=a, b=b, k=k: e[a] == k * e[b], 1, f"{a} == {times}"))
+                atoms.append(Atom(f"{a} != {times}", lambda e, a=a, b=b, k=k: e[a] != k * e[b], 1, f"{a} != {times}"))
+            atoms.append(Atom(f"{a} < {b}", lambda e, a=a, b=b: e[a] < e[b], 1, f"{a} < {b}"))
+            atoms.append(Atom(f"{a} >= {b}", lambda e, a=a, b=b: e[a] >= e[b], 1, f"{a} >= {b}"))
             atoms.append(Atom(f"{a} is not a multiple of {b}",
-                              lambda e, a=a, b=b: e[b] != 0 and e[a] % e[b] != 0, 1))
+                              lambda e, a=a, b=b: e[b] != 0 and e[a] % e[b] != 0, 1, f"{b} != 0 and {a} % {b} != 0"))
     return atoms
 
 
@@ -251,16 +256,21 @@ def condition_of(mode_key: tuple, rows: list, space: Space, extras: dict, comple
     checked = "all" if complete else "sample"
     base = {"checked_on": checked, "points": len(positives) + len(negatives), "axes": matter}
     if not negatives:
-        return {"text": "fails at every probed call that got this far", **base, "exact": True}
+        return {"text": "fails at every probed call that got this far", **base, "exact": True,
+                "expression": "True", "constants": {}}
     terms = learn(positives, negatives, atoms_for(space, extras))
     if terms is not None and all(_holds(terms, e) for e in positives) and not any(_holds(terms, e) for e in negatives):
         used = [a.name for a in space.axes if any(a.name in atom.text.replace("(", " ").split()
                                                   for term in terms for atom in term)]
-        return {"text": "fails when " + condition_text(terms), **base, "axes": matter or used, "exact": True}
+        expression = " or ".join("(" + " and ".join(f"({a.expr})" for a in term) + ")" for term in terms)
+        named = {k: v for k, v in extras.items() if any(re.search(rf"\b{k}\b", a.expr) for term in terms for a in term)}
+        return {"text": "fails when " + condition_text(terms), **base, "axes": matter or used, "exact": True,
+                "expression": expression, "constants": named}
     if matter:
         return {"text": f"fails depending on {_and(matter)}; no simple condition fits every probe", **base,
-                "exact": False}
-    return {"text": "no single axis was seen to change the outcome on its own", **base, "exact": False}
+                "exact": False, "expression": None, "constants": {}}
+    return {"text": "no single axis was seen to change the outcome on its own", **base, "exact": False,
+            "expression": None, "constants": {}}
 
 
 def _holds(terms, example) -> bool:
@@ -325,6 +335,16 @@ def hint_for(failure, branches) -> str | None:
     if not dims:
         return None
     rank = len(branches[0].shape)
+    for branch in branches:
+        before = None
+        for step in branch.steps:
+            if step.get("padding") == "valid" and step.get("kernel_size") and before is not None:
+                d = dims[0]
+                if len(step.shape) > d and len(before) > d and step.shape[d] != before[d]:
+                    return (f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
+                            f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
+                            "input to match")
+            before = step.shape
     identity = [b for b in branches if b.identity]
     others = [b for b in branches if not b.identity]
     if identity and others and failure.layer_class != "Concatenate":
@@ -335,6 +355,8 @@ def hint_for(failure, branches) -> str | None:
             strides = step.get("strides")
             if strides is not None:
                 stride *= strides[0] if isinstance(strides, tuple) else strides
+        if any(d != rank - 1 for d in dims) and stride == 1:
+            return None  # the sizes differ for another reason than a stride
         return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} while the main path "
                 f"gives {main.shape}: project the shortcut with a 1x1 convolution with the main path's channels "
                 f"and the same strides, {conv}({main.shape[-1]}, 1, strides={stride})({identity[0].source}), "
@@ -349,16 +371,6 @@ def hint_for(failure, branches) -> str | None:
         return (f"the upsampled input {ups[0].shape}{skip} differ in size: sizes must be divisible by "
                 f"2**{depth} = {2 ** depth}, or crop/pad the skip to the upsampled size "
                 f"(Cropping{n}D / ZeroPadding{n}D)")
-    for branch in branches:
-        before = None
-        for step in branch.steps:
-            if step.get("padding") == "valid" and before is not None:
-                d = dims[0]
-                if len(step.shape) > d and len(before) > d and step.shape[d] != before[d]:
-                    return (f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
-                            f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
-                            "input to match")
-            before = step.shape
     return None
 
 
