@@ -69,6 +69,7 @@ class Branch:
     shape: tuple
     parts_at: int | None = None
     shared: int = 0  # leading steps every branch goes through
+    start: tuple = ()  # the block input's shape
 
     @property
     def identity(self) -> bool:
@@ -156,7 +157,7 @@ def branches(tensors) -> tuple:
                     parts_at = i
                     break
                 before = plain[i].shape
-        result.append(Branch(index, source, plain, shape, parts_at, shared))
+        result.append(Branch(index, source, plain, shape, parts_at, shared, tuple(start_shape)))
     return tuple(result)
 
 

@@ -336,7 +336,7 @@ def hint_for(failure, branches) -> str | None:
         return None
     rank = len(branches[0].shape)
     for branch in branches:
-        before = None
+        before = branch.start or None
         for step in branch.steps:
             if step.get("padding") == "valid" and step.get("kernel_size") and before is not None:
                 d = dims[0]
