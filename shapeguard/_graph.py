@@ -70,6 +70,7 @@ class Branch:
     parts_at: int | None = None
     shared: int = 0  # leading steps every branch goes through
     start: tuple = ()  # the block input's shape
+    label: str = "identity shortcut"  # what a path without layers is called ("unchanged" for a concatenation)
 
     @property
     def identity(self) -> bool:
@@ -78,7 +79,7 @@ class Branch:
     def text(self) -> str:
         """``x -> Conv2D 1x1 32 -> ... (None, 7, 7, 64)``; ``*`` marks where it parts."""
         if self.identity:
-            return f"input {self.index}: {self.source} (identity shortcut) {self.shape}"
+            return f"input {self.index}: {self.source} ({self.label}) {self.shape}"
         names = []
         for i, step in enumerate(self.steps):
             names.append(step.text() + (" *" if i == self.parts_at else ""))
@@ -127,7 +128,7 @@ def failing_dims(shapes) -> list[int]:
     return dims
 
 
-def branches(tensors) -> tuple:
+def branches(tensors, merge_class: str = "") -> tuple:
     """The path of each tensor (inputs of a failing merge) back to the block's
     inputs, following each layer's first input. Empty when fewer than two
     tensors have recorded history."""
@@ -157,7 +158,8 @@ def branches(tensors) -> tuple:
                     parts_at = i
                     break
                 before = plain[i].shape
-        result.append(Branch(index, source, plain, shape, parts_at, shared, tuple(start_shape)))
+        label = "unchanged" if merge_class == "Concatenate" else "identity shortcut"
+        result.append(Branch(index, source, plain, shape, parts_at, shared, tuple(start_shape), label))
     return tuple(result)
 
 

@@ -54,6 +54,8 @@ def explain(report, space: Space, result, fn: Callable, call_name: str, timeout:
     def call_of(point) -> str:
         return call_string(call_name, space.arguments(point))
 
+    bisected: list = []  # (example, None, Outcome) of probes between two tried sizes
+    report.axis_summary = axis_summaries(rows, space, fn, timeout, bisected)
     failures = list(report.failures)
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]
@@ -65,12 +67,11 @@ def explain(report, space: Space, result, fn: Callable, call_name: str, timeout:
                 failures[i] = dataclasses.replace(
                     failure,
                     branches=tuple(outcome.branches),
-                    condition=condition_of(mode_key, rows, space, extras, complete),
+                    condition=condition_of(mode_key, rows, space, extras, complete, bisected),
                     hint=hint_for(failure, outcome.branches),
                     nearest_pass=nearest_pass(point, rows, space, call_of),
                 )
     report.failures[:] = failures
-    report.axis_summary = axis_summaries(rows, space, fn, timeout)
     report.grid = grid(rows, space)
     report.warnings = broadcast_warnings(rows, call_of)
 
@@ -114,7 +115,7 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def atoms_for(space: Space, extras: dict) -> list[Atom]:
+def atoms_for(space: Space, extras: dict, sizes: dict | None = None) -> list[Atom]:
     """The simple tests a condition is built from: ``axis=value``,
     ``axis != value``, thresholds, parity and divisibility of a numeric axis,
     and relations between two numeric axes (``C != 2*filters``,
@@ -134,7 +135,7 @@ def atoms_for(space: Space, extras: dict) -> list[Atom]:
                                   f"{name} != {shown}"))
         if all(_is_int(v) for v in values):
             numeric.append(name)
-            ordered = sorted(set(values))
+            ordered = sorted(set(values) | set((sizes or {}).get(name, ())))
             for t in ordered[1:]:
                 atoms.append(Atom(f"{name} < {t}", lambda e, n=name, t=t: e[n] < t, 2, f"{name} < {t}"))
                 atoms.append(Atom(f"{name} >= {t}", lambda e, n=name, t=t: e[n] >= t, 2, f"{name} >= {t}"))
@@ -247,18 +248,25 @@ def axes_that_matter(positives: list[dict], negatives: list[dict], names: list[s
     return sorted(flips, key=lambda n: (-flips[n], names.index(n)))
 
 
-def condition_of(mode_key: tuple, rows: list, space: Space, extras: dict, complete: bool) -> dict:
-    """``{"text", "checked_on", "axes", "points"}`` for one failure mode."""
-    positives = [{**extras, **e} for e, _, o in rows if o.mode == mode_key]
-    negatives = [{**extras, **e} for e, _, o in rows if o.status == PASS]
+def condition_of(mode_key: tuple, rows: list, space: Space, extras: dict, complete: bool,
+                 bisected: list = ()) -> dict:
+    """``{"text", "checked_on", "axes", "points", "expression", ...}`` for one
+    failure mode; ``bisected`` probes (sizes between tried ones) count too."""
+    positives = [{**extras, **e} for e, _, o in [*rows, *bisected] if o.mode == mode_key]
+    negatives = [{**extras, **e} for e, _, o in [*rows, *bisected] if o.status == PASS]
+    sizes: dict = {}
+    for e, _, _ in bisected:
+        for name in e:
+            sizes.setdefault(name, set()).add(e[name])
+    in_space = sum(1 for _, _, o in rows if o.mode == mode_key or o.status == PASS)
     names = [a.name for a in space.axes if len(a.values) > 1]
     matter = axes_that_matter(positives, negatives, names)
     checked = "all" if complete else "sample"
-    base = {"checked_on": checked, "points": len(positives) + len(negatives), "axes": matter}
+    base = {"checked_on": checked, "points": in_space, "bisection_probes": len(bisected), "axes": matter}
     if not negatives:
         return {"text": "fails at every probed call that got this far", **base, "exact": True,
                 "expression": "True", "constants": {}}
-    terms = learn(positives, negatives, atoms_for(space, extras))
+    terms = learn(positives, negatives, atoms_for(space, extras, sizes))
     if terms is not None and all(_holds(terms, e) for e in positives) and not any(_holds(terms, e) for e in negatives):
         used = [a.name for a in space.axes if any(a.name in atom.text.replace("(", " ").split()
                                                   for term in terms for atom in term)]
@@ -321,6 +329,9 @@ def hint_for(failure, branches) -> str | None:
         if "strictly positive" in message and "filters" in message and "groups" in source:
             return ("the grouped convolution's `filters` came out as 0: `filters` must be a positive "
                     "multiple of `groups` (int(filters / groups) rounds to 0 when filters < groups)")
+        if "output size would be zero or negative" in message and "padding=valid" in message:
+            return ("padding='valid' shrinks each step below the kernel size for short inputs: use "
+                    "padding='same', or give inputs at least as large as the size summary says")
         return None
     if failure.layer_class == "Reshape" and failure.input_shapes:
         shape = failure.input_shapes[0]
@@ -402,7 +413,8 @@ def size_axes(space: Space) -> list[str]:
     return [a.name for a in space.axes if a.is_dim and a.name in names and len(a.values) > 1]
 
 
-def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout: float | None = None) -> dict:
+def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout: float | None = None,
+                   bisected: list | None = None) -> dict:
     """Per size axis: the values at which every probe passed, every probe
     failed, or both happened (``depends``), and a threshold where one fits."""
     summary = {}
@@ -421,15 +433,17 @@ def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout
         entry = {"passing": passing, "failing": failing, "depends": depends, "threshold": None}
         if passing and failing and not depends and all(_is_int(v) for v in passing + failing):
             if max(failing) < min(passing):
-                entry["threshold"] = _threshold(name, max(failing), min(passing), rows, space, fn, timeout, up=True)
+                entry["threshold"] = _threshold(name, max(failing), min(passing), rows, space, fn, timeout, True,
+                                                bisected)
             elif max(passing) < min(failing):
-                entry["threshold"] = _threshold(name, min(failing), max(passing), rows, space, fn, timeout, up=False)
+                entry["threshold"] = _threshold(name, min(failing), max(passing), rows, space, fn, timeout, False,
+                                                bisected)
         entry["text"] = _summary_text(name, entry)
         summary[name] = entry
     return summary
 
 
-def _threshold(name, fails_at, passes_at, rows, space, fn, timeout, up: bool) -> dict:
+def _threshold(name, fails_at, passes_at, rows, space, fn, timeout, up: bool, bisected: list | None) -> dict:
     """Narrow the gap between a failing and a passing size by bisection, at
     the other axes' values of a probe that passed at ``passes_at``."""
     base = next(e for e, _, o in rows if o.status == PASS and e[name] == passes_at)
@@ -441,6 +455,8 @@ def _threshold(name, fails_at, passes_at, rows, space, fn, timeout, up: bool) ->
             if outcome is None:
                 break
             probes += 1
+            if bisected is not None:
+                bisected.append(({**base, name: middle}, None, outcome))
             if outcome.status == PASS:
                 passes_at = middle
             elif outcome.status != ERROR:
@@ -479,7 +495,7 @@ def _summary_text(name: str, entry: dict) -> str:
             parts.append(f"passes for {name} <= {threshold['passes_up_to']}")
             parts.append(f"{name} = {threshold['fails_at']} fails" if threshold["exact"]
                          else f"fails for {name} >= {threshold['fails_at']}")
-        return "; ".join(parts) + " (among the probes)"
+        return "; ".join(parts) + (" (found by bisection)" if threshold["probes"] else "")
     show = lambda vs: "{" + ", ".join(map(show_value, vs)) + "}"
     if entry["passing"]:
         parts.append(f"passes for {name} in {show(entry['passing'])}")
@@ -551,9 +567,10 @@ class BroadcastWarning:
 
     @property
     def message(self) -> str:
-        shapes = " and ".join(str(tuple(s)) for s in self.input_shapes)
-        return (f"{self.layer_class} broadcast dimension {self.dim} of size 1 across {shapes}: "
-                "built without error, but an unprojected shortcut is the usual cause")
+        ones = [tuple(s) for s in self.input_shapes if s[self.dim] == 1]
+        others = [tuple(s) for s in self.input_shapes if s[self.dim] != 1]
+        return (f"{self.layer_class} broadcasts the channels of {ones[0]} against {others[0]}: Keras builds it "
+                "without an error, but in a residual block it is almost always a shortcut that was never projected")
 
     def to_dict(self) -> dict:
         from .report import _location_dict
@@ -606,6 +623,8 @@ def failure_lines(failure) -> list[str]:
     if failure.condition:
         where = ("every combination" if failure.condition["checked_on"] == "all"
                  else f"a sample of {failure.condition['points']} probes")
+        if failure.condition.get("bisection_probes"):
+            where += f" and {failure.condition['bisection_probes']} sizes in between"
         lines.append(f"      when: {failure.condition['text']} (checked on {where})")
     if failure.hint:
         lines.append(f"      fix: {failure.hint}")

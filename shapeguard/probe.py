@@ -289,7 +289,7 @@ def _branches(frame) -> tuple:
     values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
     tensors = [v for v in keras.tree.flatten(values) if isinstance(v, keras.KerasTensor)]
     try:
-        return branches(tensors)
+        return branches(tensors, type(frame.f_locals.get("self")).__name__)
     except Exception:  # provenance is a courtesy: never let it hide the failure
         return ()
 

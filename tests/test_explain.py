@@ -179,6 +179,10 @@ def test_valid_padding_summary_gives_the_shortest_length_that_works(valid):
     assert builds(f"valid_stack(keras.Input(shape=({shortest}, 3)))", vars(blocks))
     assert not builds(f"valid_stack(keras.Input(shape=({shortest - 1}, 3)))", vars(blocks))
     assert f"passes for T >= {shortest}" in str(valid)
+    (failure,) = valid.failures
+    confirm(failure, vars(blocks))
+    assert failure.condition["text"] == f"fails when T < {shortest}"  # the sizes between tried ones count too
+    assert "padding='same'" in failure.hint
 
 
 def test_valid_padding_in_a_residual_branch_gets_its_hint():
