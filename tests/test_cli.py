@@ -270,7 +270,8 @@ def check_schema(document: dict) -> None:
     assert document["shapeguard"] == "0.1.0"
     for target in document["targets"]:
         assert set(target) - {"interrupted"} == {
-            "target", "status", "mode", "probes", "space", "skipped", "failures", "errors"
+            "target", "status", "mode", "probes", "space", "skipped", "failures", "errors",
+            "axis_summary", "warnings", "grid", "strict",  # README, "Reports that explain"
         }
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")
@@ -279,7 +280,8 @@ def check_schema(document: dict) -> None:
         exhaustive = target["mode"] == "exhaustive" and not target.get("interrupted")
         for failure in target["failures"]:
             assert set(failure) == {
-                "kind", "layer", "location", "message", "input_shapes", "example", "call", "failing", "of"
+                "kind", "layer", "location", "message", "input_shapes", "example", "call", "failing", "of",
+                "branches", "condition", "hint", "nearest_pass",
             }
             assert failure["kind"] in ("shape", "config")
             assert set(failure["layer"]) == {"class", "name"} and isinstance(failure["layer"]["class"], str)
