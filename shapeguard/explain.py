@@ -368,10 +368,10 @@ def hint_for(failure, branches) -> str | None:
                 stride *= strides[0] if isinstance(strides, tuple) else strides
         if any(d != rank - 1 for d in dims) and stride == 1:
             return None  # the sizes differ for another reason than a stride
-        return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} while the main path "
-                f"gives {main.shape}: project the shortcut with a 1x1 convolution with the main path's channels "
-                f"and the same strides, {conv}({main.shape[-1]}, 1, strides={stride})({identity[0].source}), "
-                "whenever the shapes can differ")
+        return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} but the main path "
+                f"gives {main.shape}: whenever they can differ, project the shortcut with a 1x1 convolution "
+                f"with the main path's channels and the same strides, "
+                f"{conv}({main.shape[-1]}, 1, strides={stride})({identity[0].source})")
     spatial = [d for d in dims if d != rank - 1]
     ups = [b for b in branches if upsampling_depth(b)]
     if failure.layer_class == "Concatenate" and ups and spatial:
@@ -418,6 +418,9 @@ def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout
     """Per size axis: the values at which every probe passed, every probe
     failed, or both happened (``depends``), and a threshold where one fits."""
     summary = {}
+    judged = [(e, o) for e, _, o in rows if o.status != ERROR]
+    changing = axes_that_matter([e for e, o in judged if o.failed], [e for e, o in judged if not o.failed],
+                                [a.name for a in space.axes if len(a.values) > 1])
     for name in size_axes(space):
         passed, failed = {}, {}
         for example, _, outcome in rows:
@@ -439,6 +442,9 @@ def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout
                 entry["threshold"] = _threshold(name, min(failing), max(passing), rows, space, fn, timeout, False,
                                                 bisected)
         entry["text"] = _summary_text(name, entry)
+        if depends and not passing and not failing and name not in changing:
+            entry["text"] = (f"changing {name} alone never changed the outcome "
+                             f"({', '.join(map(show_value, depends))} tried)")
         summary[name] = entry
     return summary
 
@@ -509,7 +515,7 @@ def _summary_text(name: str, entry: dict) -> str:
 # ---- the grid ----------------------------------------------------------------
 
 MARKS = {"pass": ".", "fail": "#", "some": "+", "none": " "}
-LEGEND = ". passes   # fails   + fails for some values of the other axes   (blank) not probed"
+LEGEND = ". passes   # fails   + fails for some values of the other axes   blank: not probed"
 
 
 def grid(rows: list, space: Space) -> dict | None:
@@ -619,19 +625,48 @@ def failure_lines(failure) -> list[str]:
     if failure.branches:
         marked = next((b for b in failure.branches if b.parts_at is not None), None)
         lines.append("      branches" + (" (* first layer where the inputs part):" if marked else ":"))
-        lines += [f"        {b.text()}" for b in failure.branches]
+        for branch in failure.branches:
+            lines += _wrap_path(branch.text())
     if failure.condition:
         where = ("every combination" if failure.condition["checked_on"] == "all"
                  else f"a sample of {failure.condition['points']} probes")
         if failure.condition.get("bisection_probes"):
             where += f" and {failure.condition['bisection_probes']} sizes in between"
-        lines.append(f"      when: {failure.condition['text']} (checked on {where})")
+        lines += _wrap(f"      when: {failure.condition['text']} (checked on {where})")
     if failure.hint:
-        lines.append(f"      fix: {failure.hint}")
+        lines += _wrap(f"      fix: {failure.hint}")
     if failure.nearest_pass:
         changed = ", ".join(f"{k}={show_value(v)}" for k, v in failure.nearest_pass["changed"].items())
         lines.append(f"      nearest pass: {changed}: {failure.nearest_pass['call']}")
     return lines
+
+
+WIDTH = 100  # explanation lines are wrapped to this many columns
+
+
+def _wrap(text: str, indent: int | None = None) -> list[str]:
+    """Wrapped to WIDTH, continuation lines under the text after the label,
+    never inside a parenthesised shape or call."""
+    import textwrap
+
+    indent = text.index(": ") + 2 if indent is None else indent
+    kept = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "\xa0"), text)
+    lines = textwrap.wrap(kept, WIDTH, subsequent_indent=" " * indent, break_long_words=False,
+                          break_on_hyphens=False)
+    return [line.replace("\xa0", " ") for line in lines]
+
+
+def _wrap_path(text: str) -> list[str]:
+    """A branch on as many lines as it needs, broken before an arrow."""
+    lines, line = [], "        "
+    for i, piece in enumerate(text.split(" -> ")):
+        piece = piece if i == 0 else "-> " + piece
+        if i and len(line) + 1 + len(piece) > WIDTH:
+            lines.append(line)
+            line = " " * 17 + piece
+        else:
+            line = line + (" " if i else "") + piece
+    return lines + [line]
 
 
 def report_lines(report) -> list[str]:
@@ -642,12 +677,13 @@ def report_lines(report) -> list[str]:
         lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in summary.items()]
     g = getattr(report, "grid", None)
     if g and (report.failures or report.errors):
-        lines += ["", f"  grid ({g['rows']} down, {g['columns']} across; {LEGEND}):"]
+        lines += ["", f"  grid ({g['rows']} down, {g['columns']} across):"]
         lines += ["    " + line for line in grid_lines(g)]
+        lines.append(f"    {LEGEND}")
     for w in getattr(report, "warnings", None) or []:
         name = f" {w.layer_name!r}" if w.layer_name else ""
         strict = " (fails the check: strict)" if getattr(report, "strict", False) else ""
-        lines += ["", f"  [warning] broadcast: {w.layer_class}{name}{strict}: {w.message}"]
+        lines += [""] + _wrap(f"  [warning] broadcast: {w.layer_class}{name}{strict}: {w.message}", 6)
         if w.location is not None:
             source = w.location.source()
             lines.append(f"      at {w.location.shown()}" + (f":  {source}" if source else ""))
