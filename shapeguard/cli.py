@@ -443,6 +443,10 @@ def github_lines(reports: list) -> list[str]:
         for error in report.errors:
             body = [f"{report.target}: the block raised {error.type}: {error.message}", f"call: {error.call}"]
             lines.append(_annotation(error.location, f"shapeguard: block raised {error.type}", body + _counts(error)))
+        for warning in report.warnings:  # README, "Reports that explain"
+            body = [f"{report.target}: {warning.message}", f"call: {warning.call}"]
+            level = "error" if report.strict else "warning"
+            lines.append(_annotation(warning.location, "shapeguard: broadcast", body, level))
     lines.append(summary(reports))
     return lines
 
@@ -451,14 +455,14 @@ def _counts(item) -> list[str]:
     return [f"fails at {item.failing} of {item.of} combinations"] if item.failing is not None else []
 
 
-def _annotation(location, title: str, body: list[str]) -> str:
+def _annotation(location, title: str, body: list[str], level: str = "error") -> str:
     from .report import relative_path
 
     props = []
     if location is not None:
         props += [f"file={_escape_property(relative_path(location.file))}", f"line={location.line}"]
     props.append(f"title={_escape_property(title)}")
-    return f"::error {','.join(props)}::{_escape_data(chr(10).join(body))}"
+    return f"::{level} {','.join(props)}::{_escape_data(chr(10).join(body))}"
 
 
 def _escape_data(text: str) -> str:

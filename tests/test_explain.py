@@ -223,7 +223,8 @@ def test_squeeze_and_excitation_multiply_is_not_warned_about():
 
 
 def test_sarif_validates_against_the_2_1_0_schema(seed, tmp_path):
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema  # the test extra's; the schema is vendored (tests/data/README.md)
+
     from shapeguard.sarif import render_sarif
 
     warned = shapeguard.check(blocks.residual_1x1, inputs={"x": "8,C"}, C=[1, 32])
@@ -247,3 +248,6 @@ def test_cli_sarif_and_strict(tmp_path):
     assert json.loads(out.read_text())["runs"][0]["results"][0]["ruleId"] == "shapeguard/broadcast"
     assert main([*args, "--strict"]) == 1
     assert "[warning] broadcast" in out.read_text()
+    assert main([*args, "--format", "github"]) == 0
+    annotation = out.read_text()
+    assert annotation.startswith("::warning file=") and "explain_blocks.py,line=" in annotation
