@@ -443,6 +443,7 @@ def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout
                                                 bisected)
         entry["text"] = _summary_text(name, entry)
         if depends and not passing and not failing and name not in changing:
+            entry["inert"] = True  # left out of the text report
             entry["text"] = (f"changing {name} alone never changed the outcome "
                              f"({', '.join(map(show_value, depends))} tried)")
         summary[name] = entry
@@ -628,10 +629,10 @@ def failure_lines(failure) -> list[str]:
         for branch in failure.branches:
             lines += _wrap_path(branch.text())
     if failure.condition:
-        where = ("every combination" if failure.condition["checked_on"] == "all"
+        where = ("all combinations" if failure.condition["checked_on"] == "all"
                  else f"a sample of {failure.condition['points']} probes")
         if failure.condition.get("bisection_probes"):
-            where += f" and {failure.condition['bisection_probes']} sizes in between"
+            where += f" + {failure.condition['bisection_probes']} sizes between"
         lines += _wrap(f"      when: {failure.condition['text']} (checked on {where})")
     if failure.hint:
         lines += _wrap(f"      fix: {failure.hint}")
@@ -673,8 +674,9 @@ def report_lines(report) -> list[str]:
     """Size summaries, the grid and the warnings, after the failures."""
     lines = []
     summary = getattr(report, "axis_summary", None) or {}
-    if summary:
-        lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in summary.items()]
+    shown = {name: entry for name, entry in summary.items() if not entry.get("inert")}
+    if shown:
+        lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in shown.items()]
     g = getattr(report, "grid", None)
     if g and (report.failures or report.errors):
         lines += ["", f"  grid ({g['rows']} down, {g['columns']} across):"]
