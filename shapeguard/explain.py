@@ -55,7 +55,7 @@ def explain(report, space: Space, result, fn: Callable, call_name: str, timeout:
         return call_string(call_name, space.arguments(point))
 
     bisected: list = []  # (example, None, Outcome) of probes between two tried sizes
-    report.axis_summary = axis_summaries(rows, space, fn, timeout, bisected)
+    report.axis_summary = axis_summaries(rows, space, fn, timeout, bisected, complete)
     failures = list(report.failures)
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]
@@ -414,7 +414,7 @@ def size_axes(space: Space) -> list[str]:
 
 
 def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout: float | None = None,
-                   bisected: list | None = None) -> dict:
+                   bisected: list | None = None, complete: bool = True) -> dict:
     """Per size axis: the values at which every probe passed, every probe
     failed, or both happened (``depends``), and a threshold where one fits."""
     summary = {}
@@ -441,7 +441,8 @@ def axis_summaries(rows: list, space: Space, fn: Callable | None = None, timeout
             elif max(passing) < min(failing):
                 entry["threshold"] = _threshold(name, min(failing), max(passing), rows, space, fn, timeout, False,
                                                 bisected)
-        entry["text"] = _summary_text(name, entry)
+        entry["checked_on"] = "all" if complete else "sample"
+        entry["text"] = _summary_text(name, entry) + ("" if complete else " (in the probes of a search)")
         if depends and not passing and not failing and name not in changing:
             entry["inert"] = True  # left out of the text report
             entry["text"] = (f"changing {name} alone never changed the outcome "

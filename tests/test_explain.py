@@ -35,13 +35,13 @@ def outcome_at(report, example):
     return next(o for e, o in report.outcomes if e == example)
 
 
-def assert_condition_holds(report):
+def assert_condition_holds(report, checked_on="all"):
     """No stated condition is contradicted by any probed point: every point
     failing in the mode satisfies it, and no passing point does."""
     assert report.failures
     for failure in report.failures:
         condition = failure.condition
-        assert condition is not None and condition["checked_on"] == "all"
+        assert condition is not None and condition["checked_on"] == checked_on
         if condition["expression"] is None:
             continue
         mode = outcome_at(report, failure.example).mode
@@ -153,6 +153,16 @@ def test_stride_condition_on_a_residual_block(strided):
     for failure in strided.failures:
         confirm(failure, vars(blocks))
         assert "strides=2" in failure.condition["text"] and "project the shortcut" in failure.hint
+
+
+def test_a_search_states_conditions_checked_on_a_sample_that_no_probe_contradicts():
+    report = shapeguard.check(blocks.strided_residual, inputs={"x": "H,H,4"}, H=[6, 7, 8, 9, 10], strides=[1, 2],
+                              max_examples=6)
+    assert report.mode == "search" and report.probes < 10
+    assert_condition_holds(report, checked_on="sample")
+    for failure in report.failures:
+        confirm(failure, vars(blocks))
+        assert failure.nearest_pass is None or builds(failure.nearest_pass["call"], vars(blocks))
 
 
 # ---- which sizes work ----------------------------------------------------------
