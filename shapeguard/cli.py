@@ -24,7 +24,7 @@ EXIT_USAGE = 2  # bad options, or a target that cannot be imported, found or cal
 EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own
 EXIT_INTERRUPTED = 130  # Ctrl-C; what was found so far is reported
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 
 _EPILOG = """\
 targets:
@@ -101,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="longest one call of a block may take; a block that hangs is stopped and "
                        "reported as an error (exit status 3) (default: 60)")
     check.add_argument("--format", choices=FORMATS, default="text",
-                       help="text (default), json, or github (workflow annotations)")
+                       help="text (default), json, github (workflow annotations), or sarif (SARIF 2.1.0, "
+                       "for code scanning dashboards)")
+    check.add_argument("--strict", action="store_true",
+                       help="broadcast warnings fail the check too (exit status 1)")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress line and no notes on standard error")
     return parser
@@ -489,6 +492,7 @@ def _check(target, plan: dict, args: argparse.Namespace, progress_stream, channe
             seed=args.seed,
             exhaustive=True if args.exhaustive else None,
             timeout=args.timeout,
+            strict=args.strict,
             target=target.name,
             on_probe=progress.update if progress is not None else None,
             before_probe=before_probe,
@@ -541,6 +545,10 @@ def render(reports: list, fmt: str) -> str:
         return reports_to_json(reports) + "\n"
     if fmt == "github":
         return "".join(line + "\n" for line in github_lines(reports))
+    if fmt == "sarif":
+        from .sarif import render_sarif
+
+        return render_sarif(reports) + "\n"
     parts = [str(report) for report in reports]
     if len(reports) > 1:
         parts.append(summary(reports))
@@ -581,6 +589,10 @@ def github_lines(reports: list) -> list[str]:
         for error in report.errors:
             body = [f"{report.target}: the block raised {error.type}: {error.message}", f"call: {error.call}"]
             lines.append(_annotation(error.location, f"shapeguard: block raised {error.type}", body + _counts(error)))
+        for warning in report.warnings:  # README, "Reports that explain"
+            body = [f"{report.target}: {warning.message}", f"call: {warning.call}"]
+            level = "error" if report.strict else "warning"
+            lines.append(_annotation(warning.location, "shapeguard: broadcast", body, level))
     lines.append(summary(reports))
     return lines
 
@@ -589,14 +601,14 @@ def _counts(item) -> list[str]:
     return [f"fails at {item.failing} of {item.of} combinations"] if item.failing is not None else []
 
 
-def _annotation(location, title: str, body: list[str]) -> str:
+def _annotation(location, title: str, body: list[str], level: str = "error") -> str:
     from .report import relative_path
 
     props = []
     if location is not None:
         props += [f"file={_escape_property(relative_path(location.file))}", f"line={location.line}"]
     props.append(f"title={_escape_property(title)}")
-    return f"::error {','.join(props)}::{_escape_data(chr(10).join(body))}"
+    return f"::{level} {','.join(props)}::{_escape_data(chr(10).join(body))}"
 
 
 def _escape_data(text: str) -> str:

@@ -12,7 +12,9 @@ from ._callee import NoTensor, resolve
 from ._options import check_exhaustive, check_max_examples, check_seed, check_timeout
 from .decorator import spec_of, unwrap
 from .errors import ShapeguardError
-from .probe import ERROR
+from .explain import explain
+from .explain import explain
+from .probe import ERROR, probe, target_files
 from .report import BlockError, Failure, Location, Report
 
 DEFAULT_MAX_EXAMPLES = 100
@@ -34,6 +36,7 @@ def check(
     on_probe: Callable[[int, int], None] | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     where: Any = None,
+    strict: bool = False,
     before_probe: Callable[[tuple, str], None] | None = None,
     known: dict | None = None,
     **axes: Any,
@@ -59,9 +62,10 @@ def check(
     search goes on with the others. ``where`` is the contract's constraint:
     an expression over axis names (``"filters % groups == 0"``), a callable
     given the point as a dict, or a list of them; points where it does not
-    hold are skipped (README, "Telling shapeguard the contract"). A bad option
-    raises `ShapeguardError`; so does an ``async def`` or generator function
-    (its body would not run).
+    hold are skipped (README, "Telling shapeguard the contract").
+    ``strict=True`` makes broadcast warnings fail the check (README, "Reports
+    that explain"). A bad option raises `ShapeguardError`; so does an
+    ``async def`` or generator function (its body would not run).
     """
     from .search import search
 
@@ -96,6 +100,10 @@ def check(
     report.notes.extend(callee.notes)
     if callee.inputs is None:
         _reject_wrong_rank(report, space, target)
+    report.strict = bool(strict)
+    files = target_files(callable_)
+    explain(report, space, result, lambda space_, point: probe(callee, space_, point, timeout, user_files=files),
+            call_of, extra_budget=options["max_examples"])
     return report
 
 

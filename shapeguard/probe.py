@@ -67,6 +67,8 @@ class Outcome:
     error_type: str | None = None
     cause: str = ""  # why, in a few words (shapeguard._causes): "channels", "out of memory", ...
     chain: tuple = ()  # (file, line, function) of each user frame, the target's first
+    branches: tuple = ()  # _graph.Branch per input of a failing merge (issue 11)
+    warnings: tuple = ()  # _graph.Broadcast per silent broadcast of a passing call
 
     @property
     def failed(self) -> bool:
@@ -110,7 +112,9 @@ def probe(
     ``fast=False`` is the plain Keras path, which confirms every failure."""
     from . import _fast, _keras_state, _trace
 
-    with _keras_state.isolated(), _fast.cheap_keras(fast), _probing_now():
+    from ._graph import watching_broadcasts
+
+    with _keras_state.isolated(), _fast.cheap_keras(fast), _probing_now(), watching_broadcasts() as broadcasts:
         args, kwargs, _ = _call_arguments(space, point)
         try:
             with _trace.traced_calls(), _time_limit(timeout):
@@ -122,7 +126,7 @@ def probe(
                            cause="timeout", chain=outcome.chain)
         except (Exception, SystemExit) as exc:
             return classify(exc, user_files)
-    return PASSED
+    return Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
 
 
 def target_files(fn: Callable) -> frozenset:
@@ -175,8 +179,9 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         if not isinstance(owner, Operation) or (op is None and isinstance(owner, Model)):
             continue
         if op is None:
-            op = owner
+            op, op_frame = owner, frame
             shapes = _input_shapes(frame)
+            op_frame = frame
         if owner is op:
             in_init = in_init or frame.f_code.co_name == "__init__"
             in_build = in_build or frame.f_code.co_name == "build"
@@ -213,6 +218,7 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         layer_name=_name(op),
         input_shapes=() if in_init else shapes,
         cause=cause,
+        branches=() if kind == CONFIG else _branches(op_frame),
         **common,
     )
 
@@ -401,6 +407,24 @@ _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 _DEVICE_TAIL = re.compile(r" on /job:.*$", re.S)
 
 
+def _branches(frame) -> tuple:
+    """Provenance of the inputs of a failing merge (`_graph.branches`), as plain data."""
+    import keras
+
+    from ._graph import branches
+
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    names = code.co_varnames[:count]
+    values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
+    tensors = [v for v in keras.tree.flatten(values) if isinstance(v, keras.KerasTensor)]
+    try:
+        return branches(tensors, type(frame.f_locals.get("self")).__name__)
+    except Exception:  # provenance is a courtesy: never let it hide the failure
+        return ()
+
+
 def _clean_message(exc: BaseException) -> str:
     """Keras's message on one line, keeping what went wrong and what to do:
     colour codes, Keras's wrappers ("Exception encountered when calling X.call()",
@@ -492,9 +516,9 @@ def _call_arguments(space: Space, point: tuple[int, ...]) -> tuple[list, dict, d
     args, kwargs, by_name = [], {}, {}
     for arg in space.arguments(point):
         if isinstance(arg.shape, list):
-            value = [keras.Input(shape=shape) for shape in arg.shape]
+            value = [keras.Input(shape=shape, name=f"{arg.name}[{i}]") for i, shape in enumerate(arg.shape)]
         else:
-            value = keras.Input(shape=arg.shape) if arg.shape is not None else arg.value
+            value = keras.Input(shape=arg.shape, name=arg.name) if arg.shape is not None else arg.value
         by_name[arg.name] = value
         if arg.positional:
             args.append(value)

@@ -47,6 +47,10 @@ class Failure:
     of: int | None = None
     cause: str = ""
     chain: tuple = ()
+    branches: tuple = ()  # _graph.Branch per input of a failing merge
+    condition: dict | None = None  # explain.condition_of: text, checked_on ("all" or "sample"), axes
+    hint: str | None = None  # a fix, for recognised patterns only
+    nearest_pass: dict | None = None  # changed axes, example, call
 
     def to_dict(self) -> dict:
         return {
@@ -61,6 +65,10 @@ class Failure:
             "of": self.of,
             "cause": self.cause,
             "chain": _chain_list(self.chain),
+            "branches": [b.to_dict() for b in self.branches],
+            "condition": self.condition,
+            "hint": self.hint,
+            "nearest_pass": self.nearest_pass,
         }
 
 
@@ -109,10 +117,15 @@ class Report:
     unchecked: int = 0  # combinations probed that called no Keras layer or operation
     stopped: str = ""  # why the search ended early, if it did ("most calls hung")
     outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
+    axis_summary: dict = field(default_factory=dict)  # size axis -> passing/failing values (explain.py)
+    warnings: list = field(default_factory=list)  # explain.BroadcastWarning
+    strict: bool = False  # warnings fail the check
+    grid: dict | None = None  # explain.grid
 
     @property
     def status(self) -> str:
-        return "fail" if self.failures else "error" if self.errors else "pass"
+        failed = self.failures or (self.strict and self.warnings)
+        return "fail" if failed else "error" if self.errors else "pass"
 
     @property
     def checked(self) -> int:
@@ -156,6 +169,10 @@ class Report:
             data["notes"] = list(self.notes)
         if self.stopped:
             data["stopped"] = self.stopped
+        data["axis_summary"] = self.axis_summary
+        data["warnings"] = [w.to_dict() for w in self.warnings]
+        data["grid"] = self.grid
+        data["strict"] = self.strict
         return data
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -163,6 +180,11 @@ class Report:
 
     def __str__(self) -> str:
         return render_text(self)
+
+    def _repr_html_(self) -> str:
+        from .explain import render_html
+
+        return render_html(self)
 
 
 def reports_to_json(reports, indent: int | None = 2) -> str:
@@ -198,10 +220,13 @@ def _format_shapes(shapes) -> str:
 
 def render_text(report: Report) -> str:
     """The terminal report."""
+    from .explain import failure_lines, report_lines
+
     n = len(report.failures)
     verdict = {
         "pass": _ok_verdict(report),
-        "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}",
+        "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}" if n else
+        f"FAIL, {len(report.warnings)} broadcast warning{'s' * (len(report.warnings) != 1)} (strict)",
         "error": "ERROR, the block raised by itself",
     }[report.status]
     to_probe = report.to_probe
@@ -244,12 +269,14 @@ def render_text(report: Report) -> str:
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {'shapeguard' if failure.kind == 'declared' else 'keras'}: {failure.message}")
         lines += _example_lines(failure)
+        lines += failure_lines(failure)
     for error in report.errors:
         what = _ERROR_VERBS.get(error.type, f"raised {error.type}")
         lines += ["", f"  [error] the block {what}: {error.message}"]
         lines += _where(error.location)
         lines += _cause_lines(error, None)
         lines += _example_lines(error)
+    lines += report_lines(report)
     return "\n".join(lines)
 
 

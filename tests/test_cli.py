@@ -251,7 +251,8 @@ def check_schema(document: dict) -> None:
     assert document["shapeguard"] == "0.1.0"
     for target in document["targets"]:
         assert set(target) - {"interrupted", "stopped", "notes"} == {
-            "target", "status", "mode", "probes", "checked", "space", "skipped", "failures", "errors"
+            "target", "status", "mode", "probes", "checked", "space", "skipped", "failures", "errors",
+            "axis_summary", "warnings", "grid", "strict",  # README, "Reports that explain"
         }
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")
@@ -261,7 +262,7 @@ def check_schema(document: dict) -> None:
         for failure in target["failures"]:
             assert set(failure) == {
                 "kind", "layer", "location", "message", "input_shapes", "example", "call", "failing", "of",
-                "cause", "chain",
+                "cause", "chain", "branches", "condition", "hint", "nearest_pass",
             }
             assert failure["kind"] in ("shape", "config", "declared")
             assert isinstance(failure["cause"], str) and failure["cause"]

@@ -276,11 +276,11 @@ def test_bad_contract_is_one_sentence_and_exit_2(api, argv, message, capfd, tmp_
         with pytest.raises(ShapeguardError, match=re.escape(message)) as caught:
             check(grouped, **api)
         assert "\n" not in str(caught.value) and "--" not in str(caught.value)
-    module = tmp_path / "blocks.py"
+    module = tmp_path / "bad_contract_blocks.py"  # not "blocks": the CLI's import stays in sys.modules
     module.write_text("from keras import layers\n\ndef grouped(x, filters=32, groups=4):\n"
                       "    return layers.Conv2D(filters, 3, padding='same', groups=groups)(x)\n")
     monkeypatch.chdir(tmp_path)
-    assert main(["check", "blocks.py:grouped", *argv]) == 2
+    assert main(["check", "bad_contract_blocks.py:grouped", *argv]) == 2
     err = capfd.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     if api is not None and argv[0] in ("--where", "--input"):

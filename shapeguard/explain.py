@@ -1,0 +1,705 @@
+"""Reports that explain (README, "Reports that explain"): for each failure
+mode, under which condition it fails, which input sizes work, the nearest
+passing call and, for recognised patterns, how to fix it; per target, a
+pass/fail grid of the two axes that matter most and silent broadcasts.
+
+Everything is read from the probes that were run (an exhaustive run gives the
+whole table). A search adds a few probes first: every one-axis change of each
+minimal failing example. A stated condition agrees with every probe that
+passed or failed in its mode; calls that failed in another mode never reached
+the layer, or may not have, so they are not counted for or against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ._graph import Broadcast, failing_dims, upsampling_depth
+from .probe import ERROR, PASS, TIMEOUT, Outcome
+from .space import Space, show_value
+
+MAX_TERMS = 3  # a condition is an "or" of at most this many "and"s...
+MAX_ATOMS = 3  # ...of at most this many simple tests each
+BISECT_LIMIT = 12  # probes spent finding one size threshold between two tried sizes
+
+
+# ---- the entry point ---------------------------------------------------------
+
+
+def explain(report, space: Space, result, probe_at: Callable, call_of: Callable, extra_budget: int) -> None:
+    """Fill ``report``'s explanations in place (see module doc). ``probe_at(space,
+    point)`` probes the target once (the engine's probe, with its options);
+    ``call_of(point)`` is the reproducing call. In a search, probes up to
+    ``extra_budget`` one-axis neighbours of the minimal examples first (kept in
+    ``result`` and the report like every other probe)."""
+    if report.mode == "search" and not report.interrupted:
+        try:
+            _probe_neighbours(result, space, lambda p: probe_at(space, p), extra_budget)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        report.outcomes = [(space.values(p), o) for p, o in result.outcomes.items()]
+        report.probes = len(result.outcomes)
+    rows = [(space.values(p), p, o) for p, o in result.outcomes.items()]
+    complete = report.mode == "exhaustive" and not report.interrupted and result.counts is not None
+    extras = _constants(space)
+
+    bisected: list = []  # (example, None, Outcome) of probes between two tried sizes
+    report.axis_summary = axis_summaries(rows, space, probe_at, bisected, complete)
+    failures = list(report.failures)
+    for mode_key, point in result.minimal.items():
+        outcome = result.outcomes[point]
+        if outcome.status == ERROR:
+            continue
+        example = space.values(point)
+        for i, failure in enumerate(failures):
+            if failure.example == example and failure.layer_class == outcome.layer_class:
+                failures[i] = dataclasses.replace(
+                    failure,
+                    branches=tuple(outcome.branches),
+                    condition=condition_of(mode_key, rows, space, extras, complete, bisected),
+                    hint=hint_for(failure, outcome.branches),
+                    nearest_pass=nearest_pass(point, rows, space, call_of),
+                )
+    report.failures[:] = failures
+    report.grid = grid(rows, space)
+    report.warnings = broadcast_warnings(rows, call_of)
+
+
+def _probe_neighbours(result, space: Space, run: Callable, budget: int) -> None:
+    for point in list(result.minimal.values()):
+        for axis, index in itertools.product(range(len(point)), range(max(len(a.values) for a in space.axes))):
+            if index >= len(space.axes[axis].values) or index == point[axis]:
+                continue
+            q = point[:axis] + (index,) + point[axis + 1 :]
+            if q in result.outcomes or not space.is_valid(q):
+                continue
+            if budget <= 0:
+                return
+            budget -= 1
+            outcome = run(q)
+            result.outcomes[q] = outcome
+            if outcome.error_type == TIMEOUT:
+                return
+
+
+def _constants(space: Space) -> dict:
+    """Integer parameters kept at their default (``groups=32``): named in
+    relations (``filters < groups``) though not searched."""
+    return {name: value for name, value in space.constants
+            if isinstance(value, int) and not isinstance(value, bool)}
+
+
+# ---- conditions --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Atom:
+    text: str
+    test: Callable[[dict], bool]
+    rank: int  # lower reads simpler: equality, relation, threshold, modulus, inequality
+    expr: str = ""  # the same test as a Python expression over the axis names
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def atoms_for(space: Space, extras: dict, sizes: dict | None = None) -> list[Atom]:
+    """The simple tests a condition is built from: ``axis=value``,
+    ``axis != value``, thresholds, parity and divisibility of a numeric axis,
+    and relations between two numeric axes (``C != 2*filters``,
+    ``filters % groups != 0``, ``filters < groups``)."""
+    atoms: list[Atom] = []
+    numeric = []
+    for axis in space.axes:
+        values = list(axis.values)
+        if len(values) < 2:
+            continue
+        name = axis.name
+        for v in values:
+            shown = show_value(v)
+            atoms.append(Atom(f"{name}={shown}", lambda e, n=name, v=v: _same(e[n], v), 0, f"{name} == {shown}"))
+            if len(values) > 2:
+                atoms.append(Atom(f"{name} != {shown}", lambda e, n=name, v=v: not _same(e[n], v), 4,
+                                  f"{name} != {shown}"))
+        if all(_is_int(v) for v in values):
+            numeric.append(name)
+            ordered = sorted(set(values) | set((sizes or {}).get(name, ())))
+            for t in ordered[1:]:
+                atoms.append(Atom(f"{name} < {t}", lambda e, n=name, t=t: e[n] < t, 2, f"{name} < {t}"))
+                atoms.append(Atom(f"{name} >= {t}", lambda e, n=name, t=t: e[n] >= t, 2, f"{name} >= {t}"))
+            for m in (2, 4, 8, 16, 32):
+                if m < max(ordered):
+                    odd = "odd" if m == 2 else f"not a multiple of {m}"
+                    even = "even" if m == 2 else f"a multiple of {m}"
+                    atoms.append(Atom(f"{name} is {odd}", lambda e, n=name, m=m: e[n] % m != 0, 3,
+                                      f"{name} % {m} != 0"))
+                    atoms.append(Atom(f"{name} is {even}", lambda e, n=name, m=m: e[n] % m == 0, 3,
+                                      f"{name} % {m} == 0"))
+    partners = numeric + [n for n in extras if n not in numeric]
+    for a in numeric:
+        for b in partners:
+            if a == b:
+                continue
+            for k in (1, 2, 4, 8):
+                times = f"{k}*{b}" if k != 1 else b
+                atoms.append(Atom(f"{a} = {times}", lambda e, a=a, b=b, k=k: e[a] == k * e[b], 1, f"{a} == {times}"))
+                atoms.append(Atom(f"{a} != {times}", lambda e, a=a, b=b, k=k: e[a] != k * e[b], 1, f"{a} != {times}"))
+            atoms.append(Atom(f"{a} < {b}", lambda e, a=a, b=b: e[a] < e[b], 1, f"{a} < {b}"))
+            atoms.append(Atom(f"{a} >= {b}", lambda e, a=a, b=b: e[a] >= e[b], 1, f"{a} >= {b}"))
+            atoms.append(Atom(f"{a} is not a multiple of {b}",
+                              lambda e, a=a, b=b: e[b] != 0 and e[a] % e[b] != 0, 1, f"{b} != 0 and {a} % {b} != 0"))
+    return atoms
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def learn(positives: list[dict], negatives: list[dict], atoms: list[Atom]) -> list[list[Atom]] | None:
+    """The simplest "or" of "and"s of atoms true at every positive and at no
+    negative, or None when none of at most MAX_TERMS x MAX_ATOMS fits."""
+    rows = positives + negatives
+    full = (1 << len(rows)) - 1
+    pos = (1 << len(positives)) - 1
+    neg = full & ~pos
+    masks = []
+    seen = set()
+    for atom in sorted(atoms, key=lambda a: a.rank):  # of tests true at the same probes, the simplest
+        mask = 0
+        for i, row in enumerate(rows):
+            try:
+                if atom.test(row):
+                    mask |= 1 << i
+            except (TypeError, ZeroDivisionError, KeyError):
+                mask = None
+                break
+        if mask is None or not mask & pos or mask == full or mask in seen:
+            continue
+        seen.add(mask)
+        masks.append((atom, mask))
+    candidates = []  # (atoms, mask) that no negative satisfies
+    for size in range(1, MAX_ATOMS + 1):
+        pool = masks if size < 3 else sorted(masks, key=lambda am: -bin(am[1] & pos).count("1"))[:40]
+        for combo in itertools.combinations(pool, size):
+            mask = full
+            for _, m in combo:
+                mask &= m
+            if mask & pos and not mask & neg:
+                candidates.append(([a for a, _ in combo], mask))
+        if _cover(candidates, pos) is not None:
+            break
+    return _cover(candidates, pos)
+
+
+def _cover(candidates, pos: int) -> list[list[Atom]] | None:
+    chosen, covered = [], 0
+    while covered != pos and len(chosen) < MAX_TERMS:
+        best = max(
+            candidates,
+            key=lambda c: (bin(c[1] & pos & ~covered).count("1"), -len(c[0]), -sum(a.rank for a in c[0]),
+                           bin(c[1]).count("1")),
+            default=None,
+        )
+        if best is None or not best[1] & pos & ~covered:
+            return None
+        chosen.append(best[0])
+        covered |= best[1] & pos
+    return chosen if covered == pos else None
+
+
+def condition_text(terms: list[list[Atom]]) -> str:
+    """``conv_shortcut=False and (C != 2*filters or strides=2)``."""
+    texts = [[a.text for a in term] for term in terms]
+    if len(texts) == 1:
+        return " and ".join(texts[0])
+    common = [t for t in texts[0] if all(t in other for other in texts[1:])]
+    rests = [[t for t in term if t not in common] for term in texts]
+    if common and all(rests):
+        inner = " or ".join(" and ".join(r) for r in rests)
+        return " and ".join(common) + f" and ({inner})"
+    return " or ".join("(" + " and ".join(t) + ")" if len(t) > 1 else t[0] for t in texts)
+
+
+def axes_that_matter(positives: list[dict], negatives: list[dict], names: list[str]) -> list[str]:
+    """Axes for which some positive and some negative differ in that axis alone,
+    the one with most such pairs first."""
+    flips = {}
+    for name in names:
+        others = [n for n in names if n != name]
+        key = lambda e: tuple(repr(e[n]) for n in others)
+        pos_keys = {}
+        for e in positives:
+            pos_keys[key(e)] = pos_keys.get(key(e), 0) + 1
+        count = sum(pos_keys.get(key(e), 0) for e in negatives)
+        if count:
+            flips[name] = count
+    return sorted(flips, key=lambda n: (-flips[n], names.index(n)))
+
+
+def condition_of(mode_key: tuple, rows: list, space: Space, extras: dict, complete: bool,
+                 bisected: list = ()) -> dict:
+    """``{"text", "checked_on", "axes", "points", "expression", ...}`` for one
+    failure mode; ``bisected`` probes (sizes between tried ones) count too."""
+    positives = [{**extras, **e} for e, _, o in [*rows, *bisected] if o.mode == mode_key]
+    negatives = [{**extras, **e} for e, _, o in [*rows, *bisected] if o.status == PASS]
+    sizes: dict = {}
+    for e, _, _ in bisected:
+        for name in e:
+            sizes.setdefault(name, set()).add(e[name])
+    in_space = sum(1 for _, _, o in rows if o.mode == mode_key or o.status == PASS)
+    names = [a.name for a in space.axes if len(a.values) > 1]
+    matter = axes_that_matter(positives, negatives, names)
+    checked = "all" if complete else "sample"
+    base = {"checked_on": checked, "points": in_space, "bisection_probes": len(bisected), "axes": matter}
+    if not negatives:
+        return {"text": "fails at every probed call that got this far", **base, "exact": True,
+                "expression": "True", "constants": {}}
+    terms = learn(positives, negatives, atoms_for(space, extras, sizes))
+    if terms is not None and all(_holds(terms, e) for e in positives) and not any(_holds(terms, e) for e in negatives):
+        used = [a.name for a in space.axes if any(a.name in atom.text.replace("(", " ").split()
+                                                  for term in terms for atom in term)]
+        expression = " or ".join("(" + " and ".join(f"({a.expr})" for a in term) + ")" for term in terms)
+        named = {k: v for k, v in extras.items() if any(re.search(rf"\b{k}\b", a.expr) for term in terms for a in term)}
+        return {"text": "fails when " + condition_text(terms), **base, "axes": matter or used, "exact": True,
+                "expression": expression, "constants": named}
+    if matter:
+        return {"text": f"fails depending on {_and(matter)}; no simple condition fits every probe", **base,
+                "exact": False, "expression": None, "constants": {}}
+    return {"text": "no single axis was seen to change the outcome on its own", **base, "exact": False,
+            "expression": None, "constants": {}}
+
+
+def _holds(terms, example) -> bool:
+    return any(all(atom.test(example) for atom in term) for term in terms)
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# ---- nearest passing call ----------------------------------------------------
+
+
+def nearest_pass(point: tuple, rows: list, space: Space, call_of: Callable) -> dict | None:
+    """The probed passing call that changes the fewest axes of ``point`` (then
+    the smallest moves in the axes' value order)."""
+    best = None
+    for example, p, outcome in rows:
+        if outcome.status != PASS:
+            continue
+        changed = [i for i, (a, b) in enumerate(zip(point, p)) if a != b]
+        key = (len(changed), sum(abs(point[i] - p[i]) for i in changed), sum(p), p)
+        if best is None or key < best[0]:
+            best = (key, example, p, changed)
+    if best is None:
+        return None
+    _, example, p, changed = best
+    return {
+        "changed": {space.axes[i].name: example[space.axes[i].name] for i in changed},
+        "example": example,
+        "call": call_of(p),
+    }
+
+
+# ---- fix hints -----------------------------------------------------------------
+
+_MERGES = ("Add", "Subtract", "Average", "Multiply", "Maximum", "Minimum", "Concatenate")
+
+
+def hint_for(failure, branches) -> str | None:
+    """A fix for the recognised patterns only (README, "Reports that explain")."""
+    message = failure.message
+    source = failure.location.source() if failure.location is not None else ""
+    if failure.kind == "config":
+        if "divisible by the number of groups" in message:
+            return ("the grouped convolution's input channels must be a multiple of `groups`: make the "
+                    "channels it gets (e.g. `filters`) a positive multiple of `groups`")
+        if "strictly positive" in message and "filters" in message and "groups" in source:
+            return ("the grouped convolution's `filters` came out as 0: `filters` must be a positive "
+                    "multiple of `groups` (int(filters / groups) rounds to 0 when filters < groups)")
+        if "output size would be zero or negative" in message and "padding=valid" in message:
+            return ("padding='valid' shrinks each step below the kernel size for short inputs: use "
+                    "padding='same', or give inputs at least as large as the size summary says")
+        return None
+    if failure.layer_class == "Reshape" and failure.input_shapes:
+        shape = failure.input_shapes[0]
+        if all(isinstance(d, int) for d in shape[1:]):
+            size = math.prod(shape[1:])
+            return (f"Reshape's target shape must hold as many values as its input {tuple(shape)} "
+                    f"({size} per example): compute it from the input's shape, or use -1 for one dimension")
+        return None
+    if failure.layer_class not in _MERGES or not branches:
+        return None
+    dims = failing_dims([b.shape for b in branches])
+    if not dims:
+        return None
+    rank = len(branches[0].shape)
+    for branch in branches:
+        before = branch.start or None
+        for step in branch.steps:
+            if step.get("padding") == "valid" and step.get("kernel_size") and before is not None:
+                d = dims[0]
+                if len(step.shape) > d and len(before) > d and step.shape[d] != before[d]:
+                    return (f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
+                            f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
+                            "input to match")
+            before = step.shape
+    identity = [b for b in branches if b.identity]
+    others = [b for b in branches if not b.identity]
+    if identity and others and failure.layer_class != "Concatenate":
+        main = others[0]
+        conv = {3: "Conv1D", 4: "Conv2D", 5: "Conv3D"}.get(rank, "Conv2D")
+        stride = 1
+        for step in main.steps:
+            strides = step.get("strides")
+            if strides is not None:
+                stride *= strides[0] if isinstance(strides, tuple) else strides
+        if any(d != rank - 1 for d in dims) and stride == 1:
+            return None  # the sizes differ for another reason than a stride
+        return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} but the main path "
+                f"gives {main.shape}: whenever they can differ, project the shortcut with a 1x1 convolution "
+                f"with the main path's channels and the same strides, "
+                f"{conv}({main.shape[-1]}, 1, strides={stride})({identity[0].source})")
+    spatial = [d for d in dims if d != rank - 1]
+    ups = [b for b in branches if upsampling_depth(b)]
+    if failure.layer_class == "Concatenate" and ups and spatial:
+        depth = max(upsampling_depth(b) for b in ups)
+        n = rank - 2
+        skips = [b for b in branches if b not in ups]
+        skip = f" and the skip {skips[0].shape}" if skips else ""
+        return (f"the upsampled input {ups[0].shape}{skip} differ in size: sizes must be divisible by "
+                f"2**{depth} = {2 ** depth}, or crop/pad the skip to the upsampled size "
+                f"(Cropping{n}D / ZeroPadding{n}D)")
+    return None
+
+
+# ---- which sizes work --------------------------------------------------------
+
+
+def size_axes(space: Space) -> list[str]:
+    """Axes that are a spatial or sequence dimension of some template: read by
+    a dim other than the last (channel) one, as templates are written channels-last."""
+    from .space import TensorList
+
+    names: list[str] = []
+
+    def visit(choice):
+        if choice is None:
+            return
+        if isinstance(choice, TensorList):
+            for shape in choice.shapes:
+                visit(shape)
+            return
+        for dim in choice[:-1]:
+            for n in sorted(getattr(dim, "names", ()) or ()):
+                if n not in names:
+                    names.append(n)
+
+    for template in space.templates:
+        for choice in template.choices:
+            visit(choice)
+    return [a.name for a in space.axes if a.is_dim and a.name in names and len(a.values) > 1]
+
+
+def axis_summaries(rows: list, space: Space, probe_at: Callable | None = None,
+                   bisected: list | None = None, complete: bool = True) -> dict:
+    """Per size axis: the values at which every probe passed, every probe
+    failed, or both happened (``depends``), and a threshold where one fits."""
+    summary = {}
+    judged = [(e, o) for e, _, o in rows if o.status != ERROR]
+    changing = axes_that_matter([e for e, o in judged if o.failed], [e for e, o in judged if not o.failed],
+                                [a.name for a in space.axes if len(a.values) > 1])
+    for name in size_axes(space):
+        passed, failed = {}, {}
+        for example, _, outcome in rows:
+            if outcome.status == ERROR:
+                continue
+            bucket = passed if outcome.status == PASS else failed
+            bucket[example[name]] = bucket.get(example[name], 0) + 1
+        values = [v for v in dict.fromkeys(e[name] for e, _, _ in rows) if v in passed or v in failed]
+        values.sort(key=lambda v: (v is None, v if _is_int(v) else 0))
+        passing = [v for v in values if v in passed and v not in failed]
+        failing = [v for v in values if v in failed and v not in passed]
+        depends = [v for v in values if v in passed and v in failed]
+        entry = {"passing": passing, "failing": failing, "depends": depends, "threshold": None}
+        if passing and failing and not depends and all(_is_int(v) for v in passing + failing):
+            if max(failing) < min(passing):
+                entry["threshold"] = _threshold(name, max(failing), min(passing), rows, space, probe_at, True,
+                                                bisected)
+            elif max(passing) < min(failing):
+                entry["threshold"] = _threshold(name, min(failing), max(passing), rows, space, probe_at, False,
+                                                bisected)
+        entry["checked_on"] = "all" if complete else "sample"
+        entry["text"] = _summary_text(name, entry) + ("" if complete else " (in the probes of a search)")
+        if depends and not passing and not failing and name not in changing:
+            entry["inert"] = True  # left out of the text report
+            entry["text"] = (f"changing {name} alone never changed the outcome "
+                             f"({', '.join(map(show_value, depends))} tried)")
+        summary[name] = entry
+    return summary
+
+
+def _threshold(name, fails_at, passes_at, rows, space, probe_at, up: bool, bisected: list | None) -> dict:
+    """Narrow the gap between a failing and a passing size by bisection, at
+    the other axes' values of a probe that passed at ``passes_at``."""
+    base = next(e for e, _, o in rows if o.status == PASS and e[name] == passes_at)
+    probes = 0
+    if probe_at is not None:
+        while abs(passes_at - fails_at) > 1 and probes < BISECT_LIMIT:
+            middle = (passes_at + fails_at) // 2
+            outcome = _probe_values(probe_at, space, {**base, name: middle})
+            if outcome is None:
+                break
+            probes += 1
+            if bisected is not None:
+                bisected.append(({**base, name: middle}, None, outcome))
+            if outcome.status == PASS:
+                passes_at = middle
+            elif outcome.status != ERROR:
+                fails_at = middle
+            else:
+                break
+    key = "passes_from" if up else "passes_up_to"
+    return {key: passes_at, "fails_at": fails_at, "exact": abs(passes_at - fails_at) == 1,
+            "bisected_at": {k: v for k, v in base.items() if k != name} if probes else None, "probes": probes}
+
+
+def _probe_values(probe_at: Callable, space: Space, values: dict) -> Outcome | None:
+    """One probe at values that need not be in the space (a size between two tried ones)."""
+    axes = tuple(dataclasses.replace(a, values=(values[a.name],)) for a in space.axes)
+    single = dataclasses.replace(space, axes=axes)
+    point = (0,) * len(axes)
+    try:
+        if single.call(point) is None:
+            return None
+    except Exception:  # a constraint that cannot judge this size
+        return None
+    return probe_at(single, point)
+
+
+def _summary_text(name: str, entry: dict) -> str:
+    parts = []
+    threshold = entry["threshold"]
+    if threshold is not None:
+        if "passes_from" in threshold:
+            parts.append(f"passes for {name} >= {threshold['passes_from']}")
+            parts.append(f"{name} = {threshold['fails_at']} fails" if threshold["exact"]
+                         else f"fails for {name} <= {threshold['fails_at']}")
+        else:
+            parts.append(f"passes for {name} <= {threshold['passes_up_to']}")
+            parts.append(f"{name} = {threshold['fails_at']} fails" if threshold["exact"]
+                         else f"fails for {name} >= {threshold['fails_at']}")
+        return "; ".join(parts) + (" (found by bisection)" if threshold["probes"] else "")
+    show = lambda vs: "{" + ", ".join(map(show_value, vs)) + "}"
+    if entry["passing"]:
+        parts.append(f"passes for {name} in {show(entry['passing'])}")
+    if entry["failing"]:
+        parts.append(f"fails for {name} in {show(entry['failing'])}")
+    if entry["depends"]:
+        parts.append(f"depends on other axes for {name} in {show(entry['depends'])}")
+    return "; ".join(parts)
+
+
+# ---- the grid ----------------------------------------------------------------
+
+MARKS = {"pass": ".", "fail": "#", "some": "+", "none": " "}
+LEGEND = ". passes   # fails   + fails for some values of the other axes   blank: not probed"
+
+
+def grid(rows: list, space: Space) -> dict | None:
+    """Pass/fail marks for the two axes that change the outcome most often
+    on their own: ``{"rows": axis, "columns": axis, "row_values", "column_values", "cells"}``."""
+    judged = [(e, o) for e, _, o in rows if o.status != ERROR]
+    names = [a.name for a in space.axes if len(a.values) > 1]
+    positives = [e for e, o in judged if o.failed]
+    negatives = [e for e, o in judged if not o.failed]
+    matter = axes_that_matter(positives, negatives, names)
+    if len(matter) < 2:
+        return None
+    row_axis, column_axis = matter[0], matter[1]
+    values = {a.name: list(a.values) for a in space.axes}
+    cells = []
+    for r in values[row_axis]:
+        line = []
+        for c in values[column_axis]:
+            seen = [o.failed for e, o in judged if _same(e[row_axis], r) and _same(e[column_axis], c)]
+            line.append("none" if not seen else "fail" if all(seen) else "pass" if not any(seen) else "some")
+        cells.append(line)
+    return {"rows": row_axis, "columns": column_axis, "row_values": values[row_axis],
+            "column_values": values[column_axis], "cells": cells}
+
+
+def grid_lines(g: dict) -> list[str]:
+    heads = [show_value(v) for v in g["column_values"]]
+    labels = [f"{g['rows']}={show_value(v)}" for v in g["row_values"]]
+    width = max(len(h) for h in heads)
+    left = max(len(label) for label in labels)
+    lines = [" " * (left + 2) + " ".join(h.rjust(width) for h in heads) + f"   <- {g['columns']}"]
+    for label, line in zip(labels, g["cells"]):
+        lines.append(label.rjust(left) + "  " + " ".join(MARKS[c].rjust(width) for c in line))
+    return lines
+
+
+# ---- silent broadcasts -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BroadcastWarning:
+    """A merge that built only by broadcasting a channel of size 1 (README,
+    "Reports that explain"): a warning, which fails the check only with strict."""
+
+    layer_class: str
+    layer_name: str | None
+    location: Any  # report.Location or None
+    input_shapes: tuple
+    dim: int
+    example: dict
+    call: str
+    count: int  # probes that met it
+
+    kind = "broadcast"
+
+    @property
+    def message(self) -> str:
+        ones = [tuple(s) for s in self.input_shapes if s[self.dim] == 1]
+        others = [tuple(s) for s in self.input_shapes if s[self.dim] != 1]
+        return (f"{self.layer_class} broadcasts the channels of {ones[0]} against {others[0]}: Keras builds it "
+                "without an error, but in a residual block it is almost always a shortcut that was never projected")
+
+    def to_dict(self) -> dict:
+        from .report import _location_dict
+
+        return {
+            "kind": self.kind,
+            "layer": {"class": self.layer_class, "name": self.layer_name},
+            "location": _location_dict(self.location),
+            "message": self.message,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "dim": self.dim,
+            "example": self.example,
+            "call": self.call,
+            "count": self.count,
+        }
+
+
+def broadcast_warnings(rows: list, call_of: Callable) -> list:
+    """One warning per merge (class and line), at its most preferred probe."""
+    from .report import Location
+
+    best: dict = {}
+    counts: dict = {}
+    for example, point, outcome in rows:
+        for found in outcome.warnings:
+            if not isinstance(found, Broadcast):
+                continue
+            counts[found.mode] = counts.get(found.mode, 0) + 1
+            rank = (sum(point), point)
+            if found.mode not in best or rank < best[found.mode][0]:
+                best[found.mode] = (rank, example, point, found)
+    warnings = []
+    for mode, (_, example, point, found) in sorted(best.items(), key=lambda kv: kv[0]):
+        location = Location(found.file, found.line) if found.file else None
+        warnings.append(BroadcastWarning(found.layer_class, found.layer_name, location, found.input_shapes,
+                                         found.dim, example, call_of(point), counts[mode]))
+    return warnings
+
+
+# ---- renderings ----------------------------------------------------------------
+
+
+def failure_lines(failure) -> list[str]:
+    """The explanation lines under one failure in the text report."""
+    lines = []
+    if failure.branches:
+        marked = next((b for b in failure.branches if b.parts_at is not None), None)
+        lines.append("      branches" + (" (* first layer where the inputs part):" if marked else ":"))
+        for branch in failure.branches:
+            lines += _wrap_path(branch.text())
+    if failure.condition:
+        where = ("all combinations" if failure.condition["checked_on"] == "all"
+                 else f"a sample of {failure.condition['points']} probes")
+        if failure.condition.get("bisection_probes"):
+            where += f" + {failure.condition['bisection_probes']} sizes between"
+        lines += _wrap(f"      when: {failure.condition['text']} (checked on {where})")
+    if failure.hint:
+        lines += _wrap(f"      fix: {failure.hint}")
+    if failure.nearest_pass:
+        changed = ", ".join(f"{k}={show_value(v)}" for k, v in failure.nearest_pass["changed"].items())
+        lines.append(f"      nearest pass: {changed}: {failure.nearest_pass['call']}")
+    return lines
+
+
+WIDTH = 100  # explanation lines are wrapped to this many columns
+
+
+def _wrap(text: str, indent: int | None = None) -> list[str]:
+    """Wrapped to WIDTH, continuation lines under the text after the label,
+    never inside a parenthesised shape or call."""
+    import textwrap
+
+    indent = text.index(": ") + 2 if indent is None else indent
+    kept = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "\xa0"), text)
+    lines = textwrap.wrap(kept, WIDTH, subsequent_indent=" " * indent, break_long_words=False,
+                          break_on_hyphens=False)
+    return [line.replace("\xa0", " ") for line in lines]
+
+
+def _wrap_path(text: str) -> list[str]:
+    """A branch on as many lines as it needs, broken before an arrow."""
+    lines, line = [], "        "
+    for i, piece in enumerate(text.split(" -> ")):
+        piece = piece if i == 0 else "-> " + piece
+        if i and len(line) + 1 + len(piece) > WIDTH:
+            lines.append(line)
+            line = " " * 17 + piece
+        else:
+            line = line + (" " if i else "") + piece
+    return lines + [line]
+
+
+def report_lines(report) -> list[str]:
+    """Size summaries, the grid and the warnings, after the failures."""
+    lines = []
+    summary = getattr(report, "axis_summary", None) or {}
+    shown = {name: entry for name, entry in summary.items() if not entry.get("inert")}
+    if shown:
+        lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in shown.items()]
+    g = getattr(report, "grid", None)
+    if g and (report.failures or report.errors):
+        lines += ["", f"  grid ({g['rows']} down, {g['columns']} across):"]
+        lines += ["    " + line for line in grid_lines(g)]
+        lines.append(f"    {LEGEND}")
+    for w in getattr(report, "warnings", None) or []:
+        name = f" {w.layer_name!r}" if w.layer_name else ""
+        strict = " (fails the check: strict)" if getattr(report, "strict", False) else ""
+        lines += [""] + _wrap(f"  [warning] broadcast: {w.layer_class}{name}{strict}: {w.message}", 6)
+        if w.location is not None:
+            source = w.location.source()
+            lines.append(f"      at {w.location.shown()}" + (f":  {source}" if source else ""))
+        lines.append(f"      example: {', '.join(f'{k}={show_value(v)}' for k, v in w.example.items())}")
+        lines.append(f"      reproduce: {w.call}")
+    return lines
+
+
+def render_html(report) -> str:
+    """The report for Jupyter: its text, and the grid as an HTML table."""
+    parts = [f"<div class='shapeguard-report'><pre>{html.escape(str(report))}</pre>"]
+    g = getattr(report, "grid", None)
+    if g:
+        colours = {"pass": "#c8e6c9", "fail": "#ffcdd2", "some": "#fff3c4", "none": "#ffffff"}
+        head = "".join(f"<th>{html.escape(show_value(v))}</th>" for v in g["column_values"])
+        body = []
+        for value, line in zip(g["row_values"], g["cells"]):
+            cells = "".join(f"<td style='background:{colours[c]};text-align:center'>{MARKS[c]}</td>" for c in line)
+            body.append(f"<tr><th>{html.escape(g['rows'])}={html.escape(show_value(value))}</th>{cells}</tr>")
+        parts.append(f"<table><caption>{html.escape(g['rows'])} down, {html.escape(g['columns'])} across: "
+                     f"{html.escape(LEGEND)}</caption><tr><th></th>{head}</tr>{''.join(body)}</table>")
+    parts.append("</div>")
+    return "".join(parts)
