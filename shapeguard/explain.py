@@ -324,10 +324,10 @@ def hint_for(failure, branches) -> str | None:
         if "strictly positive" in message and "filters" in message and "groups" in source:
             return ("the grouped convolution's `filters` came out as 0: `filters` must be a positive "
                     "multiple of `groups` (int(filters / groups) rounds to 0 when filters < groups)")
-        if "output size would be zero or negative" in message and "padding=valid" in message:
-            return ("padding='valid' shrinks each step below the kernel size for short inputs: use "
-                    "padding='same', or give inputs at least as large as the size summary says")
         return None
+    if "output size would be zero or negative" in message and "padding=valid" in message:
+        return ("padding='valid' shrinks each step below the kernel size for short inputs: use "
+                "padding='same', or give inputs at least as large as the size summary says")
     if failure.layer_class == "Reshape" and failure.input_shapes:
         shape = failure.input_shapes[0]
         if all(isinstance(d, int) for d in shape[1:]):

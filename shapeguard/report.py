@@ -264,7 +264,8 @@ def render_text(report: Report) -> str:
             "shape": f"rejected input shapes {_format_shapes(failure.input_shapes)}",
             "declared": "declares an output shape its call() does not produce" + shapes,
         }.get(failure.kind, "rejected its arguments" + shapes)
-        lines += ["", f"  [{i}] {failure.kind} failure: {failure.layer_class}{name} {what}"]
+        cause = f" ({failure.cause})" if failure.cause else ""
+        lines += ["", f"  [{i}] {failure.kind} failure{cause}: {failure.layer_class}{name} {what}"]
         lines += _where(failure.location)
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {'shapeguard' if failure.kind == 'declared' else 'keras'}: {failure.message}")
@@ -297,9 +298,10 @@ def _where(location: Location | None) -> list[str]:
 
 
 def _cause_lines(item, layer_class: str | None) -> list[str]:
-    """``cause: channels`` and, when the failure is below the target's own
-    line, the chain of the user's lines down to the layer."""
-    lines = [f"      cause: {item.cause}"] if item.cause else []
+    """``cause: out of memory`` for an error (a failure names its cause in its
+    heading) and, when the failure is below the target's own line, the chain
+    of the user's lines down to the layer."""
+    lines = [f"      cause: {item.cause}"] if item.cause and layer_class is None else []
     if len(item.chain) > 1:
         steps = _chain_list(item.chain) + ([layer_class] if layer_class else [])
         lines.append("      chain: " + " -> ".join(steps))
