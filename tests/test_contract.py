@@ -15,7 +15,7 @@ from keras.src.applications import densenet, mobilenet_v3, nasnet, resnet
 
 from plain_keras import confirm, run_call
 from shapeguard import ShapeguardError, check
-from shapeguard.cli import main, parse_axes
+from shapeguard.cli import build_parser, parse_axes, run_check
 from shapeguard.space import build_space, call_string
 
 APPS = {"residual_block_v1": resnet.residual_block_v1, "residual_block_v2": resnet.residual_block_v2,
@@ -280,7 +280,8 @@ def test_bad_contract_is_one_sentence_and_exit_2(api, argv, message, capfd, tmp_
     module.write_text("from keras import layers\n\ndef grouped(x, filters=32, groups=4):\n"
                       "    return layers.Conv2D(filters, 3, padding='same', groups=groups)(x)\n")
     monkeypatch.chdir(tmp_path)
-    assert main(["check", "bad_contract_blocks.py:grouped", *argv]) == 2
+    # In this process (no watching parent, whose child would load TensorFlow again per case).
+    assert run_check(build_parser().parse_args(["check", "bad_contract_blocks.py:grouped", *argv])) == 2
     err = capfd.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     if api is not None and argv[0] in ("--where", "--input"):
