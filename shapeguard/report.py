@@ -264,8 +264,8 @@ def render_text(report: Report) -> str:
             "shape": f"rejected input shapes {_format_shapes(failure.input_shapes)}",
             "declared": "declares an output shape its call() does not produce" + shapes,
         }.get(failure.kind, "rejected its arguments" + shapes)
-        cause = f" ({failure.cause})" if failure.cause else ""
-        lines += ["", f"  [{i}] {failure.kind} failure{cause}: {failure.layer_class}{name} {what}"]
+        cause = f" (cause: {failure.cause})" if failure.cause else ""
+        lines += ["", f"  [{i}] {failure.kind} failure: {failure.layer_class}{name} {what}{cause}"]
         lines += _where(failure.location)
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {'shapeguard' if failure.kind == 'declared' else 'keras'}: {failure.message}")

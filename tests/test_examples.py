@@ -168,6 +168,6 @@ def test_text_report_names_layer_shapes_line_and_call(report):
     add = by_mode(report, "Add", "spatial")
     assert "FAIL, 4 failure modes" in text
     assert "Add 'add'" in text and str(add.input_shapes[0]) in text
-    assert "shape failure (channels): Add" in text and "shape failure (spatial): Add" in text
+    assert "(None, 7, 7, 16) (cause: channels)" in text and "(cause: spatial)" in text
     assert f"resnext_block.py:{add.location.line}" in text
     assert add.call in text and "Hypothesis search" in text
