@@ -24,7 +24,7 @@ _DIM_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, as
 # A constraint: the same, plus comparisons, boolean logic, %, / and literals.
 _CONDITION_NODES = _DIM_NODES + (
     ast.Compare, ast.BoolOp, ast.And, ast.Or, ast.Not, ast.IfExp, ast.Tuple, ast.List,
-    ast.Mod, ast.Div, ast.Pow, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
+    ast.Mod, ast.Div, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
     ast.In, ast.NotIn, ast.Is, ast.IsNot,
 )
 
@@ -57,7 +57,7 @@ def parse_condition(text: str, where: str) -> Expr:
     names, without calls, attributes or subscripts."""
     return _parse(
         text, where, _CONDITION_NODES,
-        "a constraint may use only names, literals, arithmetic, comparisons, and/or/not",
+        "a constraint may use only names, literals, + - * / // %, comparisons, and/or/not",
     )
 
 

@@ -51,15 +51,17 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
             for path in (records, fault):
                 open(path, "w").close()
             env = {**os.environ, CHANNEL: folder, DEATHS: json.dumps(deaths)}
-            status, killed_for_hanging = _run_child(argv, env, records, timeout)
+            status, killed_for_hanging, terminated = _run_child(argv, env, records, timeout)
             last, done = _read_records(records)
             if done:
                 return status
+            if terminated:  # SIGTERM was for shapeguard, not a death of the block's
+                print("shapeguard: terminated.", file=sys.stderr)
+                return 128 + signal.SIGTERM
             cause = _cause(status, killed_for_hanging, timeout)
-            if last is None:
-                if status >= 0 and not killed_for_hanging:
-                    return status  # it ended before probing, and said why itself
-                print(f"shapeguard: the checking process {cause} before it probed anything.", file=sys.stderr)
+            if last is None:  # it never got to probe, nor said why (os._exit or a signal while importing)
+                print(f"shapeguard: the checking process {cause} before it probed anything"
+                      " (does a target's module end the process when imported?).", file=sys.stderr)
                 return 2
             file, line = _user_frame(fault)
             previous = deaths.get(last["target"])
@@ -85,9 +87,10 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
             pass
 
 
-def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) -> tuple[int, bool]:
-    """``(exit status, killed by us for hanging)``. Ctrl-C and SIGTERM sent to
-    the parent are passed on to the child, which reports what it found."""
+def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) -> tuple[int, bool, bool]:
+    """``(exit status, killed by us for hanging, SIGTERM received)``. Ctrl-C and
+    SIGTERM sent to the parent are passed on to the child; after Ctrl-C it
+    reports what it found."""
     # Its own process group: Ctrl-C at the terminal reaches the parent only,
     # which passes it on once (a group-wide signal would reach the child twice).
     if os.name != "posix":
@@ -98,8 +101,10 @@ def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) 
         group = {"preexec_fn": os.setpgrp}
     process = subprocess.Popen([sys.executable, "-m", "shapeguard", *argv], env=env, **group)
     forwarded = {}
+    received: set = set()
 
     def forward(signum, frame):
+        received.add(signum)
         try:
             process.send_signal(signum)
         except OSError:
@@ -116,7 +121,7 @@ def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) 
         seen, since = -1, time.monotonic()
         while True:
             try:
-                return process.wait(timeout=0.5), killed
+                return process.wait(timeout=0.5), killed, signal.SIGTERM in received
             except subprocess.TimeoutExpired:
                 pass
             if limit is None:
@@ -128,7 +133,7 @@ def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) 
                 killed = True
                 process.send_signal(signal.SIGABRT)  # faulthandler writes the stack
                 try:
-                    return process.wait(timeout=5), killed
+                    return process.wait(timeout=5), killed, signal.SIGTERM in received
                 except subprocess.TimeoutExpired:
                     process.kill()
     finally:
@@ -171,7 +176,7 @@ def _cause(status: int, killed_for_hanging: bool, timeout: float | None) -> str:
         except ValueError:
             name = f"signal {-status}"
         return f"was killed by {name}"
-    return f"ended with status {status} without finishing the check"
+    return f"ended with status {status}"
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in ')

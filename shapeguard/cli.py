@@ -216,6 +216,8 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
     bad one fails at once; Ctrl-C keeps the reports made so far. A bug in
     shapeguard while checking one target makes that target's report an
     ``InternalError`` and the others are still checked."""
+    from .errors import ShapeguardError
+
     targets: list = []
     reports: list = []
     try:
@@ -226,6 +228,9 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
                 report = _check(target, plan, args, progress_stream, channel)
             except (KeyboardInterrupt, MemoryError):
                 raise
+            except ShapeguardError as exc:  # e.g. a target that returns no tensor at any point
+                message = exc.for_cli()
+                raise ShapeguardError(message if message.startswith(target.name) else f"{target.name}: {message}") from None
             except Exception as exc:
                 if os.environ.get("SHAPEGUARD_TRACEBACK"):
                     raise
@@ -399,10 +404,17 @@ def check_output_path(path: str | None, targets: list[str]) -> None:
 
 def write_atomically(path: str, text: str) -> None:
     """Write a temporary file next to ``path`` and rename it over ``path``: a
-    reader never sees half a report, and a run that fails leaves the old file."""
+    reader never sees half a report, and a run that fails leaves the old file.
+    A path that is not a regular file (a device, a FIFO) is written into."""
+    import stat
     import tempfile
 
     real = os.path.realpath(path)
+    if os.path.exists(real) and not stat.S_ISREG(os.stat(real).st_mode):
+        # A device or a pipe (/dev/null, a FIFO): written into, never replaced.
+        with open(real, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     folder = os.path.dirname(real)
     try:
         mode = os.stat(real).st_mode & 0o7777

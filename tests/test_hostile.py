@@ -412,3 +412,33 @@ def test_a_check_without_database_writes_nothing_to_the_working_directory(tmp_pa
 
 def line_in(path: Path, pattern: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if pattern in line)
+
+
+# --- found by a newcomer's trial -------------------------------------------------------
+
+
+def test_a_module_that_ends_the_process_when_imported_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "exits.py").write_text("import os\n\nos._exit(7)\n\n\ndef block(x):\n    return x\n")
+    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "exits.py:block"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "ended with status 7 before it probed anything" in done.stderr
+
+
+def test_a_target_that_never_returns_a_tensor_is_a_usage_error_on_the_command_line(tmp_path, monkeypatch, capfd):
+    from shapeguard.cli import build_parser, run_check
+
+    (tmp_path / "nothing.py").write_text("def block(x, filters=8):\n    return None\n")
+    monkeypatch.chdir(tmp_path)
+    assert run_check(build_parser().parse_args(["check", "nothing.py:block"])) == 2
+    err = capfd.readouterr().err
+    assert err == "shapeguard: nothing.py:block: block returned None, not a tensor: nothing was built from the inputs.\n"
+
+
+def test_output_to_a_device_writes_into_it_and_never_replaces_it():
+    from shapeguard.cli import write_atomically
+
+    before = os.stat(os.devnull)
+    write_atomically(os.devnull, "a report\n")
+    after = os.stat(os.devnull)
+    assert (after.st_mode, after.st_rdev, after.st_ino) == (before.st_mode, before.st_rdev, before.st_ino)
