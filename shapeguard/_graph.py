@@ -31,6 +31,7 @@ class Step:
     name: str | None
     config: tuple  # ((key, value), ...) of the entries in _SHOWN it has
     shape: tuple  # output shape, batch dim as None
+    location: tuple | None = None  # (file, line) of the user's code that called it
 
     def get(self, key, default=None):
         return dict(self.config).get(key, default)
@@ -76,13 +77,15 @@ class Branch:
     def identity(self) -> bool:
         return not self.steps
 
-    def text(self) -> str:
-        """``x -> Conv2D 1x1 32 -> ... (None, 7, 7, 64)``; ``*`` marks where it parts."""
+    def text(self, lines: bool = False) -> str:
+        """``x -> Conv2D 1x1 32 -> ... (None, 7, 7, 64)``; ``*`` marks where it
+        parts; with ``lines``, each layer is followed by the user's line that called it."""
         if self.identity:
             return f"input {self.index}: {self.source} ({self.label}) {self.shape}"
         names = []
         for i, step in enumerate(self.steps):
-            names.append(step.text() + (" *" if i == self.parts_at else ""))
+            at = f" ({_shown(step.location)})" if lines and step.location else ""
+            names.append(step.text() + at + (" *" if i == self.parts_at else ""))
         return f"input {self.index}: " + " -> ".join([self.source, *names]) + f" {self.shape}"
 
     def to_dict(self) -> dict:
@@ -90,7 +93,9 @@ class Branch:
             "input": self.index,
             "source": self.source,
             "identity": self.identity,
-            "path": [{"class": s.layer_class, "name": s.name, "text": s.text(), "shape": list(s.shape)}
+            "path": [{"class": s.layer_class, "name": s.name, "text": s.text(), "shape": list(s.shape),
+                      "location": None if s.location is None else
+                      {"file": _shown(s.location).rsplit(":", 1)[0], "line": s.location[1]}}
                      for s in self.steps],
             "shape": list(self.shape),
             "parts_at": self.parts_at,
@@ -128,7 +133,7 @@ def failing_dims(shapes) -> list[int]:
     return dims
 
 
-def branches(tensors, merge_class: str = "") -> tuple:
+def branches(tensors, merge_class: str = "", sites: dict | None = None) -> tuple:
     """The path of each tensor (inputs of a failing merge) back to the block's
     inputs, following each layer's first input. Empty when fewer than two
     tensors have recorded history."""
@@ -137,7 +142,7 @@ def branches(tensors, merge_class: str = "") -> tuple:
     tensors = [t for t in tensors if isinstance(t, keras.KerasTensor)]
     if len(tensors) < 2:
         return ()
-    paths = [_path(t) for t in tensors]
+    paths = [_path(t, sites or {}) for t in tensors]
     shapes = [tuple(t.shape) for t in tensors]
     dims = failing_dims(shapes)
     # Steps every path goes through (the trunk before the fork) never mark where they part.
@@ -163,7 +168,7 @@ def branches(tensors, merge_class: str = "") -> tuple:
     return tuple(result)
 
 
-def _path(tensor) -> tuple:
+def _path(tensor, sites: dict) -> tuple:
     """``(source name, [(node, Step), ...] in call order, source shape)``."""
     from keras.src.layers.core.input_layer import InputLayer
 
@@ -178,7 +183,7 @@ def _path(tensor) -> tuple:
         if isinstance(op, InputLayer):
             return op.name, steps[::-1], tuple(tensor.shape)
         node = op._inbound_nodes[history.node_index]
-        steps.append((node, _step(op, tensor)))
+        steps.append((node, _step(op, tensor, sites.get(id(op)))))
         inputs = node.input_tensors
         if not inputs:
             return "?", steps[::-1], tuple(tensor.shape)
@@ -186,7 +191,7 @@ def _path(tensor) -> tuple:
     return "?", steps[::-1], tuple(tensor.shape)
 
 
-def _step(op, tensor) -> Step:
+def _step(op, tensor, location: tuple | None = None) -> Step:
     config = {}
     try:
         config = op.get_config() or {}
@@ -194,7 +199,7 @@ def _step(op, tensor) -> Step:
         config = {}
     shown = tuple((k, _plain(config[k])) for k in _SHOWN if k in config and _plain(config[k]) is not None)
     name = op.__dict__.get("name") if hasattr(op, "__dict__") else None
-    return Step(type(op).__name__, name if isinstance(name, str) else None, shown, tuple(tensor.shape))
+    return Step(type(op).__name__, name if isinstance(name, str) else None, shown, tuple(tensor.shape), location)
 
 
 def _plain(value):
@@ -300,3 +305,10 @@ def _user_line() -> tuple:
             return frame.f_code.co_filename, frame.f_lineno
         frame = frame.f_back
     return None, None
+
+
+def _shown(location: tuple) -> str:
+    """``blocks.py:12``, the file relative to the current directory when under it."""
+    from .report import relative_path
+
+    return f"{relative_path(location[0])}:{location[1]}"

@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true",
                        help="broadcast warnings fail the check too (exit status 1)")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    check.add_argument("--lines", action="store_true",
+                       help="in the text report, name the line of your code that called each layer on a "
+                       "failing merge's branches")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress line and no notes on standard error")
     return parser
 
@@ -182,7 +185,7 @@ def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], w
             print(f"shapeguard: internal error: {_internal(exc)}", file=terminal.stderr)
             return EXIT_USAGE
 
-        text = render(reports, args.format)
+        text = render(reports, args.format, args.lines)
         if args.output is not None:
             try:
                 write_atomically(args.output, text)
@@ -549,8 +552,8 @@ class _Progress:
             self.shown = 0
 
 
-def render(reports: list, fmt: str) -> str:
-    """The whole output for ``fmt``, ending with a newline."""
+def render(reports: list, fmt: str, call_lines: bool = False) -> str:
+    """The whole output for ``fmt``, ending with a newline (``call_lines``: see `Report.render`)."""
     if fmt == "json":
         from .report import reports_to_json
 
@@ -561,7 +564,7 @@ def render(reports: list, fmt: str) -> str:
         from .sarif import render_sarif
 
         return render_sarif(reports) + "\n"
-    parts = [str(report) for report in reports]
+    parts = [report.render(call_lines) for report in reports]
     if len(reports) > 1:
         parts.append(summary(reports))
     return "".join(part + "\n\n" for part in parts[:-1]) + (parts[-1] + "\n" if parts else "")

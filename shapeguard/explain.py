@@ -614,14 +614,15 @@ def broadcast_warnings(rows: list, call_of: Callable) -> list:
 # ---- renderings ----------------------------------------------------------------
 
 
-def failure_lines(failure) -> list[str]:
-    """The explanation lines under one failure in the text report."""
+def failure_lines(failure, call_lines: bool = False) -> list[str]:
+    """The explanation lines under one failure in the text report; with
+    ``call_lines``, each layer on a branch names the user's line that called it."""
     lines = []
     if failure.branches:
         marked = next((b for b in failure.branches if b.parts_at is not None), None)
         lines.append("      branches" + (" (* first layer where the inputs part):" if marked else ":"))
         for branch in failure.branches:
-            lines += _wrap_path(branch.text())
+            lines += _wrap_path(branch.text(call_lines))
     if failure.condition:
         where = ("all combinations" if failure.condition["checked_on"] == "all"
                  else f"a sample of {failure.condition['points']} probes")

@@ -114,7 +114,8 @@ def probe(
 
     from ._graph import watching_broadcasts
 
-    with _keras_state.isolated(), _fast.cheap_keras(fast), _probing_now(), watching_broadcasts() as broadcasts:
+    with _keras_state.isolated(), _fast.cheap_keras(fast), _probing_now(), watching_broadcasts() as broadcasts, \
+            _recording_call_sites(user_files):
         args, kwargs, _ = _call_arguments(space, point)
         try:
             with _trace.traced_calls(), _time_limit(timeout):
@@ -269,6 +270,37 @@ def _function(frame) -> str:
     return getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
 
 
+_call_sites = threading.local()
+
+
+@contextmanager
+def _recording_call_sites(user_files: frozenset) -> Iterator[None]:
+    """While a probe runs, remember for each Keras layer or op called the
+    user's line that called it (``_call_sites.map``: id -> (file, line)), so a
+    failing merge's branches can name the line of each layer on its paths."""
+    from keras.src.ops.operation import Operation
+
+    original = Operation.__dict__["__call__"]
+    sites: dict = {}
+
+    def recording_call(self, *args, **kwargs):
+        if id(self) not in sites:
+            frame = sys._getframe(1)
+            while frame is not None and not _is_user(frame.f_code.co_filename, user_files):
+                frame = frame.f_back
+            if frame is not None:
+                sites[id(self)] = (frame.f_code.co_filename, frame.f_lineno)
+        return original(self, *args, **kwargs)
+
+    Operation.__call__ = recording_call
+    _call_sites.map = sites
+    try:
+        yield
+    finally:
+        Operation.__call__ = original
+        _call_sites.map = None
+
+
 _probing = threading.local()
 _probing.depth = 0
 
@@ -420,7 +452,7 @@ def _branches(frame) -> tuple:
     values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
     tensors = [v for v in keras.tree.flatten(values) if isinstance(v, keras.KerasTensor)]
     try:
-        return branches(tensors, type(frame.f_locals.get("self")).__name__)
+        return branches(tensors, type(frame.f_locals.get("self")).__name__, getattr(_call_sites, "map", None))
     except Exception:  # provenance is a courtesy: never let it hide the failure
         return ()
 

@@ -181,6 +181,11 @@ class Report:
     def __str__(self) -> str:
         return render_text(self)
 
+    def render(self, call_lines: bool = False) -> str:
+        """The text report; ``call_lines=True`` names, for each layer on a
+        failing merge's branches, the line of the user's code that called it."""
+        return render_text(self, call_lines)
+
     def _repr_html_(self) -> str:
         from .explain import render_html
 
@@ -218,8 +223,8 @@ def _format_shapes(shapes) -> str:
     return " and ".join(str(tuple(s)) for s in shapes)
 
 
-def render_text(report: Report) -> str:
-    """The terminal report."""
+def render_text(report: Report, call_lines: bool = False) -> str:
+    """The terminal report (see `Report.render`)."""
     from .explain import failure_lines, report_lines
 
     n = len(report.failures)
@@ -270,7 +275,7 @@ def render_text(report: Report) -> str:
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {'shapeguard' if failure.kind == 'declared' else 'keras'}: {failure.message}")
         lines += _example_lines(failure)
-        lines += failure_lines(failure)
+        lines += failure_lines(failure, call_lines)
     for error in report.errors:
         what = _ERROR_VERBS.get(error.type, f"raised {error.type}")
         lines += ["", f"  [error] the block {what}: {error.message}"]

@@ -262,3 +262,20 @@ def test_cli_sarif_and_strict(tmp_path):
     assert main([*args, "--format", "github"]) == 0
     annotation = out.read_text()
     assert annotation.startswith("::warning file=") and "explain_blocks.py,line=" in annotation
+
+
+def test_each_layer_on_a_branch_names_the_line_that_called_it_on_request(seed):
+    add = next(f for f in seed.failures if f.layer_class == "Add")
+    main = next(b for b in add.branches if not b.identity)
+    lines = {line for step in main.steps for _, line in [step.location]}
+    with open(resnext.__file__) as source:
+        text = source.read().splitlines()
+    for step in main.steps:
+        file, line = step.location
+        assert file == resnext.__file__ and step.layer_class in text[line - 1]  # the line that calls it
+    assert len(lines) > 1
+    assert "(examples/resnext_block.py:" not in str(seed)  # only on request
+    assert f"Conv2D 1x1 32 (examples/resnext_block.py:{main.steps[0].location[1]})" in seed.render(call_lines=True)
+    path = json.loads(seed.to_json())["targets"][0]["failures"]
+    assert all(step["location"]["file"] == "examples/resnext_block.py"
+               for failure in path for branch in failure["branches"] for step in branch["path"])
