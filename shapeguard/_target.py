@@ -45,6 +45,8 @@ def resolve(text: str) -> list[Target]:
     if os.path.isdir(text) and ":" not in text.rstrip(os.sep + (os.altsep or "")):
         return [t for path in python_files_under(text) for t in resolve(path)]
     module_part, attribute = split_target(text)
+    if is_file_path(module_part) and os.path.isfile(module_part) and not _is_python_file(module_part):
+        raise TargetError(f"cannot import {module_part}: not a Python file (name a .py file, a folder or a module).")
     if attribute is None and is_file_path(module_part) and not mentions_guard(module_part):
         return []
     module = load_module(module_part)
@@ -56,6 +58,19 @@ def resolve(text: str) -> list[Target]:
         Target(f"{text}:{qualname}", resolve_attribute(module, qualname, module_part))
         for qualname, _ in find_guarded(module)
     ]
+
+
+def _is_python_file(path: str) -> bool:
+    """A ``.py`` file, or a script whose first line runs Python (pre-commit's
+    ``types: [python]`` passes those too)."""
+    if path.endswith((".py", ".pyw")):
+        return True
+    try:
+        with open(path, "rb") as source:
+            first = source.readline(200)
+    except OSError:
+        return True  # let the import say what is wrong with it
+    return first.startswith(b"#!") and b"python" in first
 
 
 def split_target(text: str) -> tuple[str, str | None]:

@@ -243,7 +243,7 @@ def render_text(report: Report, call_lines: bool = False) -> str:
     elif report.mode == "search":
         how = f"Hypothesis search, {report.probes} probes of {to_probe} combinations, seed {report.seed}"
     elif report.probes == to_probe:
-        how = f"all {to_probe} combinations probed"
+        how = "the only combination probed" if to_probe == 1 else f"all {to_probe} combinations probed"
     else:
         how = f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
     lines = [f"{report.target}: {verdict} ({how})"]
@@ -316,5 +316,5 @@ def _cause_lines(item, layer_class: str | None) -> list[str]:
 def _example_lines(item) -> list[str]:
     lines = [f"      minimal: {_format_example(item.example)}", f"      reproduce: {item.call}"]
     if item.failing is not None:
-        lines.append(f"      fails at {item.failing} of {item.of} combinations")
+        lines.append(f"      fails at {item.failing} of {item.of} combination{'s' * (item.of != 1)}")
     return lines

@@ -552,7 +552,7 @@ def build_space(
         raise _missing_error(name, missing)
 
     axis_names = [a.name for a in result]
-    conditions = tuple(_parse_conditions(where, name, axis_names + [n for n, _ in constants]))
+    conditions = tuple(_parse_conditions(where, name, axis_names + [n for n, _ in constants], tensor_params))
     layout = "data_format" if "data_format" in params and "data_format" not in tensor_params else None
     return Space(tuple(result), tuple(templates), signature, tuple(constants), conditions, layout, name)
 
@@ -577,8 +577,9 @@ def _shapes_dims(choice) -> list:
     return list(choice)
 
 
-def _parse_conditions(where: Any, name: str, known: list[str]) -> list[Condition]:
-    """``where``: a string, a callable of the point dict, or a list of them."""
+def _parse_conditions(where: Any, name: str, known: list[str], tensors: set = frozenset()) -> list[Condition]:
+    """``where``: a string, a callable of the point dict, or a list of them.
+    Names must be axes or parameters; a tensor parameter has no value to test."""
     if where is None:
         return []
     items = list(where) if isinstance(where, (list, tuple)) else [where]
@@ -591,6 +592,10 @@ def _parse_conditions(where: Any, name: str, known: list[str]) -> list[Condition
             raise ShapeguardError(f"{name}: where={item!r} is neither an expression (a string) nor a callable.")
         try:
             expr = parse_condition(item, "where")
+            tensor = next((n for n in sorted(expr.names) if n in tensors and n not in known), None)
+            if tensor is not None:
+                raise ShapeguardError(f"where: {item.strip()!r} names the tensor parameter {tensor!r}, which has no "
+                                      "value to test; name its template's dims instead (e.g. C, H).")
             check_names(expr, known, "where")
         except ShapeguardError as exc:  # say it in each door's syntax
             reason = str(exc).split(": ", 1)[1].replace(f"{item.strip()!r} ", "", 1)

@@ -266,6 +266,7 @@ BAD = [
                                                               "--axis", "groups=4,8"], "raised ZeroDivisionError (integer division or modulo by zero) at groups=4"),
     (dict(where="filters > 1000"), ["--where", "filters > 1000"], "holds at no combination"),
     (dict(where="grups == 1"), ["--where", "grups == 1"], "Did you mean 'groups'"),
+    (dict(where="x == 1"), ["--where", "x == 1"], "names the tensor parameter 'x'"),
     (None, ["--axis", "groups=(1,2"], "unbalanced '('"),
 ]
 

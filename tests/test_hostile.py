@@ -442,3 +442,15 @@ def test_output_to_a_device_writes_into_it_and_never_replaces_it():
     write_atomically(os.devnull, "a report\n")
     after = os.stat(os.devnull)
     assert (after.st_mode, after.st_rdev, after.st_ino) == (before.st_mode, before.st_rdev, before.st_ino)
+
+
+def test_a_file_that_is_not_python_is_refused_but_a_python_script_is_not(tmp_path, monkeypatch, capfd):
+    from shapeguard.cli import build_parser, run_check
+
+    (tmp_path / "notes.txt").write_text("name: guard\n")
+    (tmp_path / "tool").write_text("#!/usr/bin/env python3\nprint('a script pre-commit calls Python')\n")
+    monkeypatch.chdir(tmp_path)
+    assert run_check(build_parser().parse_args(["check", "./notes.txt"])) == 2
+    assert capfd.readouterr().err == (
+        "shapeguard: cannot import ./notes.txt: not a Python file (name a .py file, a folder or a module).\n")
+    assert run_check(build_parser().parse_args(["check", "-q", "./tool"])) == 0  # never mentions guard: skipped
