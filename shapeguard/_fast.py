@@ -59,15 +59,19 @@ def _valueless_initialize(self, initializer) -> None:
 
 
 def _cached(function):
-    """``function`` with a per-argument cache; unhashable arguments skip it."""
+    """``function`` with a cache for functions defined at module or class
+    level (a class's ``__init__``, what `Operation.__new__` asks about): they
+    live as long as their class. Anything else (a bound method or a closure
+    made per call, which would keep its layer alive in the cache) goes to
+    ``function`` directly, and so do wrappers made per layer (Keras wraps
+    each layer's ``build`` in a function named like the method)."""
     cached = functools.lru_cache(maxsize=4096)(function)
 
     @functools.wraps(function)
-    def lookup(*args, **kwargs):
-        try:
-            return cached(*args, **kwargs)
-        except TypeError:  # unhashable argument, or the function's own TypeError
-            return function(*args, **kwargs)
+    def lookup(obj, *args, **kwargs):
+        if inspect.isfunction(obj) and "<locals>" not in obj.__qualname__ and not hasattr(obj, "__wrapped__"):
+            return cached(obj, *args, **kwargs)
+        return function(obj, *args, **kwargs)
 
     return lookup
 

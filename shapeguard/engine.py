@@ -13,7 +13,6 @@ from ._options import check_exhaustive, check_max_examples, check_seed, check_ti
 from .decorator import spec_of, unwrap
 from .errors import ShapeguardError
 from .explain import explain
-from .explain import explain
 from .probe import ERROR, probe, target_files
 from .report import BlockError, Failure, Location, Report
 

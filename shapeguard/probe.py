@@ -27,7 +27,6 @@ from __future__ import annotations
 import inspect
 import os
 import re
-import signal
 import sys
 import sysconfig
 import threading
