@@ -10,6 +10,12 @@ for the duration of one probe (benchmarks/speed.py measures it).
 * **Cached signatures.** `Operation.__new__` reads ``inspect.signature`` and
   ``inspect.getfullargspec`` of the layer's ``__init__`` at every
   construction; both are cached per function while a probe runs.
+* **Plain attributes set plainly.** `Layer.__setattr__` runs Keras's tracker
+  and TensorFlow's ``AutoTrackable`` on every ``self.x = ...``; for a value
+  that is plain data (a number, string, None, or a tuple of them) both end by
+  storing it unchanged, so it is stored directly (``object.__setattr__``,
+  which still runs property setters). Variables, layers and containers go
+  the tracked way.
 * **No cyclic garbage collection** while a probe runs (its garbage is freed
   when the probe ends).
 
@@ -42,9 +48,14 @@ def available() -> bool:
         from tensorflow.python.ops.resource_variable_ops import UninitializedVariable  # noqa: F401
     except ImportError:
         return False
+    from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
+
     method = getattr(core.Variable, "_initialize_with_initializer", None)
     if keras.backend.backend() != "tensorflow" or method is None:
         return False
+    if "__setattr__" not in vars(Layer) or Layer._setattr_hook is not Operation._setattr_hook:
+        return False  # a backend that rewrites attributes as they are set
     return list(inspect.signature(method).parameters) == ["self", "initializer"]
 
 
@@ -76,6 +87,18 @@ def _cached(function):
     return lookup
 
 
+_PLAIN = frozenset({bool, int, float, str, bytes, type(None)})
+
+
+def _plain_setattr(tracked_setattr, self, name, value) -> None:
+    """``Layer.__setattr__`` that stores plain data directly (see module doc)."""
+    kind = type(value)
+    if kind in _PLAIN or (kind is tuple and all(type(v) in _PLAIN for v in value)):
+        object.__setattr__(self, name, value)
+    else:
+        tracked_setattr(self, name, value)
+
+
 _cached_signature = _cached(inspect.signature)
 _cached_argspec = _cached(inspect.getfullargspec)
 
@@ -89,13 +112,16 @@ def cheap_keras(enabled: bool = True) -> Iterator[bool]:
         return
     from keras.src.backend.tensorflow import core
 
+    from ._hooks import hooked
+
     saved = (core.Variable._initialize_with_initializer, inspect.signature, inspect.getfullargspec)
     collecting = gc.isenabled()
     core.Variable._initialize_with_initializer = _valueless_initialize
     inspect.signature, inspect.getfullargspec = _cached_signature, _cached_argspec
     gc.disable()
     try:
-        yield True
+        with hooked("setattr", _plain_setattr):
+            yield True
     finally:
         core.Variable._initialize_with_initializer, inspect.signature, inspect.getfullargspec = saved
         if collecting:

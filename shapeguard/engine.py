@@ -13,7 +13,7 @@ from ._options import check_exhaustive, check_max_examples, check_seed, check_ti
 from .decorator import spec_of, unwrap
 from .errors import ShapeguardError
 from .explain import explain
-from .probe import ERROR, probe, target_files
+from .probe import ERROR, probe, session, target_files
 from .report import BlockError, Failure, Location, Report
 
 DEFAULT_MAX_EXAMPLES = 100
@@ -81,28 +81,29 @@ def check(
     if callee.inputs is None:
         space = _space_of_inferred_rank(callee, space, options["axes"], where, timeout)
     call_of = lambda point: callee.render(space.arguments(point)) + note
-    result = search(
-        callee,
-        space,
-        max_examples=options["max_examples"],
-        seed=options["seed"],
-        exhaustive=exhaustive,
-        database=_database(database),
-        database_key=_database_key(callable_),
-        on_probe=on_probe,
-        timeout=timeout,
-        before_probe=(lambda point: before_probe(point, call_of(point))) if before_probe else None,
-        known=known,
-    )
-    _refuse_non_blocks(result.outcomes.values(), target)
-    report = _report(callable_, target, space, result, options["seed"], call_of)
-    report.notes.extend(callee.notes)
-    if callee.inputs is None:
-        _reject_wrong_rank(report, space, target)
-    report.strict = bool(strict)
-    files = target_files(callable_)
-    explain(report, space, result, lambda space_, point: probe(callee, space_, point, timeout, user_files=files),
-            call_of, extra_budget=options["max_examples"])
+    with session():  # Keras's special methods wrapped once for every probe of the check
+        result = search(
+            callee,
+            space,
+            max_examples=options["max_examples"],
+            seed=options["seed"],
+            exhaustive=exhaustive,
+            database=_database(database),
+            database_key=_database_key(callable_),
+            on_probe=on_probe,
+            timeout=timeout,
+            before_probe=(lambda point: before_probe(point, call_of(point))) if before_probe else None,
+            known=known,
+        )
+        _refuse_non_blocks(result.outcomes.values(), target)
+        report = _report(callable_, target, space, result, options["seed"], call_of)
+        report.notes.extend(callee.notes)
+        if callee.inputs is None:
+            _reject_wrong_rank(report, space, target)
+        report.strict = bool(strict)
+        files = target_files(callable_)
+        explain(report, space, result, lambda space_, point: probe(callee, space_, point, timeout, user_files=files),
+                call_of, extra_budget=options["max_examples"])
     return report
 
 

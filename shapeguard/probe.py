@@ -107,26 +107,86 @@ def probe(
     ``user_files`` (see `target_files`) are the user's code even inside an
     installed package. Keras's global configuration is the same before and
     after the call, whatever the block changed. ``fast`` makes weights
-    valueless and skips bookkeeping a shape check does not need (`_fast`);
-    ``fast=False`` is the plain Keras path, which confirms every failure."""
-    from . import _fast, _keras_state, _trace
+    valueless, skips bookkeeping a shape check does not need (`_fast`) and
+    gives the user's code stand-ins for Keras's own layers that answer from
+    what Keras answered before (`_standin`); ``fast=False`` is the plain Keras
+    path, which confirms every failure."""
+    from . import _fast, _standin
 
+    with session():
+        if fast and _fast.available() and _standin.available() and not _without_standins.get(_key(fn)):
+            outcome = _probe(fn, space, point, timeout, user_files, fast, standins=True)
+            if outcome is not None:
+                return outcome
+            _without_standins[_key(fn)] = True  # used beyond what stand-ins support: not again
+        outcome = _probe(fn, space, point, timeout, user_files, fast, standins=False)
+    assert outcome is not None
+    return outcome
+
+
+def session():
+    """A context to run many probes in (a check): Keras's special methods are
+    wrapped once for all of them (`_hooks`) instead of once per probe."""
+    from contextlib import nullcontext
+
+    from . import _hooks
+
+    return _hooks.installed() if _hooks.available() else nullcontext()
+
+
+_without_standins: dict = {}  # functions whose probes run without stand-ins (bounded, see _key)
+
+
+def _key(fn: Callable):
+    """What identifies ``fn`` across probes: the function under bound methods
+    and partials, so the per-call objects made for them share one entry."""
+    import functools
+
+    for _ in range(10):
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif inspect.ismethod(fn):
+            fn = fn.__func__
+        else:
+            break
+    if len(_without_standins) > 4096:
+        _without_standins.clear()
+    return id(fn), getattr(fn, "__qualname__", None)
+
+
+def _probe(fn, space, point, timeout, user_files, fast, standins: bool) -> Outcome | None:
+    """One probe (see `probe`); None when stand-ins were on and the block used
+    one beyond what it supports, so the probe has to run again without them."""
+    from contextlib import nullcontext
+
+    from . import _fast, _keras_state, _standin, _trace
     from ._graph import watching_broadcasts
 
     with _keras_state.isolated(), _fast.cheap_keras(fast), _probing_now(), watching_broadcasts() as broadcasts, \
-            _recording_call_sites(user_files):
-        args, kwargs, _ = _call_arguments(space, point)
+            _recording_call_sites(user_files) as note_call, \
+            (_standin.standing_in(note_call) if standins else nullcontext()) as session:
         try:
-            with _trace.traced_calls(), _time_limit(timeout):
-                fn(*args, **kwargs)
-        except ProbeTimeout as exc:
-            outcome = classify(exc, user_files)
-            return Outcome(ERROR, file=outcome.file, line=outcome.line, error_type=TIMEOUT,
-                           message=f"the call did not return within {timeout:g} s",
-                           cause="timeout", chain=outcome.chain)
-        except (Exception, SystemExit) as exc:
-            return classify(exc, user_files)
-    return Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
+            args, kwargs, _ = _call_arguments(space, point)
+            try:
+                with _trace.traced_calls(), _time_limit(timeout):
+                    fn(*args, **kwargs)
+            except ProbeTimeout as exc:
+                outcome = classify(exc, user_files)
+                outcome = Outcome(ERROR, file=outcome.file, line=outcome.line, error_type=TIMEOUT,
+                                  message=f"the call did not return within {timeout:g} s",
+                                  cause="timeout", chain=outcome.chain)
+            except (Exception, SystemExit) as exc:
+                outcome = classify(exc, user_files)
+            else:
+                outcome = Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
+        except _standin.StandInUnsupported:
+            if not standins:  # a stand-in kept by the block from an earlier probe
+                return Outcome(ERROR, error_type=INTERNAL, cause="internal",
+                               message="a layer made during an earlier probe was used again")
+            return None
+        if session is not None and session.unsupported:  # the block swallowed StandInUnsupported
+            return None
+        return outcome
 
 
 def target_files(fn: Callable) -> frozenset:
@@ -273,30 +333,28 @@ _call_sites = threading.local()
 
 
 @contextmanager
-def _recording_call_sites(user_files: frozenset) -> Iterator[None]:
+def _recording_call_sites(user_files: frozenset) -> Iterator[Callable]:
     """While a probe runs, remember for each Keras layer or op called the
     user's line that called it (``_call_sites.map``: id -> (file, line)), so a
-    failing merge's branches can name the line of each layer on its paths."""
-    from keras.src.ops.operation import Operation
+    failing merge's branches can name the line of each layer on its paths.
+    Yields ``note(op, frame)``, which records a call made from ``frame`` by a
+    caller that does not go through ``Operation.__call__`` (a stand-in)."""
+    from ._hooks import hooked
 
-    original = Operation.__dict__["__call__"]
     sites: dict = {}
 
-    def recording_call(self, *args, **kwargs):
-        if id(self) not in sites:
-            frame = sys._getframe(1)
+    def note(op, frame) -> None:
+        if id(op) not in sites:
             while frame is not None and not _is_user(frame.f_code.co_filename, user_files):
                 frame = frame.f_back
             if frame is not None:
-                sites[id(self)] = (frame.f_code.co_filename, frame.f_lineno)
-        return original(self, *args, **kwargs)
+                sites[id(op)] = (frame.f_code.co_filename, frame.f_lineno)
 
-    Operation.__call__ = recording_call
     _call_sites.map = sites
     try:
-        yield
+        with hooked("call", note):
+            yield note
     finally:
-        Operation.__call__ = original
         _call_sites.map = None
 
 
@@ -542,14 +600,14 @@ def first_layer_rank(fn: Callable, space: Space, point: tuple[int, ...], param: 
 def _call_arguments(space: Space, point: tuple[int, ...]) -> tuple[list, dict, dict]:
     """``(args, kwargs, {name: value})`` of the call at ``point``, with a
     fresh `keras.Input` for each tensor (a list of them for a list template)."""
-    import keras
+    from ._standin import keras_input
 
     args, kwargs, by_name = [], {}, {}
     for arg in space.arguments(point):
         if isinstance(arg.shape, list):
-            value = [keras.Input(shape=shape, name=f"{arg.name}[{i}]") for i, shape in enumerate(arg.shape)]
+            value = [keras_input(shape, f"{arg.name}[{i}]") for i, shape in enumerate(arg.shape)]
         else:
-            value = keras.Input(shape=arg.shape, name=arg.name) if arg.shape is not None else arg.value
+            value = keras_input(arg.shape, arg.name) if arg.shape is not None else arg.value
         by_name[arg.name] = value
         if arg.positional:
             args.append(value)

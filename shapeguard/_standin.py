@@ -1,0 +1,378 @@
+"""Stand-ins for Keras's own layers: answers Keras already gave, not asked again.
+
+A block is probed at many points, and most of its layers are built with the
+same arguments and called on the same shapes at many of them (the stem
+``Conv2D(64, 1)`` of a ResNeXt block does not change when ``strides`` does).
+For a layer class of Keras's own (`KNOWN`) that the user's code creates
+directly, a probe on the fast path gets a *stand-in*: an instance of a
+subclass of that class which records the constructor's arguments instead of
+running it. When the stand-in is called on `keras.KerasTensor` inputs, the
+output shape and dtype come from a memo keyed by everything they can depend
+on: the class, the constructor's arguments, Keras's global configuration
+(image data format, floatx, dtype policy), the inputs' shapes and dtypes, the
+call's other arguments and the autocast scope. Anything the memo has not seen
+is asked of Keras itself: the stand-in builds the real layer with the same
+arguments (so the real ``__init__`` and ``build`` raise, from the user's own
+line, whatever they would raise) and calls it; a successful answer is
+remembered. The memo only ever holds what Keras answered, so the shape rules
+are Keras's, not shapeguard's.
+
+Where the stand-in would differ from the real layer, Keras answers instead:
+
+* arguments that are not plain data (initializer or regularizer objects,
+  closures): no stand-in, the real layer is made;
+* an input with a mask, a non-symbolic input, more than one positional
+  argument, an output that is not one tensor, an additive merge of unequal
+  shapes (whose broadcast `_graph.watching_broadcasts` has to see): the
+  real layer answers, and nothing is remembered;
+* any other use of a stand-in that was never called (reading or setting an
+  attribute, ``get_config``): the real layer is made then and answers for it;
+* any use of a stand-in after the memo answered a call for it (a second
+  call, a ``keras.Model`` built over it, reading its weights): the probe is
+  abandoned and run again without stand-ins (`StandInUnsupported`; see
+  `probe.probe`), and that function is not given stand-ins again.
+
+Only layers made by a function get stand-ins (the block, a helper it calls,
+Keras's own application builders); a layer made in a method (a
+`MultiHeadAttention`'s sublayers, a user's Layer subclass's, a
+``from_config``) belongs to an object that may use it in ways a stand-in does
+not support, and is always real. The memo is process-wide and bounded; a layer
+class patched after its answers were remembered would not be asked again
+(rare in block builders, and only within one process).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Callable, Iterator
+
+from ._guards import KerasCalls
+
+# Keras layer classes whose symbolic output depends only on their arguments,
+# Keras's configuration and the inputs' shapes and dtypes (no masks made, no
+# sublayers, no state between calls).
+KNOWN = (
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
+    "Dense", "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+    "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax",
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D", "Reshape", "Flatten", "Permute", "RepeatVector",
+    "Identity", "Rescaling",
+)
+_BROADCASTING = ("Add", "Subtract", "Average")  # merges whose broadcasts are warned about
+_MEMO_SIZE = 65_536  # answers kept; the memo is emptied when full
+
+
+class StandInUnsupported(BaseException):
+    """A stand-in was used in a way only the real layer supports; the probe is
+    run again without stand-ins. A BaseException, so that a block's own
+    ``except Exception`` does not swallow it."""
+
+
+class _Unfrozen(Exception):
+    """A value that cannot be part of a memo key."""
+
+
+class _Session:
+    """What the current probe needs: whether stand-ins are on, the call-site
+    recorder, and whether the probe must be run again."""
+
+    active = False
+    on_call: Callable | None = None
+    unsupported = False
+
+
+_session = _Session()
+_memo: dict = {}
+_initialised: set = set()  # init keys the real __init__ accepted
+_configs: dict = {}  # init key -> the real layer's get_config()
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """Whether the installed Keras has what stand-ins rely on."""
+    try:
+        import keras
+        from keras.src.backend.common.keras_tensor import KerasTensor  # noqa: F401
+        from keras.src.layers.layer import Layer
+        from keras.src.ops.node import Node  # noqa: F401
+    except ImportError:
+        return False
+    return "__new__" in vars(Layer) and all(hasattr(keras.layers, name) for name in KNOWN)
+
+
+@lru_cache(maxsize=1)
+def _standin_classes() -> dict:
+    """{Keras class: its stand-in class}, made once."""
+    import keras
+
+    return {getattr(keras.layers, name): _make_class(getattr(keras.layers, name)) for name in KNOWN}
+
+
+@lru_cache(maxsize=1)
+def _input_class() -> type:
+    from keras.src.layers.core.input_layer import InputLayer
+
+    return _make_class(InputLayer, _StandInInput)
+
+
+def _make_class(cls: type, methods: type | None = None) -> type:
+    namespace = {name: value for name, value in vars(methods or _StandIn).items()
+                 if name not in ("__dict__", "__weakref__", "__module__", "__doc__")}
+    made = type(cls.__name__, (cls,), namespace)
+    made.__qualname__, made.__module__ = cls.__qualname__, cls.__module__
+    return made
+
+
+@contextmanager
+def standing_in(on_call: Callable | None = None) -> Iterator[_Session]:
+    """Give functions stand-ins for `KNOWN` layers while the block runs;
+    yields the session, whose ``unsupported`` says the probe must be run again
+    without them."""
+    from ._hooks import hooked
+
+    classes = _standin_classes()
+
+    def new(original, cls, args, kwargs):
+        standin_class = classes.get(cls)
+        if standin_class is not None and not _in_method(sys._getframe(2).f_code):  # 2: the caller of cls(...)
+            try:
+                key = (cls, _frozen(args), _frozen(kwargs), _configuration())
+            except _Unfrozen:
+                pass
+            else:
+                return _new_standin(standin_class, cls, original, key, args, kwargs)
+        return original(cls, *args, **kwargs)
+
+    _session.active, _session.on_call, _session.unsupported = True, on_call, False
+    try:
+        with hooked("new", new):
+            yield _session
+    finally:
+        _session.active, _session.on_call = False, None
+
+
+def _in_method(code) -> bool:
+    """Whether ``code`` is a method's (its first parameter is ``self`` or
+    ``cls``): a layer made there belongs to an object (a Keras layer's
+    sublayers, a user's Layer subclass, a ``from_config``), which may use it
+    in ways a stand-in does not support."""
+    return code.co_argcount > 0 and code.co_varnames[0] in ("self", "cls")
+
+
+def _new_standin(standin_class, cls, original_new, key, args, kwargs):
+    """A stand-in for ``cls(*args, **kwargs)``; the real layer is made at once
+    (raising what it raises) unless Keras accepted these arguments before."""
+    from keras.src.utils.naming import auto_name
+
+    standin = object.__new__(standin_class)
+    state = vars(standin)
+    real = None
+    if key not in _initialised:
+        real = original_new(cls, *args, **kwargs)
+        real.__init__(*args, **kwargs)
+        _initialised.add(key)
+    state.update(
+        _standin_args=(cls, original_new, args, kwargs, key),
+        _standin_real=real,
+        _standin_called=False,
+        _standin_answered=False,
+        name=real.name if real is not None else
+        kwargs["name"] if kwargs.get("name") is not None else auto_name(cls.__name__),
+        _inbound_nodes=[],
+        _outbound_nodes=[],
+    )
+    return standin
+
+
+def _real(standin, built: bool = True):
+    """The real layer the stand-in stands for, made now if it was not. When
+    the memo answered a call for the stand-in, the real layer would not be
+    built as the stand-in's graph says: only what does not depend on that
+    (``built=False``: its config) can be asked of it."""
+    state = vars(standin)
+    if built and state["_standin_answered"]:
+        _give_up()
+    if state["_standin_real"] is None:
+        cls, original_new, args, kwargs, _ = state["_standin_args"]
+        kwargs = {**kwargs, "name": state["name"]}
+        real = original_new(cls, *args, **kwargs)
+        real.__init__(*args, **kwargs)
+        state["_standin_real"] = real
+    return state["_standin_real"]
+
+
+def _give_up():
+    _session.unsupported = True
+    raise StandInUnsupported("a stand-in was used beyond what it supports")
+
+
+class _StandIn:
+    """Methods of every stand-in class (copied into each; see `_make_class`).
+    Their first parameter is not called ``self``, so that `probe.classify`,
+    which attributes a failure to the first Keras operation on the stack,
+    skips them and finds the real layer."""
+
+    def __init__(standin, *args, **kwargs):  # the arguments were kept by __new__
+        pass
+
+    def __call__(standin, *args, **kwargs):
+        state = vars(standin)
+        if not _session.active or state["_standin_answered"]:
+            _give_up()
+        KerasCalls.note_call()
+        if _session.on_call is not None:
+            _session.on_call(standin, sys._getframe(1))
+        first, state["_standin_called"] = not state["_standin_called"], True
+        key = _call_key(state["_standin_args"][4], args, kwargs) if first else None
+        if key is not None:
+            spec = _memo.get(key)
+            if spec is not None:
+                return _answer(standin, spec, args, kwargs)
+        real = _real(standin)
+        outputs = real(*args, **kwargs)
+        if key is not None:
+            spec = _spec(outputs)
+            if spec is not None:
+                if len(_memo) >= _MEMO_SIZE:
+                    _memo.clear(), _initialised.clear(), _configs.clear()
+                _memo[key] = spec
+        return outputs
+
+    def __getattr__(standin, name):
+        if name.startswith("__") or name.startswith("_standin"):
+            raise AttributeError(name)
+        return getattr(_real(standin), name)
+
+    def __setattr__(standin, name, value):
+        setattr(_real(standin), name, value)
+
+    def get_config(standin):
+        # Asked for every layer on a failing merge's paths (`_graph`): kept
+        # per init key, with this stand-in's name.
+        key = vars(standin)["_standin_args"][4]
+        config = _configs.get(key)
+        if config is None:
+            config = _configs[key] = _real(standin, built=False).get_config()
+        return {**config, "name": vars(standin)["name"]}
+
+    def __repr__(standin):
+        return f"<{type(standin).__name__} name={vars(standin)['name']}, stand-in>"
+
+
+class _StandInInput(_StandIn):
+    """The `InputLayer` behind a probe's input tensor (see `keras_input`)."""
+
+    def get_config(standin):
+        state = vars(standin)
+        return {"batch_shape": state["_standin_batch_shape"], "dtype": state["_standin_dtype"], "sparse": False,
+                "ragged": False, "name": state["name"], "optional": False}
+
+
+def keras_input(shape: tuple, name: str):
+    """``keras.Input(shape=shape, name=name)``: while stand-ins are on, its
+    `InputLayer` is a stand-in too (the same tensor and graph node, without
+    making a layer); any other use of that layer runs the probe again
+    without stand-ins."""
+    import keras
+
+    if not _session.active:
+        return keras.Input(shape=shape, name=name)
+    from keras.src.backend import standardize_dtype
+    from keras.src.backend.common.keras_tensor import KerasTensor
+    from keras.src.ops.node import Node
+
+    standin = object.__new__(_input_class())
+    tensor = KerasTensor((None, *shape), name=name)
+    vars(standin).update(name=name, _inbound_nodes=[], _outbound_nodes=[], _standin_called=True,
+                         _standin_answered=True, _standin_batch_shape=tensor.shape,
+                         _standin_dtype=standardize_dtype(None))
+    Node(operation=standin, call_args=(), call_kwargs={}, outputs=tensor)
+    return tensor
+
+
+def _answer(standin, spec, args, kwargs):
+    """The memo's output for this call, recorded in Keras's graph as the real
+    layer's would be (a `Node` whose operation is the stand-in)."""
+    from keras.src.backend.common.keras_tensor import KerasTensor
+    from keras.src.ops.node import Node
+
+    shape, dtype, sparse, ragged = spec
+    outputs = KerasTensor(shape, dtype=dtype, sparse=sparse, ragged=ragged)
+    Node(operation=standin, call_args=args, call_kwargs=kwargs, outputs=outputs)
+    vars(standin)["_standin_answered"] = True
+    return outputs
+
+
+def _call_key(init_key, args, kwargs):
+    """The memo key of calling the layer made from ``init_key``; None when the
+    call is one the memo does not answer (see module doc)."""
+    from keras.src.backend.common.keras_tensor import KerasTensor
+
+    if len(args) != 1:
+        return None
+    inputs = args[0]
+    tensors = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    specs = []
+    for tensor in tensors:
+        if type(tensor) is not KerasTensor or getattr(tensor, "_keras_mask", None) is not None:
+            return None
+        specs.append((tensor.shape, tensor.dtype, tensor.sparse, tensor.ragged, tensor.record_history))
+    if init_key[0].__name__ in _BROADCASTING and len({s[0] for s in specs}) > 1:
+        return None
+    try:
+        frozen_kwargs = _frozen(kwargs)
+    except _Unfrozen:
+        return None
+    from keras.src.backend import get_autocast_scope
+
+    scope = get_autocast_scope()
+    return (init_key, type(inputs), tuple(specs), frozen_kwargs, scope.dtype if scope is not None else None)
+
+
+def _spec(outputs):
+    from keras.src.backend.common.keras_tensor import KerasTensor
+
+    if type(outputs) is not KerasTensor or getattr(outputs, "_keras_mask", None) is not None:
+        return None
+    if outputs._ragged_rank is not None or outputs._row_splits_dtype is not None:
+        return None
+    return outputs.shape, outputs.dtype, outputs.sparse, outputs.ragged
+
+
+def _configuration() -> tuple:
+    """Keras's global configuration a layer reads when it is made."""
+    from keras.src.backend import config
+    from keras.src.dtype_policies.dtype_policy import dtype_policy
+
+    return config.image_data_format(), config.floatx(), dtype_policy().name
+
+
+_PLAIN = (bool, int, float, str, bytes, type(None))
+
+
+def _frozen(value):
+    """``value`` as a hashable key that tells apart what Python's ``==`` would
+    not (``1``, ``1.0`` and ``True``); raises _Unfrozen for anything but plain
+    data and module-level functions."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return kind, value
+    if kind in (tuple, list):
+        return kind, tuple(_frozen(v) for v in value)
+    if kind is dict:
+        if not all(type(k) is str for k in value):
+            raise _Unfrozen
+        return kind, tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if kind in (types.FunctionType, types.BuiltinFunctionType) and "<" not in value.__qualname__:
+        return kind, value
+    raise _Unfrozen
