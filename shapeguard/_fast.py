@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -59,9 +60,32 @@ def available() -> bool:
     return list(inspect.signature(method).parameters) == ["self", "initializer"]
 
 
+_deferred = threading.local()  # .on: weights made now are Keras's deferred variables (see `deferred_weights`)
+
+
+@contextmanager
+def deferred_weights() -> Iterator[None]:
+    """While a Keras layer of `_standin.KNOWN` is built for a symbolic call
+    (a stand-in's real layer), its weights are Keras's own *deferred*
+    variables (``_value`` None, what ``keras.StatelessScope`` makes): a shape,
+    a dtype and the initializer, and no TensorFlow resource at all. Only a
+    traced ``call()``, which captures variable handles, needs more, and no
+    such call happens there."""
+    before = getattr(_deferred, "on", False)
+    _deferred.on = True
+    try:
+        yield
+    finally:
+        _deferred.on = before
+
+
 def _valueless_initialize(self, initializer) -> None:
     """Stands in for ``Variable._initialize_with_initializer``: a resource
-    variable with this shape and dtype, holding no value."""
+    variable with this shape and dtype, holding no value (or, in
+    `deferred_weights`, no resource either)."""
+    if getattr(_deferred, "on", False):
+        self._value, self._initializer = None, initializer
+        return
     from tensorflow.python.ops.resource_variable_ops import UninitializedVariable
 
     self._value = UninitializedVariable(

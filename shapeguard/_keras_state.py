@@ -21,11 +21,21 @@ from __future__ import annotations
 import collections
 import re
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Iterator
 
 _CONFIG_NAME = re.compile(r"_[A-Z][A-Z0-9_]*$")
 _SIMPLE = (str, int, float, bool, type(None))
 _TRACKERS = ("GLOBAL_STATE_TRACKER", "GLOBAL_SETTINGS_TRACKER")
+
+
+@lru_cache(maxsize=4)
+def _config_names(count: int) -> tuple:
+    """The names in Keras's config module that hold its configuration (found
+    again whenever the module's number of globals changes)."""
+    from keras.src.backend import config
+
+    return tuple(name for name in list(vars(config)) if _CONFIG_NAME.match(name))
 
 
 class Snapshot:
@@ -36,11 +46,8 @@ class Snapshot:
         from keras.src.backend.common import global_state
 
         self._config_module, self._state_module = config, global_state
-        self.config = {
-            name: value
-            for name, value in vars(config).items()
-            if _CONFIG_NAME.match(name) and isinstance(value, _SIMPLE)
-        }
+        names = vars(config)
+        self.config = {name: names[name] for name in _config_names(len(names)) if isinstance(names[name], _SIMPLE)}
         self.trackers = {}
         for name in _TRACKERS:
             tracker = getattr(global_state, name, None)

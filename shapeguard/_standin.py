@@ -49,6 +49,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Callable, Iterator
 
+from ._fast import deferred_weights
 from ._guards import KerasCalls
 
 # Keras layer classes whose symbolic output depends only on their arguments,
@@ -172,8 +173,6 @@ def _in_method(code) -> bool:
 def _new_standin(standin_class, cls, original_new, key, args, kwargs):
     """A stand-in for ``cls(*args, **kwargs)``; the real layer is made at once
     (raising what it raises) unless Keras accepted these arguments before."""
-    from keras.src.utils.naming import auto_name
-
     standin = object.__new__(standin_class)
     state = vars(standin)
     real = None
@@ -187,7 +186,7 @@ def _new_standin(standin_class, cls, original_new, key, args, kwargs):
         _standin_called=False,
         _standin_answered=False,
         name=real.name if real is not None else
-        kwargs["name"] if kwargs.get("name") is not None else auto_name(cls.__name__),
+        kwargs["name"] if kwargs.get("name") is not None else _auto_name(cls.__name__),
         _inbound_nodes=[],
         _outbound_nodes=[],
     )
@@ -239,7 +238,10 @@ class _StandIn:
             if spec is not None:
                 return _answer(standin, spec, args, kwargs)
         real = _real(standin)
-        outputs = real(*args, **kwargs)
+        if key is None:
+            return real(*args, **kwargs)
+        with deferred_weights():  # a symbolic call of a Keras layer: no weight is read
+            outputs = real(*args, **kwargs)
         if key is not None:
             spec = _spec(outputs)
             if spec is not None:
@@ -307,10 +309,25 @@ def _answer(standin, spec, args, kwargs):
     from keras.src.ops.node import Node
 
     shape, dtype, sparse, ragged = spec
-    outputs = KerasTensor(shape, dtype=dtype, sparse=sparse, ragged=ragged)
+    outputs = KerasTensor(shape, dtype=dtype, sparse=sparse, ragged=ragged, name=_auto_name("KerasTensor"))
     Node(operation=standin, call_args=args, call_kwargs=kwargs, outputs=outputs)
     vars(standin)["_standin_answered"] = True
     return outputs
+
+
+def _auto_name(class_name: str) -> str:
+    """Keras's ``auto_name(class_name)`` (the next ``conv2d_3``), with the
+    snake-case form of the class name computed once."""
+    from keras.src.utils.naming import uniquify
+
+    return uniquify(_snake_case(class_name))
+
+
+@lru_cache(maxsize=256)
+def _snake_case(class_name: str) -> str:
+    from keras.src.utils.naming import to_snake_case
+
+    return to_snake_case(class_name)
 
 
 def _call_key(init_key, args, kwargs):

@@ -226,6 +226,8 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
     try:
         targets = _resolve_all(args.targets)
         plans = [(target, _plan(target, axes, inputs, where, args)) for target in targets]
+        if channel is not None:
+            _freeze_imported_objects()
         for target, plan in plans:
             try:
                 report = _check(target, plan, args, progress_stream, channel)
@@ -244,6 +246,16 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
     except KeyboardInterrupt:
         return targets, reports, True
     return targets, reports, False
+
+
+def _freeze_imported_objects() -> None:
+    """In the checking process (which ends with the check): move what the
+    imports made (TensorFlow's hundreds of thousands of objects) out of the
+    garbage collector's sight (``gc.freeze``), so that a full collection, which
+    Hypothesis runs once per process, takes microseconds instead of 0.2 s."""
+    import gc
+
+    gc.freeze()
 
 
 def _internal_error_report(target, plan: dict, exc: BaseException):

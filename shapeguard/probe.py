@@ -468,6 +468,9 @@ def _realpath(filename: str) -> str:
     return os.path.realpath(filename)
 
 
+_NOT_TENSORS = frozenset({bool, int, float, str, bytes, type(None)})
+
+
 def _input_shapes(frame) -> tuple:
     """Shapes of the tensors an operation was called with, batch dim as None:
     KerasTensors, or the backend's tensors inside a traced ``call()``."""
@@ -480,6 +483,8 @@ def _input_shapes(frame) -> tuple:
     values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
     shapes = []
     for value in keras.tree.flatten(values):
+        if type(value) in _NOT_TENSORS:  # TensorFlow's tensor test is slow on them
+            continue
         if isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
             try:
                 shapes.append(tuple(None if d is None else int(d) for d in value.shape))
