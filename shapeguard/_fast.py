@@ -102,12 +102,20 @@ def _cached(function):
     each layer's ``build`` in a function named like the method)."""
     cached = functools.lru_cache(maxsize=4096)(function)
 
+    def long_lived(obj) -> bool:
+        return inspect.isfunction(obj) and "<locals>" not in obj.__qualname__ and not hasattr(obj, "__wrapped__")
+
     @functools.wraps(function)
     def lookup(obj, *args, **kwargs):
-        if inspect.isfunction(obj) and "<locals>" not in obj.__qualname__ and not hasattr(obj, "__wrapped__"):
+        if long_lived(obj):
             return cached(obj, *args, **kwargs)
+        if bound is not None and not args and not kwargs and inspect.ismethod(obj) and long_lived(obj.__func__):
+            # Layer.__init__ asks for the signature of its own bound ``call``:
+            # what inspect does for a bound method, from the function's cached one.
+            return bound(cached(obj.__func__))
         return function(obj, *args, **kwargs)
 
+    bound = getattr(inspect, "_signature_bound_method", None) if function is inspect.signature else None
     return lookup
 
 

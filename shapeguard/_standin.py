@@ -70,7 +70,7 @@ KNOWN = (
     "Identity", "Rescaling",
 )
 _BROADCASTING = ("Add", "Subtract", "Average")  # merges whose broadcasts are warned about
-_MEMO_SIZE = 65_536  # answers kept; the memo is emptied when full
+_MEMO_SIZE = 65_536  # entries kept in each table below; a full table is emptied
 
 
 class StandInUnsupported(BaseException):
@@ -94,7 +94,7 @@ class _Session:
 
 _session = _Session()
 _memo: dict = {}
-_initialised: set = set()  # init keys the real __init__ accepted
+_initialised: dict = {}  # init keys the real __init__ accepted (-> True)
 _configs: dict = {}  # init key -> the real layer's get_config()
 
 
@@ -108,7 +108,7 @@ def available() -> bool:
         from keras.src.ops.node import Node  # noqa: F401
     except ImportError:
         return False
-    return "__new__" in vars(Layer) and all(hasattr(keras.layers, name) for name in KNOWN)
+    return "__new__" in vars(Layer) and hasattr(keras.layers, "Conv2D")
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +116,8 @@ def _standin_classes() -> dict:
     """{Keras class: its stand-in class}, made once."""
     import keras
 
-    return {getattr(keras.layers, name): _make_class(getattr(keras.layers, name)) for name in KNOWN}
+    known = (getattr(keras.layers, name, None) for name in KNOWN)  # an older Keras may lack some
+    return {cls: _make_class(cls) for cls in known if isinstance(cls, type)}
 
 
 @lru_cache(maxsize=1)
@@ -179,7 +180,7 @@ def _new_standin(standin_class, cls, original_new, key, args, kwargs):
     if key not in _initialised:
         real = original_new(cls, *args, **kwargs)
         real.__init__(*args, **kwargs)
-        _initialised.add(key)
+        _remember(_initialised, key, True)
     state.update(
         _standin_args=(cls, original_new, args, kwargs, key),
         _standin_real=real,
@@ -191,6 +192,13 @@ def _new_standin(standin_class, cls, original_new, key, args, kwargs):
         _outbound_nodes=[],
     )
     return standin
+
+
+def _remember(table: dict, key, value) -> None:
+    """``table[key] = value``, emptying the table first when it is full."""
+    if len(table) >= _MEMO_SIZE:
+        table.clear()
+    table[key] = value
 
 
 def _real(standin, built: bool = True):
@@ -245,9 +253,7 @@ class _StandIn:
         if key is not None:
             spec = _spec(outputs)
             if spec is not None:
-                if len(_memo) >= _MEMO_SIZE:
-                    _memo.clear(), _initialised.clear(), _configs.clear()
-                _memo[key] = spec
+                _remember(_memo, key, spec)
         return outputs
 
     def __getattr__(standin, name):
@@ -264,7 +270,8 @@ class _StandIn:
         key = vars(standin)["_standin_args"][4]
         config = _configs.get(key)
         if config is None:
-            config = _configs[key] = _real(standin, built=False).get_config()
+            config = _real(standin, built=False).get_config()
+            _remember(_configs, key, config)
         return {**config, "name": vars(standin)["name"]}
 
     def __repr__(standin):
@@ -361,7 +368,7 @@ def _spec(outputs):
 
     if type(outputs) is not KerasTensor or getattr(outputs, "_keras_mask", None) is not None:
         return None
-    if outputs._ragged_rank is not None or outputs._row_splits_dtype is not None:
+    if getattr(outputs, "_ragged_rank", None) is not None or getattr(outputs, "_row_splits_dtype", None) is not None:
         return None
     return outputs.shape, outputs.dtype, outputs.sparse, outputs.ragged
 

@@ -147,6 +147,8 @@ def _key(fn: Callable):
             fn = fn.func
         elif inspect.ismethod(fn):
             fn = fn.__func__
+        elif getattr(fn, "__wrapped__", None) is not None:  # a decorator's wrapper, a resolved target
+            fn = fn.__wrapped__
         else:
             break
     if len(_without_standins) > 4096:
