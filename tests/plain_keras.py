@@ -6,9 +6,17 @@ from __future__ import annotations
 
 def run_call(call: str, namespace: dict) -> BaseException:
     """Evaluate ``call`` (e.g. ``block(keras.Input(shape=(7, 7, 16)), ...)``)
-    with plain Keras and return the exception it raised."""
-    import keras
+    with plain Keras and return the exception it raised. Layer names are
+    counted afresh, as in the new Python session a user would paste the call
+    into (a message may name a layer: ``variable path='dense/kernel'``), and
+    the test process's counters are put back afterwards."""
+    import collections
 
+    import keras
+    from keras.src.backend.common import global_state
+
+    counters = global_state.get_global_attribute("object_name_uids")
+    global_state.set_global_attribute("object_name_uids", collections.defaultdict(int))
     keras.config.disable_traceback_filtering()
     try:
         eval(call, {**namespace, "keras": keras})
@@ -16,6 +24,7 @@ def run_call(call: str, namespace: dict) -> BaseException:
         return exc
     finally:
         keras.config.enable_traceback_filtering()
+        global_state.set_global_attribute("object_name_uids", counters)
     raise AssertionError(f"plain Keras accepted {call}")
 
 
