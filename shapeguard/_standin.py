@@ -30,7 +30,9 @@ Where the stand-in would differ from the real layer, Keras answers instead:
 * any use of a stand-in after the memo answered a call for it (a second
   call, a ``keras.Model`` built over it, reading its weights): the probe is
   abandoned and run again without stand-ins (`StandInUnsupported`; see
-  `probe.probe`), and that function is not given stand-ins again.
+  `probe.probe`), and that function is not given stand-ins again;
+* a stand-in the block keeps beyond its probe (a module-level cache of
+  layers) makes its real layer when it is next used.
 
 Only layers made by a function get stand-ins (the block, a helper it calls,
 Keras's own application builders); a layer made in a method (a
@@ -70,7 +72,7 @@ KNOWN = (
     "Identity", "Rescaling",
 )
 _BROADCASTING = ("Add", "Subtract", "Average")  # merges whose broadcasts are warned about
-_MEMO_SIZE = 65_536  # entries kept in each table below; a full table is emptied
+_MEMO_SIZE = 16_384  # entries kept in each table below; a full table is emptied
 
 
 class StandInUnsupported(BaseException):
@@ -207,7 +209,7 @@ def _real(standin, built: bool = True):
     built as the stand-in's graph says: only what does not depend on that
     (``built=False``: its config) can be asked of it."""
     state = vars(standin)
-    if built and state["_standin_answered"]:
+    if built and state["_standin_answered"] and _session.active:
         _give_up()
     if state["_standin_real"] is None:
         cls, original_new, args, kwargs, _ = state["_standin_args"]
@@ -219,6 +221,8 @@ def _real(standin, built: bool = True):
 
 
 def _give_up():
+    """Abandon this probe's stand-ins (only ever while a probe runs: a
+    stand-in kept beyond its probe makes its real layer instead)."""
     _session.unsupported = True
     raise StandInUnsupported("a stand-in was used beyond what it supports")
 
@@ -234,7 +238,9 @@ class _StandIn:
 
     def __call__(standin, *args, **kwargs):
         state = vars(standin)
-        if not _session.active or state["_standin_answered"]:
+        if not _session.active:  # kept by the block beyond its probe: the real layer answers
+            return _real(standin)(*args, **kwargs)
+        if state["_standin_answered"]:
             _give_up()
         KerasCalls.note_call()
         if _session.on_call is not None:
@@ -250,10 +256,9 @@ class _StandIn:
             return real(*args, **kwargs)
         with deferred_weights():  # a symbolic call of a Keras layer: no weight is read
             outputs = real(*args, **kwargs)
-        if key is not None:
-            spec = _spec(outputs)
-            if spec is not None:
-                _remember(_memo, key, spec)
+        spec = _spec(outputs)
+        if spec is not None:
+            _remember(_memo, key, spec)
         return outputs
 
     def __getattr__(standin, name):
@@ -280,6 +285,21 @@ class _StandIn:
 
 class _StandInInput(_StandIn):
     """The `InputLayer` behind a probe's input tensor (see `keras_input`)."""
+
+    def __getattr__(standin, name):
+        if _session.active and not (name.startswith("__") or name.startswith("_standin")):
+            _give_up()
+        raise AttributeError(name)
+
+    def __setattr__(standin, name, value):
+        if _session.active:
+            _give_up()
+        raise AttributeError(f"{name}: the input layer of a finished probe is read-only")
+
+    def __call__(standin, *args, **kwargs):
+        if _session.active:
+            _give_up()
+        raise TypeError("the input layer of a finished probe cannot be called")
 
     def get_config(standin):
         state = vars(standin)
