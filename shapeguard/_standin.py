@@ -149,12 +149,13 @@ def standing_in(on_call: Callable | None = None) -> Iterator[_Session]:
     def new(original, cls, args, kwargs):
         standin_class = classes.get(cls)
         if standin_class is not None and not _in_method(sys._getframe(2).f_code):  # 2: the caller of cls(...)
+            configuration = _configuration()
             try:
-                key = (cls, _frozen(args), _frozen(kwargs), _configuration())
+                key = (cls, _frozen(args), _frozen(kwargs), *configuration[:2], configuration[2].name)
             except _Unfrozen:
                 pass
             else:
-                return _new_standin(standin_class, cls, original, key, args, kwargs)
+                return _new_standin(standin_class, cls, original, key, args, kwargs, configuration)
         return original(cls, *args, **kwargs)
 
     _session.active, _session.on_call, _session.unsupported = True, on_call, False
@@ -173,7 +174,7 @@ def _in_method(code) -> bool:
     return code.co_argcount > 0 and code.co_varnames[0] in ("self", "cls")
 
 
-def _new_standin(standin_class, cls, original_new, key, args, kwargs):
+def _new_standin(standin_class, cls, original_new, key, args, kwargs, configuration):
     """A stand-in for ``cls(*args, **kwargs)``; the real layer is made at once
     (raising what it raises) unless Keras accepted these arguments before."""
     standin = object.__new__(standin_class)
@@ -185,9 +186,11 @@ def _new_standin(standin_class, cls, original_new, key, args, kwargs):
         _remember(_initialised, key, True)
     state.update(
         _standin_args=(cls, original_new, args, kwargs, key),
+        _standin_configuration=configuration,
         _standin_real=real,
         _standin_called=False,
-        _standin_answered=False,
+        _standin_touched=False,  # used other than by calling it: the memo no longer speaks for it
+        _standin_answered=None,  # (memo entry, args, kwargs) of the call the memo answered
         name=real.name if real is not None else
         kwargs["name"] if kwargs.get("name") is not None else _auto_name(cls.__name__),
         _inbound_nodes=[],
@@ -206,17 +209,25 @@ def _remember(table: dict, key, value) -> None:
 def _real(standin, built: bool = True):
     """The real layer the stand-in stands for, made now if it was not. When
     the memo answered a call for the stand-in, the real layer would not be
-    built as the stand-in's graph says: only what does not depend on that
-    (``built=False``: its config) can be asked of it."""
+    built as the stand-in's graph says: while the probe runs, only what does
+    not depend on that (``built=False``: its config) can be asked of it; a
+    stand-in kept beyond its probe has its real layer called as the memo's
+    answer was (so it is built on the same shapes, as in plain Keras)."""
     state = vars(standin)
-    if built and state["_standin_answered"] and _session.active:
+    answered = state["_standin_answered"]
+    if built and answered is not None and _session.active:
         _give_up()
     if state["_standin_real"] is None:
         cls, original_new, args, kwargs, _ = state["_standin_args"]
         kwargs = {**kwargs, "name": state["name"]}
-        real = original_new(cls, *args, **kwargs)
-        real.__init__(*args, **kwargs)
+        with _configured(state["_standin_configuration"]):
+            real = original_new(cls, *args, **kwargs)
+            real.__init__(*args, **kwargs)
         state["_standin_real"] = real
+        if built and answered is not None:
+            _, call_args, call_kwargs = answered
+            real(*call_args, **call_kwargs)
+            state["_standin_answered"] = None
     return state["_standin_real"]
 
 
@@ -233,54 +244,75 @@ class _StandIn:
     which attributes a failure to the first Keras operation on the stack,
     skips them and finds the real layer."""
 
-    def __init__(standin, *args, **kwargs):  # the arguments were kept by __new__
+    def __new__(cls, *args, **kwargs):
+        # type(standin)(...), or from_config on it: the Keras class's own layer.
+        return cls.__mro__[1](*args, **kwargs)
+
+    def __init__(standin, *args, **kwargs):  # the arguments were kept by the __new__ hook
         pass
 
     def __call__(standin, *args, **kwargs):
         state = vars(standin)
         if not _session.active:  # kept by the block beyond its probe: the real layer answers
             return _real(standin)(*args, **kwargs)
-        if state["_standin_answered"]:
+        if state["_standin_answered"] is not None:
             _give_up()
         KerasCalls.note_call()
-        if _session.on_call is not None:
-            _session.on_call(standin, sys._getframe(1))
         first, state["_standin_called"] = not state["_standin_called"], True
-        key = _call_key(state["_standin_args"][4], args, kwargs) if first else None
+        key = None
+        if first and not state["_standin_touched"]:
+            key = _call_key(state["_standin_args"][4], args, kwargs)
         if key is not None:
-            spec = _memo.get(key)
-            if spec is not None:
-                return _answer(standin, spec, args, kwargs)
+            entry = _memo.get(key)
+            if entry is not None:
+                if _session.on_call is not None:
+                    _session.on_call(standin, sys._getframe(1))
+                return _answer(standin, entry, args, kwargs)
         real = _real(standin)
         if key is None:
             return real(*args, **kwargs)
         with deferred_weights():  # a symbolic call of a Keras layer: no weight is read
             outputs = real(*args, **kwargs)
-        spec = _spec(outputs)
+        spec = _spec(real, args[0], outputs)
         if spec is not None:
-            _remember(_memo, key, spec)
+            _remember(_memo, key, (spec, real.get_config()))
         return outputs
 
     def __getattr__(standin, name):
         if name.startswith("__") or name.startswith("_standin"):
             raise AttributeError(name)
+        vars(standin)["_standin_touched"] = True
         return getattr(_real(standin), name)
 
     def __setattr__(standin, name, value):
+        state = vars(standin)
+        state["_standin_touched"] = True
         setattr(_real(standin), name, value)
+        if name in state:  # name, _inbound_nodes: read from the stand-in itself
+            state[name] = getattr(state["_standin_real"], name)
 
     def get_config(standin):
-        # Asked for every layer on a failing merge's paths (`_graph`): kept
-        # per init key, with this stand-in's name.
-        key = vars(standin)["_standin_args"][4]
-        config = _configs.get(key)
-        if config is None:
-            config = _real(standin, built=False).get_config()
-            _remember(_configs, key, config)
-        return {**config, "name": vars(standin)["name"]}
+        # Asked for every layer on a failing merge's paths (`_graph`): a
+        # layer the memo answered for has the config its real layer had
+        # after the same call; one never called, that of an unbuilt layer.
+        state = vars(standin)
+        if state["_standin_answered"] is not None:
+            config = state["_standin_answered"][0][1]
+        elif state["_standin_real"] is not None:
+            return state["_standin_real"].get_config()
+        else:
+            key = state["_standin_args"][4]
+            config = _configs.get(key)
+            if config is None:
+                config = _real(standin, built=False).get_config()
+                _remember(_configs, key, config)
+        return {**config, "name": state["name"]}
 
     def __repr__(standin):
-        return f"<{type(standin).__name__} name={vars(standin)['name']}, stand-in>"
+        state = vars(standin)
+        real = state["_standin_real"]
+        built = state["_standin_answered"] is not None or (real is not None and real.built)
+        return f"<{type(standin).__name__} name={state['name']}, built={built}>"
 
 
 class _StandInInput(_StandIn):
@@ -323,22 +355,22 @@ def keras_input(shape: tuple, name: str):
     standin = object.__new__(_input_class())
     tensor = KerasTensor((None, *shape), name=name)
     vars(standin).update(name=name, _inbound_nodes=[], _outbound_nodes=[], _standin_called=True,
-                         _standin_answered=True, _standin_batch_shape=tensor.shape,
+                         _standin_answered=True, _standin_real=None, _standin_batch_shape=tensor.shape,
                          _standin_dtype=standardize_dtype(None))
     Node(operation=standin, call_args=(), call_kwargs={}, outputs=tensor)
     return tensor
 
 
-def _answer(standin, spec, args, kwargs):
+def _answer(standin, entry, args, kwargs):
     """The memo's output for this call, recorded in Keras's graph as the real
     layer's would be (a `Node` whose operation is the stand-in)."""
     from keras.src.backend.common.keras_tensor import KerasTensor
     from keras.src.ops.node import Node
 
-    shape, dtype, sparse, ragged = spec
+    shape, dtype, sparse, ragged = entry[0]
     outputs = KerasTensor(shape, dtype=dtype, sparse=sparse, ragged=ragged, name=_auto_name("KerasTensor"))
     Node(operation=standin, call_args=args, call_kwargs=kwargs, outputs=outputs)
-    vars(standin)["_standin_answered"] = True
+    vars(standin)["_standin_answered"] = (entry, args, kwargs)
     return outputs
 
 
@@ -383,22 +415,56 @@ def _call_key(init_key, args, kwargs):
     return (init_key, type(inputs), tuple(specs), frozen_kwargs, scope.dtype if scope is not None else None)
 
 
-def _spec(outputs):
+def _spec(real, inputs, outputs):
+    """What the memo keeps of a call's output; None when the memo must not
+    answer such calls: an output that is not one plain tensor, or inputs that
+    Keras cast to the layer's dtype first (mixed precision: the cast is an
+    operation of its own in the graph)."""
     from keras.src.backend.common.keras_tensor import KerasTensor
 
     if type(outputs) is not KerasTensor or getattr(outputs, "_keras_mask", None) is not None:
         return None
+    if getattr(real, "_convert_input_args", True):
+        wanted = getattr(real, "input_dtype", real.compute_dtype)
+        tensors = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        if any(t.dtype != wanted for t in tensors):
+            return None
     if getattr(outputs, "_ragged_rank", None) is not None or getattr(outputs, "_row_splits_dtype", None) is not None:
         return None
     return outputs.shape, outputs.dtype, outputs.sparse, outputs.ragged
 
 
 def _configuration() -> tuple:
-    """Keras's global configuration a layer reads when it is made."""
+    """Keras's global configuration a layer reads when it is made:
+    ``(image data format, floatx, dtype policy)``."""
     from keras.src.backend import config
     from keras.src.dtype_policies.dtype_policy import dtype_policy
 
-    return config.image_data_format(), config.floatx(), dtype_policy().name
+    return config.image_data_format(), config.floatx(), dtype_policy()
+
+
+@contextmanager
+def _configured(configuration: tuple) -> Iterator[None]:
+    """Keras's configuration as it was when a stand-in was made (a block may
+    change it between making a layer and calling it), for making its real layer."""
+    if _same_configuration(configuration, _configuration()):
+        yield
+        return
+    from keras.src.backend import config
+    from keras.src.dtype_policies.dtype_policy import set_dtype_policy
+
+    now = _configuration()
+    config.set_image_data_format(configuration[0]), config.set_floatx(configuration[1])
+    set_dtype_policy(configuration[2])
+    try:
+        yield
+    finally:
+        config.set_image_data_format(now[0]), config.set_floatx(now[1])
+        set_dtype_policy(now[2])
+
+
+def _same_configuration(a: tuple, b: tuple) -> bool:
+    return a[0] == b[0] and a[1] == b[1] and a[2] is b[2]
 
 
 _PLAIN = (bool, int, float, str, bytes, type(None))

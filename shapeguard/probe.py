@@ -344,6 +344,7 @@ def _recording_call_sites(user_files: frozenset) -> Iterator[Callable]:
     from ._hooks import hooked
 
     sites: dict = {}
+    alive: list = []  # the ops noted, kept until the probe ends so that no id is reused
 
     def note(op, frame) -> None:
         if id(op) not in sites:
@@ -351,6 +352,7 @@ def _recording_call_sites(user_files: frozenset) -> Iterator[Callable]:
                 frame = frame.f_back
             if frame is not None:
                 sites[id(op)] = (frame.f_code.co_filename, frame.f_lineno)
+                alive.append(op)
 
     _call_sites.map = sites
     try:
