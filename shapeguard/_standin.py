@@ -102,7 +102,10 @@ _configs: dict = {}  # init key -> the real layer's get_config()
 
 @lru_cache(maxsize=1)
 def available() -> bool:
-    """Whether the installed Keras has what stand-ins rely on."""
+    """Whether the installed Keras has what stand-ins rely on (and what the
+    fast path they run in relies on, `_fast.available`)."""
+    from . import _fast
+
     try:
         import keras
         from keras.src.backend.common.keras_tensor import KerasTensor  # noqa: F401
@@ -110,7 +113,7 @@ def available() -> bool:
         from keras.src.ops.node import Node  # noqa: F401
     except ImportError:
         return False
-    return "__new__" in vars(Layer) and hasattr(keras.layers, "Conv2D")
+    return _fast.available() and "__new__" in vars(Layer) and hasattr(keras.layers, "Conv2D")
 
 
 @lru_cache(maxsize=1)
@@ -368,7 +371,8 @@ def _answer(standin, entry, args, kwargs):
     from keras.src.ops.node import Node
 
     shape, dtype, sparse, ragged = entry[0]
-    outputs = KerasTensor(shape, dtype=dtype, sparse=sparse, ragged=ragged, name=_auto_name("KerasTensor"))
+    extra = {"ragged": ragged} if ragged else {}  # Keras < 3.9: a KerasTensor has no ragged
+    outputs = KerasTensor(shape, dtype=dtype, sparse=sparse, name=_auto_name("KerasTensor"), **extra)
     Node(operation=standin, call_args=args, call_kwargs=kwargs, outputs=outputs)
     vars(standin)["_standin_answered"] = (entry, args, kwargs)
     return outputs
@@ -402,7 +406,8 @@ def _call_key(init_key, args, kwargs):
     for tensor in tensors:
         if type(tensor) is not KerasTensor or getattr(tensor, "_keras_mask", None) is not None:
             return None
-        specs.append((tensor.shape, tensor.dtype, tensor.sparse, tensor.ragged, tensor.record_history))
+        specs.append((tensor.shape, tensor.dtype, tensor.sparse, getattr(tensor, "ragged", False),
+                      tensor.record_history))
     if init_key[0].__name__ in _BROADCASTING and len({s[0] for s in specs}) > 1:
         return None
     try:
@@ -431,7 +436,7 @@ def _spec(real, inputs, outputs):
             return None
     if getattr(outputs, "_ragged_rank", None) is not None or getattr(outputs, "_row_splits_dtype", None) is not None:
         return None
-    return outputs.shape, outputs.dtype, outputs.sparse, outputs.ragged
+    return outputs.shape, outputs.dtype, outputs.sparse, getattr(outputs, "ragged", False)
 
 
 def _configuration() -> tuple:

@@ -46,11 +46,12 @@ def hides_call(cls: type) -> bool:
 @contextmanager
 def traced_calls() -> Iterator[None]:
     from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
 
-    original = Layer.__dict__["symbolic_call"]
+    original = Layer.__dict__.get("symbolic_call")  # Keras < 3.10: Layer inherits Operation's
 
     def symbolic_call(self, *args, **kwargs):
-        declared = original(self, *args, **kwargs)
+        declared = (original or Operation.symbolic_call)(self, *args, **kwargs)
         if hides_call(type(self)):
             from keras.src import backend
 
@@ -67,7 +68,10 @@ def traced_calls() -> Iterator[None]:
     try:
         yield
     finally:
-        Layer.symbolic_call = original
+        if original is None:
+            del Layer.symbolic_call
+        else:
+            Layer.symbolic_call = original
 
 
 def _difference(declared, produced) -> tuple[str, str] | None:

@@ -320,11 +320,8 @@ def _words(text: str) -> str:
 
 
 def plain_keras(call: str, namespace: dict) -> BaseException | None:
-    """Run ``call`` with plain Keras from a fresh session (so layer names are
-    counted from zero, as in a probe); the exception it raised, or None."""
-    import keras
-
-    keras.backend.clear_session(free_memory=False)
+    """Run ``call`` with plain Keras, layer names counted from zero as in a
+    probe (`run_call`); the exception it raised, or None."""
     try:
         return run_call(call, namespace)
     except AssertionError as accepted:

@@ -8,9 +8,11 @@ import pytest
 from keras import layers, ops
 
 from plain_keras import confirm
-from shapeguard import check
+from shapeguard import _fast, check
 from shapeguard.probe import probe
 from shapeguard.space import build_space
+
+KERAS = tuple(int(part) for part in keras.__version__.split(".")[:2])
 
 THIS_FILE = __file__
 
@@ -87,10 +89,7 @@ def test_failed_input_check_is_a_shape_failure():
     assert failure.cause == "input channels do not match the built layer"
     assert failure.location.line == line_of("# input check of a shared layer")
     assert failure.example == {"C": 8, "units": 16}
-    # Keras's message names the layer ('dense'); plain Keras names it after the
-    # Dense layers earlier tests made in this process unless counting afresh.
-    keras.utils.clear_session(free_memory=False)
-    confirm(failure, globals())
+    confirm(failure, globals())  # counts layer names afresh: the message names the layer ('dense')
 
 
 def test_layer_that_cannot_compute_its_output_is_a_shape_failure():
@@ -165,6 +164,7 @@ def test_running_out_of_memory_is_an_error_not_a_config_failure():
     assert outcome.message.startswith("OOM when allocating tensor with shape[1,1,1000000000000000,8]")
 
 
+@pytest.mark.skipif(not _fast.available(), reason="the fast path needs Keras >= 3.5; this Keras uses the plain path")
 def test_shapes_are_checked_without_making_weights():
     """The probe's weights hold no value: a layer far too wide to allocate
     still has its shapes checked, and passes (README, "What a probe reports")."""
@@ -180,7 +180,11 @@ def short_pool(x, kernel_size=1):
     return layers.MaxPooling1D(kernel_size)(x)  # valid pooling
 
 
-@pytest.mark.parametrize("block, layer_class", [(short_conv, "Conv1D"), (short_pool, "MaxPooling1D")])
+@pytest.mark.parametrize("block, layer_class", [
+    (short_conv, "Conv1D"),
+    pytest.param(short_pool, "MaxPooling1D", marks=pytest.mark.skipif(
+        KERAS < (3, 13), reason="Keras before 3.13 gives a pooled length of 0 instead of raising")),
+])
 def test_a_sequence_too_short_is_the_same_kind_whatever_the_layer(block, layer_class):
     failure = only_failure(check(block, kernel_size=[1, 7], inputs={"x": "T,C"}, T=[5], C=[4]))
     assert failure.kind == "shape" and failure.layer_class == layer_class
@@ -258,6 +262,7 @@ def test_a_block_that_hangs_is_stopped_and_reported_as_an_error():
     assert "the block hung" in str(report) and "all 3 combinations probed" in str(report)
 
 
+@pytest.mark.skipif(KERAS < (3, 11), reason="Keras before 3.11 does not wrap a layer's error in this message")
 def test_keras_call_wrapper_is_left_out_of_the_message():
     """With Keras's traceback filtering on (a normal call), a failing call is
     re-raised as 'Exception encountered when calling Reshape.call(). ...
