@@ -98,6 +98,7 @@ _session = _Session()
 _memo: dict = {}
 _initialised: dict = {}  # init keys the real __init__ accepted (-> True)
 _configs: dict = {}  # init key -> the real layer's get_config()
+_spares: dict = {}  # call key -> a real layer whose call raised, unchanged (`_take_spare`)
 
 
 @lru_cache(maxsize=1)
@@ -271,11 +272,18 @@ class _StandIn:
                 if _session.on_call is not None:
                     _session.on_call(standin, sys._getframe(1))
                 return _answer(standin, entry, args, kwargs)
+        if key is not None and state["_standin_real"] is None:
+            _take_spare(standin, key)
         real = _real(standin)
         if key is None:
             return real(*args, **kwargs)
+        before = _state_of(real)
         with deferred_weights():  # a symbolic call of a Keras layer: no weight is read
-            outputs = real(*args, **kwargs)
+            try:
+                outputs = real(*args, **kwargs)
+            except Exception:
+                _keep_spare(real, key, before)
+                raise
         spec = _spec(real, args[0], outputs)
         if spec is not None:
             _remember(_memo, key, (spec, real.get_config()))
@@ -362,6 +370,50 @@ def keras_input(shape: tuple, name: str):
                          _standin_dtype=standardize_dtype(None))
     Node(operation=standin, call_args=(), call_kwargs={}, outputs=tensor)
     return tensor
+
+
+def _take_spare(standin, key) -> None:
+    """Give the stand-in a spare real layer for this call, if one is kept: a
+    layer of the same arguments whose call on inputs like these raised
+    without changing it (a failing merge, a grouped convolution refusing its
+    channels). Keras raises the same again from it, for the cost of a call
+    instead of making a layer; the spare is taken out while in use."""
+    spare = _spares.pop(key, None)
+    if spare is not None:
+        state = vars(standin)
+        spare.name = state["name"]
+        state["_standin_real"] = spare
+
+
+def _state_of(real) -> dict:
+    """What a failing call could have changed on a layer: each attribute, and
+    the size of each container (weights tracked in a list, say)."""
+    return {name: (value, len(value) if isinstance(value, (list, dict, set)) else None)
+            for name, value in vars(real).items()}
+
+
+def _keep_spare(real, key, before: dict) -> None:
+    """Keep ``real`` as the spare for ``key`` when its failed call only
+    reassigned attributes (Keras sets ``_called``, the name-scope paths, an
+    input spec in ``build``), which are put back as they were; not when it
+    added an attribute or changed what a container holds (a weight made
+    before the error), which cannot be undone so simply."""
+    after = _state_of(real)
+    if after.keys() != before.keys():
+        return
+    changed = []
+    for name, (value, size) in before.items():
+        new_value, new_size = after[name]
+        if new_value is not value:
+            if size is not None or new_size is not None:
+                return
+            changed.append((name, value))
+        elif new_size != size:
+            return
+    state = vars(real)
+    for name, value in changed:
+        state[name] = value
+    _remember(_spares, key, real)
 
 
 def _answer(standin, entry, args, kwargs):

@@ -224,7 +224,17 @@ class Space:
         """The call a point stands for: tensor shapes and searched values, in
         signature order; parameters that are not searched keep their default.
         None when the point is skipped (a dim not a positive integer, or a
-        constraint that does not hold)."""
+        constraint that does not hold). Worked out once per point (a point is
+        probed again to confirm, explain and shrink); a copy of the list."""
+        calls = self.__dict__.setdefault("_calls", {})
+        if point not in calls:
+            if len(calls) >= 65_536:
+                calls.clear()
+            calls[point] = self._call(point)
+        arguments = calls[point]
+        return None if arguments is None else list(arguments)
+
+    def _call(self, point: tuple[int, ...]) -> list[Argument] | None:
         values = self.values(point)
         env = {**dict(self.constants), **values}
         for text, condition in self.conditions:

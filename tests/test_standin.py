@@ -57,6 +57,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(_standin, "_memo", {})
     monkeypatch.setattr(_standin, "_initialised", {})
     monkeypatch.setattr(_standin, "_configs", {})
+    monkeypatch.setattr(_standin, "_spares", {})
     monkeypatch.setattr(probe_module, "_without_standins", {})
 
 
@@ -76,7 +77,7 @@ def answers(monkeypatch):
 
 def forget() -> None:
     """Empty the memo and what goes with it, and unmark every function."""
-    _standin._memo.clear(), _standin._initialised.clear(), _standin._configs.clear()
+    _standin._memo.clear(), _standin._initialised.clear(), _standin._configs.clear(), _standin._spares.clear()
     probe_module._without_standins.clear()
 
 
