@@ -153,6 +153,10 @@ def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list) 
     from .errors import ShapeguardError
 
     channel = Channel() if in_child() else None
+    if channel is not None:
+        import gc
+
+        gc.disable()  # while the targets import TensorFlow: see _freeze_imported_objects
     try:
         try:
             with silenced_native_output():  # a dotted value (keras.activations.relu) imports TensorFlow
@@ -249,13 +253,17 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
 
 
 def _freeze_imported_objects() -> None:
-    """In the checking process (which ends with the check): move what the
-    imports made (TensorFlow's hundreds of thousands of objects) out of the
-    garbage collector's sight (``gc.freeze``), so that a full collection, which
-    Hypothesis runs once per process, takes microseconds instead of 0.2 s."""
+    """In the checking process (which ends with the check): the garbage
+    collector was off while the targets were imported (TensorFlow's import
+    makes hundreds of thousands of objects, and collecting among them made
+    the import about a fifth slower); what the imports made is then moved out
+    of the collector's sight (``gc.freeze``), so that a full collection, which
+    Hypothesis runs once per process, takes microseconds instead of 0.2 s,
+    and collection is on again for the check."""
     import gc
 
     gc.freeze()
+    gc.enable()
 
 
 def _internal_error_report(target, plan: dict, exc: BaseException):
