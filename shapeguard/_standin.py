@@ -92,6 +92,7 @@ class _Session:
     active = False
     on_call: Callable | None = None
     unsupported = False
+    failed: list = []  # (key, real layer, its state before and after its failed call), see _file_spares
 
 
 _session = _Session()
@@ -162,12 +163,14 @@ def standing_in(on_call: Callable | None = None) -> Iterator[_Session]:
                 return _new_standin(standin_class, cls, original, key, args, kwargs, configuration)
         return original(cls, *args, **kwargs)
 
-    _session.active, _session.on_call, _session.unsupported = True, on_call, False
+    _session.active, _session.on_call, _session.unsupported, _session.failed = True, on_call, False, []
     try:
         with hooked("new", new):
             yield _session
     finally:
         _session.active, _session.on_call = False, None
+        _file_spares(_session.failed)
+        _session.failed = []
 
 
 def _in_method(code) -> bool:
@@ -222,8 +225,8 @@ def _real(standin, built: bool = True):
     if built and answered is not None and _session.active:
         _give_up()
     if state["_standin_real"] is None:
-        cls, original_new, args, kwargs, _ = state["_standin_args"]
-        kwargs = {**kwargs, "name": state["name"]}
+        cls, original_new, _, _, key = state["_standin_args"]
+        args, kwargs = _thawed(key[1]), {**_thawed(key[2]), "name": state["name"]}  # as at construction
         with _configured(state["_standin_configuration"]):
             real = original_new(cls, *args, **kwargs)
             real.__init__(*args, **kwargs)
@@ -232,6 +235,14 @@ def _real(standin, built: bool = True):
             _, call_args, call_kwargs = answered
             real(*call_args, **call_kwargs)
             state["_standin_answered"] = None
+        failed = state.get("_standin_failed")
+        if failed is not None:  # used again after its call raised: make it as that call left it
+            try:
+                with deferred_weights():
+                    real(*failed[0], **failed[1])
+            except Exception:  # noqa: BLE001 - the error the block already caught
+                pass
+            state["_standin_failed"] = None
     return state["_standin_real"]
 
 
@@ -282,7 +293,10 @@ class _StandIn:
             try:
                 outputs = real(*args, **kwargs)
             except Exception:
-                _keep_spare(real, key, before)
+                # The real layer may become a spare when the probe ends; the
+                # stand-in lets it go, and makes it again if the block goes on using it.
+                _session.failed.append((key, real, before, _state_of(real)))
+                state["_standin_real"], state["_standin_failed"] = None, (args, kwargs)
                 raise
         spec = _spec(real, args[0], outputs)
         if spec is not None:
@@ -301,6 +315,10 @@ class _StandIn:
         setattr(_real(standin), name, value)
         if name in state:  # name, _inbound_nodes: read from the stand-in itself
             state[name] = getattr(state["_standin_real"], name)
+
+    def __reduce_ex__(standin, protocol):  # pickle, copy: the real layer's
+        vars(standin)["_standin_touched"] = True
+        return _real(standin).__reduce_ex__(protocol)
 
     def get_config(standin):
         # Asked for every layer on a failing merge's paths (`_graph`): a
@@ -344,6 +362,11 @@ class _StandInInput(_StandIn):
             _give_up()
         raise TypeError("the input layer of a finished probe cannot be called")
 
+    def __reduce_ex__(standin, protocol):
+        if _session.active:
+            _give_up()
+        raise TypeError("the input layer of a finished probe cannot be copied")
+
     def get_config(standin):
         state = vars(standin)
         return {"batch_shape": state["_standin_batch_shape"], "dtype": state["_standin_dtype"], "sparse": False,
@@ -363,6 +386,9 @@ def keras_input(shape: tuple, name: str):
     from keras.src.backend.common.keras_tensor import KerasTensor
     from keras.src.ops.node import Node
 
+    from keras.src.dtype_policies.dtype_policy import dtype_policy
+
+    dtype_policy()  # as making an InputLayer does: fixes Keras's global policy from floatx if none is set
     standin = object.__new__(_input_class())
     tensor = KerasTensor((None, *shape), name=name)
     vars(standin).update(name=name, _inbound_nodes=[], _outbound_nodes=[], _standin_called=True,
@@ -374,10 +400,11 @@ def keras_input(shape: tuple, name: str):
 
 def _take_spare(standin, key) -> None:
     """Give the stand-in a spare real layer for this call, if one is kept: a
-    layer of the same arguments whose call on inputs like these raised
-    without changing it (a failing merge, a grouped convolution refusing its
-    channels). Keras raises the same again from it, for the cost of a call
-    instead of making a layer; the spare is taken out while in use."""
+    layer of the same arguments whose call on inputs like these raised in an
+    earlier probe, put back as it was before that call (a failing merge, a
+    grouped convolution refusing its channels). Keras raises the same again
+    from it, for the cost of a call instead of making a layer; the spare is
+    taken out while in use."""
     spare = _spares.pop(key, None)
     if spare is not None:
         state = vars(standin)
@@ -392,28 +419,33 @@ def _state_of(real) -> dict:
             for name, value in vars(real).items()}
 
 
-def _keep_spare(real, key, before: dict) -> None:
-    """Keep ``real`` as the spare for ``key`` when its failed call only
-    reassigned attributes (Keras sets ``_called``, the name-scope paths, an
-    input spec in ``build``), which are put back as they were; not when it
-    added an attribute or changed what a container holds (a weight made
-    before the error), which cannot be undone so simply."""
-    after = _state_of(real)
-    if after.keys() != before.keys():
-        return
-    changed = []
-    for name, (value, size) in before.items():
-        new_value, new_size = after[name]
-        if new_value is not value:
-            if size is not None or new_size is not None:
-                return
-            changed.append((name, value))
-        elif new_size != size:
-            return
-    state = vars(real)
-    for name, value in changed:
-        state[name] = value
-    _remember(_spares, key, real)
+def _file_spares(failed: list) -> None:
+    """When a probe ends: keep as spares the real layers whose call failed in
+    it and that nothing used afterwards (their state is still what the failure
+    left), when that failure only reassigned attributes (Keras sets
+    ``_called``, the name-scope paths, an input spec in ``build``), which are
+    put back as they were; not when it added an attribute or changed what a
+    container holds (a weight made before the error)."""
+    for key, real, before, after_failure in failed:
+        after = _state_of(real)
+        if after.keys() != before.keys() or after.keys() != after_failure.keys() or any(
+            after[name][0] is not value or after[name][1] != size for name, (value, size) in after_failure.items()
+        ):
+            continue
+        changed = []
+        for name, (value, size) in before.items():
+            new_value, new_size = after[name]
+            if new_value is not value:
+                if size is not None or new_size is not None:
+                    break
+                changed.append((name, value))
+            elif new_size != size:
+                break
+        else:
+            state = vars(real)
+            for name, value in changed:
+                state[name] = value
+            _remember(_spares, key, real)
 
 
 def _answer(standin, entry, args, kwargs):
@@ -525,6 +557,17 @@ def _same_configuration(a: tuple, b: tuple) -> bool:
 
 
 _PLAIN = (bool, int, float, str, bytes, type(None))
+
+
+def _thawed(frozen):
+    """The value `_frozen` made ``frozen`` from, as a new object (a block may
+    change a list it passed to a layer after making the layer)."""
+    kind, value = frozen
+    if kind in (tuple, list):
+        return kind(_thawed(v) for v in value)
+    if kind is dict:
+        return {k: _thawed(v) for k, v in value}
+    return value
 
 
 def _frozen(value):

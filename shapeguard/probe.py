@@ -606,6 +606,20 @@ def first_layer_rank(fn: Callable, space: Space, point: tuple[int, ...], param: 
     return ndim - 1 if ndim in (3, 4, 5) else None
 
 
+def _own_copy(value):
+    """A list, dict or set value as a copy of its own for this call, as the
+    literal a user would write is: a block that changes it (``sizes.pop()``)
+    must not change the next probe's."""
+    if type(value) not in (list, dict, set):
+        return value
+    import copy
+
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - something in it cannot be copied: pass it as it is
+        return value
+
+
 def _call_arguments(space: Space, point: tuple[int, ...]) -> tuple[list, dict, dict]:
     """``(args, kwargs, {name: value})`` of the call at ``point``, with a
     fresh `keras.Input` for each tensor (a list of them for a list template)."""
@@ -616,7 +630,7 @@ def _call_arguments(space: Space, point: tuple[int, ...]) -> tuple[list, dict, d
         if isinstance(arg.shape, list):
             value = [keras_input(shape, f"{arg.name}[{i}]") for i, shape in enumerate(arg.shape)]
         else:
-            value = keras_input(arg.shape, arg.name) if arg.shape is not None else arg.value
+            value = keras_input(arg.shape, arg.name) if arg.shape is not None else _own_copy(arg.value)
         by_name[arg.name] = value
         if arg.positional:
             args.append(value)
