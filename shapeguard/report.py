@@ -248,7 +248,7 @@ def render_text(report: Report, call_lines: bool = False) -> str:
         how = f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
     lines = [f"{report.target}: {verdict} ({how})"]
     if report.interrupted:
-        lines.append("  interrupted: what was found before Ctrl-C")
+        lines.append("  interrupted: what was found before Ctrl-C (failures not yet confirmed on plain Keras)")
     if report.stopped:
         lines.append(f"  stopped early: {report.stopped}")
     if report.unchecked:
