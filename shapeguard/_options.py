@@ -6,7 +6,8 @@ session, imports only this (and argparse) rather than the whole command."""
 from __future__ import annotations
 
 import argparse
-import math
+
+MAX_TIMEOUT = 604_800  # seconds (a week); the system's interval timer overflows far beyond
 
 
 def positive_int(text: str) -> int:
@@ -24,8 +25,9 @@ def positive_seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    if not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds up to {MAX_TIMEOUT} (a week), "
+                                         f"got {text!r}")
     return value
 
 
@@ -49,9 +51,10 @@ def check_seed(value) -> None:
 def check_timeout(value) -> None:
     from .errors import ShapeguardError
 
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT
     if value is not None and not ok:
-        raise ShapeguardError(f"timeout must be a positive number of seconds (or None for no limit), not {value!r}.")
+        raise ShapeguardError(f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:,} (a week), "
+                              f"or None for no limit, not {value!r}.")
 
 
 def check_exhaustive(value) -> None:

@@ -344,9 +344,10 @@ def hint_for(failure, branches) -> str | None:
     for branch in branches:
         before = branch.start or None
         for step in branch.steps:
-            if step.get("padding") == "valid" and step.get("kernel_size") and before is not None:
+            if step.get("padding") == "valid" and step.get("kernel_size") and before is not None \
+                    and failure.cause != "channels":  # valid padding shrinks sizes, never channels
                 d = dims[0]
-                if len(step.shape) > d and len(before) > d and step.shape[d] != before[d]:
+                if len(step.shape) > d and len(before) > d and _smaller(step.shape[d], before[d]):
                     return (f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
                             f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
                             "input to match")
@@ -704,3 +705,7 @@ def render_html(report) -> str:
                      f"{html.escape(LEGEND)}</caption><tr><th></th>{head}</tr>{''.join(body)}</table>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def _smaller(size, before) -> bool:
+    return isinstance(size, int) and isinstance(before, int) and size < before

@@ -190,7 +190,8 @@ def _confirm_on_plain_path(prober: _Prober, result: SearchResult) -> None:
                        "this point, so it is not reported as a shape failure")
         else:
             message = (f"shapeguard's fast probe found {said(fast)}, but plain Keras found {said(plain)} at "
-                       "this point (a bug in shapeguard; please report it)")
+                       "this point: the block relies on something the fast probe does not imitate (README, "
+                       "\"Speed\": known limits), or it is a bug in shapeguard; please report it")
         internal = Outcome(ERROR, file=fast.file, line=fast.line, error_type=INTERNAL, cause="fast path disagrees",
                            message=message)
         result.outcomes[point] = internal
@@ -204,8 +205,10 @@ def _confirm_on_plain_path(prober: _Prober, result: SearchResult) -> None:
 def _confirmation_timeout(timeout: float | None) -> float | None:
     """The plain path makes real weights and is many times slower than the
     probe that found the failure: it gets 50 times the probe's time, and at
-    least a minute."""
-    return None if timeout is None else max(50 * timeout, 60.0)
+    least a minute (and at most the longest time limit there is)."""
+    from ._options import MAX_TIMEOUT
+
+    return None if timeout is None else min(max(50 * timeout, 60.0), MAX_TIMEOUT)
 
 
 def _count_modes(outcomes: dict) -> dict:

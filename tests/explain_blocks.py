@@ -54,3 +54,9 @@ def se_block(x):
     s = layers.Dense(x.shape[-1] // 2, activation="relu")(s)
     s = layers.Dense(x.shape[-1], activation="sigmoid")(s)
     return layers.Multiply()([x, s])
+
+
+def pointwise_residual(x, filters=8):
+    """A 1x1 convolution (padding 'valid' by default) that changes the channels
+    before an identity shortcut: a channels failure, which padding cannot fix."""
+    return layers.Add()([layers.Conv2D(filters, 1)(x), x])

@@ -203,6 +203,13 @@ def test_valid_padding_in_a_residual_branch_gets_its_hint():
     assert "padding='valid'" in failure.hint
 
 
+def test_a_pointwise_convolution_changing_channels_gets_the_projection_hint_not_padding():
+    report = shapeguard.check(blocks.pointwise_residual, inputs={"x": "4,4,C"}, C=[8], filters=[16])
+    (failure,) = report.failures
+    confirm(failure, vars(blocks))
+    assert failure.cause == "channels" and "padding" not in failure.hint, failure.hint
+
+
 def test_reshape_hint_names_the_input_size():
     report = shapeguard.check(blocks.flatten_to, inputs={"x": "4,4,C"}, C=[4, 8], size=[64])
     (failure,) = report.failures
