@@ -30,28 +30,12 @@ import pickle
 import keras
 import pytest
 from keras import layers
-from test_standin import assert_agree, explain, forget
+from test_standin import assert_agree, explain, forget, fresh, pytestmark  # noqa: F401 - fixture and marks
 
 from shapeguard import _standin
 from shapeguard import probe as probe_module
 from shapeguard.probe import probe, session
 from shapeguard.space import build_space
-
-pytestmark = [
-    pytest.mark.skipif(not _standin.available(), reason="stand-ins need Keras 3's Layer.__new__"),
-    pytest.mark.filterwarnings("ignore:The object being serialized includes a `lambda`:UserWarning"),
-    pytest.mark.filterwarnings("ignore:Layer '.*' looks like it has unbuilt state:UserWarning"),
-]
-
-
-@pytest.fixture(autouse=True)
-def fresh(monkeypatch):
-    monkeypatch.setattr(_standin, "_memo", {})
-    monkeypatch.setattr(_standin, "_initialised", {})
-    monkeypatch.setattr(_standin, "_configs", {})
-    monkeypatch.setattr(_standin, "_spares", {})
-    monkeypatch.setattr(probe_module, "_without_standins", {})
-
 
 def _strict(reason):
     return pytest.mark.xfail(strict=True, reason=reason)
