@@ -286,6 +286,9 @@ class _StandIn:
         if key is not None and state["_standin_real"] is None:
             _take_spare(standin, key)
         real = _real(standin)
+        # The real layer's graph nodes are the ones now: reads of the stand-in's
+        # own (empty) lists would hide them (``layer.output``).
+        state.pop("_inbound_nodes", None), state.pop("_outbound_nodes", None)
         if key is None:
             return real(*args, **kwargs)
         before = _state_of(real)

@@ -48,7 +48,8 @@ def check_version(version: str, folder: Path) -> str:
     if flags.returncode:
         return f"keras {version}: shapeguard does not import ({flags.stderr.strip().splitlines()[-1:]})"
     tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], env)
-    summary = (tests.stdout.strip().splitlines() or ["no output"])[-1]
+    lines = tests.stdout.strip().splitlines() or ["no output"]
+    summary = lines[-1] + "".join(f"\n    {line}" for line in lines if line.startswith("FAILED"))
     example = run([python, "-m", "shapeguard", "check", "-q", "examples/resnext_block.py:block"], env)
     fixed = run([python, "-m", "shapeguard", "check", "-q", "examples/resnext_block_fixed.py:block"], env)
     keras_version, fast, standin, hooks = flags.stdout.split()
