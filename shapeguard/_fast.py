@@ -119,13 +119,13 @@ def _cached(function):
     return lookup
 
 
-_PLAIN = frozenset({bool, int, float, str, bytes, type(None)})
+PLAIN_TYPES = frozenset({bool, int, float, str, bytes, type(None)})  # also used by probe and _standin
 
 
 def _plain_setattr(tracked_setattr, self, name, value) -> None:
     """``Layer.__setattr__`` that stores plain data directly (see module doc)."""
     kind = type(value)
-    if kind in _PLAIN or (kind is tuple and all(type(v) in _PLAIN for v in value)):
+    if kind in PLAIN_TYPES or (kind is tuple and all(type(v) in PLAIN_TYPES for v in value)):
         object.__setattr__(self, name, value)
     else:
         tracked_setattr(self, name, value)

@@ -51,7 +51,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from ._fast import deferred_weights
+from ._fast import PLAIN_TYPES, deferred_weights
 from ._guards import KerasCalls
 
 # Keras layer classes whose symbolic output depends only on their arguments,
@@ -160,7 +160,7 @@ def standing_in(on_call: Callable | None = None) -> Iterator[_Session]:
             except _Unfrozen:
                 pass
             else:
-                return _new_standin(standin_class, cls, original, key, args, kwargs, configuration)
+                return _new_standin(standin_class, original, key, args, kwargs, configuration)
         return original(cls, *args, **kwargs)
 
     _session.active, _session.on_call, _session.unsupported, _session.failed = True, on_call, False, []
@@ -181,9 +181,11 @@ def _in_method(code) -> bool:
     return code.co_argcount > 0 and code.co_varnames[0] in ("self", "cls")
 
 
-def _new_standin(standin_class, cls, original_new, key, args, kwargs, configuration):
-    """A stand-in for ``cls(*args, **kwargs)``; the real layer is made at once
-    (raising what it raises) unless Keras accepted these arguments before."""
+def _new_standin(standin_class, original_new, key, args, kwargs, configuration):
+    """A stand-in for ``cls(*args, **kwargs)`` (``cls`` is ``key[0]``); the
+    real layer is made at once (raising what it raises) unless Keras accepted
+    these arguments before."""
+    cls = key[0]
     standin = object.__new__(standin_class)
     state = vars(standin)
     real = None
@@ -192,7 +194,8 @@ def _new_standin(standin_class, cls, original_new, key, args, kwargs, configurat
         real.__init__(*args, **kwargs)
         _remember(_initialised, key, True)
     state.update(
-        _standin_args=(cls, original_new, args, kwargs, key),
+        _standin_key=key,  # (class, frozen args, frozen kwargs, configuration)
+        _standin_new=original_new,  # Keras's Layer.__new__, to make the real layer
         _standin_configuration=configuration,
         _standin_real=real,
         _standin_called=False,
@@ -225,10 +228,10 @@ def _real(standin, built: bool = True):
     if built and answered is not None and _session.active:
         _give_up()
     if state["_standin_real"] is None:
-        cls, original_new, _, _, key = state["_standin_args"]
-        args, kwargs = _thawed(key[1]), {**_thawed(key[2]), "name": state["name"]}  # as at construction
+        key = state["_standin_key"]
+        cls, args, kwargs = key[0], _thawed(key[1]), {**_thawed(key[2]), "name": state["name"]}  # as made
         with _configured(state["_standin_configuration"]):
-            real = original_new(cls, *args, **kwargs)
+            real = state["_standin_new"](cls, *args, **kwargs)
             real.__init__(*args, **kwargs)
         state["_standin_real"] = real
         if built and answered is not None:
@@ -276,7 +279,7 @@ class _StandIn:
         first, state["_standin_called"] = not state["_standin_called"], True
         key = None
         if first and not state["_standin_touched"]:
-            key = _call_key(state["_standin_args"][4], args, kwargs)
+            key = _call_key(state["_standin_key"], args, kwargs)
         if key is not None:
             entry = _memo.get(key)
             if entry is not None:
@@ -333,7 +336,7 @@ class _StandIn:
         elif state["_standin_real"] is not None:
             return state["_standin_real"].get_config()
         else:
-            key = state["_standin_args"][4]
+            key = state["_standin_key"]
             config = _configs.get(key)
             if config is None:
                 config = _real(standin, built=False).get_config()
@@ -559,9 +562,6 @@ def _same_configuration(a: tuple, b: tuple) -> bool:
     return a[0] == b[0] and a[1] == b[1] and a[2] is b[2]
 
 
-_PLAIN = (bool, int, float, str, bytes, type(None))
-
-
 def _thawed(frozen):
     """The value `_frozen` made ``frozen`` from, as a new object (a block may
     change a list it passed to a layer after making the layer)."""
@@ -578,7 +578,7 @@ def _frozen(value):
     not (``1``, ``1.0`` and ``True``); raises _Unfrozen for anything but plain
     data and module-level functions."""
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in PLAIN_TYPES:
         return kind, value
     if kind in (tuple, list):
         return kind, tuple(_frozen(v) for v in value)

@@ -36,6 +36,7 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from . import _causes
+from ._fast import PLAIN_TYPES
 from .space import Space
 
 PASS = "pass"
@@ -111,14 +112,17 @@ def probe(
     gives the user's code stand-ins for Keras's own layers that answer from
     what Keras answered before (`_standin`); ``fast=False`` is the plain Keras
     path, which confirms every failure."""
-    from . import _fast, _standin
+    from . import _standin
 
+    key = _key(fn)
     with session():
-        if fast and _fast.available() and _standin.available() and not _without_standins.get(_key(fn)):
+        if fast and _standin.available() and key not in _without_standins:
             outcome = _probe(fn, space, point, timeout, user_files, fast, standins=True)
             if outcome is not None:
                 return outcome
-            _without_standins[_key(fn)] = True  # used beyond what stand-ins support: not again
+            if len(_without_standins) >= 4096:
+                _without_standins.clear()
+            _without_standins[key] = True  # used beyond what stand-ins support: not again
         outcome = _probe(fn, space, point, timeout, user_files, fast, standins=False)
     assert outcome is not None
     return outcome
@@ -151,8 +155,6 @@ def _key(fn: Callable):
             fn = fn.__wrapped__
         else:
             break
-    if len(_without_standins) > 4096:
-        _without_standins.clear()
     return id(fn), getattr(fn, "__qualname__", None)
 
 
@@ -181,10 +183,7 @@ def _probe(fn, space, point, timeout, user_files, fast, standins: bool) -> Outco
                 outcome = classify(exc, user_files)
             else:
                 outcome = Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
-        except _standin.StandInUnsupported:
-            if not standins:  # a stand-in kept by the block from an earlier probe
-                return Outcome(ERROR, error_type=INTERNAL, cause="internal",
-                               message="a layer made during an earlier probe was used again")
+        except _standin.StandInUnsupported:  # raised only while stand-ins are on
             return None
         if session is not None and session.unsupported:  # the block swallowed StandInUnsupported
             return None
@@ -472,9 +471,6 @@ def _realpath(filename: str) -> str:
     return os.path.realpath(filename)
 
 
-_NOT_TENSORS = frozenset({bool, int, float, str, bytes, type(None)})
-
-
 def _input_shapes(frame) -> tuple:
     """Shapes of the tensors an operation was called with, batch dim as None:
     KerasTensors, or the backend's tensors inside a traced ``call()``."""
@@ -487,7 +483,7 @@ def _input_shapes(frame) -> tuple:
     values = [frame.f_locals[n] for n in names if n != "self" and n in frame.f_locals]
     shapes = []
     for value in keras.tree.flatten(values):
-        if type(value) in _NOT_TENSORS:  # TensorFlow's tensor test is slow on them
+        if type(value) in PLAIN_TYPES:  # TensorFlow's tensor test is slow on them
             continue
         if isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
             try:

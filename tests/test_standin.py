@@ -635,7 +635,7 @@ def test_keras_special_methods_are_keras_own_outside_a_probe():
     with session():
         assert inert()
         layer = layers.Dense(2)  # made in a check but outside a probe: a real layer
-        assert type(layer) is layers.Dense and "_standin_args" not in vars(layer)
+        assert type(layer) is layers.Dense and "_standin_key" not in vars(layer)
         for _ in range(3):  # the second probe falls back to plain Keras
             probe(shared_same_shapes, space, point)
         probe(no_filters, space, point)  # raises inside the block
