@@ -10,7 +10,7 @@ Prints, as ratios of two figures measured in the same run on the same machine:
    seed ResNeXt block's space and on a ResNet-50-sized builder (16 bottleneck
    blocks); with the number of verdict disagreements (pass/fail and failing
    layer class), which must be 0; the first pass over the points, which
-   starts with an empty memo of stand-in answers (`shapeguard._standin`), is
+   starts with an empty memo of stand-in answers (`shapeguard._probe.standins`), is
    also shown alone;
 2. end to end: `shapeguard check examples/resnext_block.py:block` against
    `python -c "import keras"`, whole processes, interleaved;
@@ -72,7 +72,7 @@ def plain_probe(fn, space, point):
 
 
 def shapeguard_probe(fn, space, point):
-    from shapeguard.probe import probe
+    from shapeguard._probe import probe
 
     start = time.perf_counter()
     outcome = probe(fn, space, point)
@@ -82,15 +82,15 @@ def shapeguard_probe(fn, space, point):
 
 def per_probe(name, fn, space, points, repeats, chunk=16):
     """Interleave the two probes, chunk by chunk of points; medians and
-    disagreements. A check runs its probes inside `shapeguard.probe.session`
+    disagreements. A check runs its probes inside `shapeguard._probe.session`
     (Keras's special methods wrapped once for all of them), so shapeguard's
     probes of a chunk run in one session, and what entering and leaving it
     cost is shared out over them; plain Keras runs outside any session."""
     import keras
 
-    from shapeguard.probe import session
+    from shapeguard._probe import session
 
-    from shapeguard import _standin
+    from shapeguard._probe import standins as _standin
 
     keras.config.disable_traceback_filtering()
     plain_times, guard_times, disagreements = [], [], 0
@@ -178,7 +178,7 @@ def run_end_to_end(quick: bool) -> None:
 MEMORY_CHILD = r'''
 import sys
 from keras import layers
-from shapeguard.probe import probe
+from shapeguard._probe import probe
 from shapeguard.space import build_space
 
 def hwm():

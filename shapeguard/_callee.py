@@ -35,7 +35,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 from .errors import ShapeguardError
-from .space import INFERRED_TEMPLATE, TENSOR_PARAM_NAMES, Argument, build_space, call_string
+from ._inference import INFERRED_TEMPLATE, TENSOR_PARAM_NAMES
+from ._show import call_string
+from .space import Argument, build_space
 
 FUNCTION, LAYER, FACTORY = "function", "layer", "factory"
 FACTORY_TENSOR = "inputs"  # the parameter name shown for what a factory's result takes
@@ -173,7 +175,7 @@ def resolve(
 
 def _resolve_class(cls: type, inputs: dict, input_shapes: dict, label: str, call_name: str) -> Callee:
     layer = is_layer_class(cls)
-    if not layer and not _defines_call(cls):
+    if not layer and not defines_call(cls):
         raise ShapeguardError(
             f"{label} is a class that is neither a keras Layer nor callable; "
             f"name one of its methods, as in {call_name}.method."
@@ -283,7 +285,7 @@ def is_layer_class(cls: type) -> bool:
     return issubclass(cls, keras.layers.Layer)
 
 
-def _defines_call(cls: type) -> bool:
+def defines_call(cls: type) -> bool:
     return any("__call__" in vars(k) for k in cls.__mro__ if k is not object)
 
 

@@ -26,9 +26,10 @@ import re
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
+
+from ._usercode import is_internal, shown
 
 CHANNEL = "SHAPEGUARD_CHANNEL"  # set in the child: where to write its probe records
 DEATHS = "SHAPEGUARD_DEATHS"  # set in the child: {target: {point, message, file, line}}
@@ -70,7 +71,7 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
             deaths[last["target"]] = {"point": last["point"], "message": f"the process {cause}",
                                       "file": file, "line": line}
             if not quiet:
-                where = f" at {_shown(file)}:{line}" if file else ""
+                where = f" at {shown((file, line))}" if file else ""
                 print(f"shapeguard: {last['target']}: the process {cause}{where} while probing "
                       f"{last['call']}; checking again without that call.", file=sys.stderr)
         print(f"shapeguard: the checking process kept dying (last: {cause}); no report.", file=sys.stderr)
@@ -193,23 +194,9 @@ def _user_frame(fault_path: str) -> tuple[str | None, int | None]:
     current = text.split("Current thread", 1)[-1] if "Current thread" in text else text
     for line in current.splitlines():
         match = _FRAME.match(line)
-        if match and not _internal(match["file"]):
+        if match and not is_internal(match["file"]):
             return match["file"], int(match["line"])
     return None, None
-
-
-def _internal(path: str) -> bool:
-    if path.startswith("<"):
-        return True
-    real = os.path.realpath(path)
-    roots = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots.add(os.path.dirname(os.path.abspath(__file__)))
-    return any(real.startswith(os.path.join(os.path.realpath(r), "")) for r in roots)
-
-
-def _shown(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith(os.pardir) else rel
 
 
 # --- in the child ------------------------------------------------------------

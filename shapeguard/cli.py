@@ -15,8 +15,16 @@ import re
 import sys
 from typing import Any
 
+from . import report as _report
+from ._callee import resolve
+from ._collect import collect, is_file_path, split_target
+from ._expr import parse_condition, split_top_level
 from ._options import positive_int, positive_seconds
+from ._outcome import DIED, ERROR, INTERNAL, Outcome
+from ._quiet import silenced_native_output
+from ._supervise import Channel, in_child, supervise
 from ._version import __version__
+from .errors import ShapeguardError
 
 EXIT_PASSED = 0  # every target passed
 EXIT_FAILED = 1  # at least one shape or config failure
@@ -24,7 +32,7 @@ EXIT_USAGE = 2  # bad options, or a target that cannot be imported, found or cal
 EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own
 EXIT_INTERRUPTED = 130  # Ctrl-C; what was found so far is reported
 
-FORMATS = ("text", "json", "github", "sarif")
+FORMATS = ("text", "json", "github", "sarif")  # of report.RENDERERS; html is the notebook's
 
 _EPILOG = """\
 targets:
@@ -131,9 +139,6 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     Then, unless this process is already the child, the check runs in a child
     process watched by this one (`shapeguard._supervise`), so that a block
     that kills its process is still reported."""
-    from ._supervise import in_child, supervise
-    from .errors import ShapeguardError
-
     try:
         parse_axes(args.axis, import_names=False)
         inputs = (parse_inputs(args.input), _parse_assignments(args.input_shape, "--input-shape", "PARAM=TEMPLATE"))
@@ -148,10 +153,6 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
 
 def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list) -> int:
-    from ._quiet import silenced_native_output
-    from ._supervise import Channel, in_child
-    from .errors import ShapeguardError
-
     channel = Channel() if in_child() else None
     if channel is not None:
         import gc
@@ -171,9 +172,6 @@ def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list) 
 
 
 def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list, channel) -> int:
-    from ._quiet import silenced_native_output
-    from .errors import ShapeguardError
-
     show_progress = not args.quiet and _isatty(sys.stderr)
     with silenced_native_output() as terminal:
         try:
@@ -189,7 +187,7 @@ def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], w
             print(f"shapeguard: internal error: {_internal(exc)}", file=terminal.stderr)
             return EXIT_USAGE
 
-        text = render(reports, args.format, args.lines)
+        text = _report.render(reports, args.format, args.lines)
         if args.output is not None:
             try:
                 write_atomically(args.output, text)
@@ -223,8 +221,6 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
     bad one fails at once; Ctrl-C keeps the reports made so far. A bug in
     shapeguard while checking one target makes that target's report an
     ``InternalError`` and the others are still checked."""
-    from .errors import ShapeguardError
-
     targets: list = []
     reports: list = []
     try:
@@ -267,10 +263,8 @@ def _freeze_imported_objects() -> None:
 
 
 def _internal_error_report(target, plan: dict, exc: BaseException):
-    from .report import BlockError, Report
-
-    report = Report(target=target.name, mode="search", probes=0, space={}, size=0, seed=0)
-    report.errors.append(BlockError("InternalError", _internal(exc), None, {}, ""))
+    report = _report.Report(target=target.name, mode="search", probes=0, space={}, size=0, seed=0)
+    report.errors.append(_report.BlockError(INTERNAL, _internal(exc), None, {}, ""))
     return report
 
 
@@ -290,14 +284,10 @@ def parse_axes(items: list[str], import_names: bool = True) -> dict[str, list]:
     [(3, 3), (1, 3)]}``: values split at top-level commas only. Dotted names
     are imported unless ``import_names`` is False (the watching parent
     process, which stays light, leaves them to the child)."""
-    from ._expr import split_top_level
-
     axes = {}
     for name, values in _parse_assignments(items, "--axis", "NAME=V1,V2").items():
         pieces = split_top_level(values, ",", f"--axis {name}")
         if any(not piece.strip() for piece in pieces):
-            from .errors import ShapeguardError
-
             raise ShapeguardError(f"--axis {name}={values}: a value is empty; write --axis {name}=V1,V2.")
         axes[name] = [parse_value(v, import_names) for v in pieces]
     return axes
@@ -306,9 +296,6 @@ def parse_axes(items: list[str], import_names: bool = True) -> dict[str, list]:
 def parse_where(items: list[str]) -> list[str]:
     """Each ``--where EXPR``, checked to parse now (its names are checked
     against each target's axes with the space)."""
-    from ._expr import parse_condition
-    from .errors import ShapeguardError
-
     for item in items:
         try:
             parse_condition(item, "--where")
@@ -325,8 +312,6 @@ def parse_inputs(items: list[str]) -> dict[str, str]:
 
 def _parse_assignments(items: list[str], option: str, form: str) -> dict[str, str]:
     """Repeated ``NAME=VALUE`` options -> ``{NAME: VALUE}``; a name given twice is an error."""
-    from .errors import ShapeguardError
-
     assigned: dict[str, str] = {}
     for item in items:
         name, equals, value = item.partition("=")
@@ -366,8 +351,6 @@ def _import_dotted(text: str) -> Any:
     """``keras.activations.relu`` -> the object; one sentence if it cannot be had."""
     import importlib
 
-    from .errors import ShapeguardError
-
     parts = text.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         try:
@@ -392,9 +375,6 @@ def check_output_path(path: str | None, targets: list[str]) -> None:
     """Refuse, before anything runs, an ``--output`` that cannot be written or
     that is one of the targets (it would replace the source being checked).
     The file itself is written only when the report is ready (`write_atomically`)."""
-    from ._target import is_file_path, split_target
-    from .errors import ShapeguardError
-
     if path is None:
         return
     if not path.strip():
@@ -462,11 +442,9 @@ def write_atomically(path: str, text: str) -> None:
 def _resolve_all(texts: list[str]) -> list:
     """Every target's functions, all imported before any is probed, so a bad
     target fails at once; repeats are checked once."""
-    from ._target import resolve
-
     targets, seen = [], set()
     for text in texts:
-        for target in resolve(text):
+        for target in collect(text):
             if target.name not in seen:
                 seen.add(target.name)
                 targets.append(target)
@@ -479,10 +457,7 @@ def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argp
     --input-shape)). Resolving the target, building its space and validating
     the options now reports a bad axis, or a decorator's bad ``max_examples``
     or ``seed``, before any target is probed, in a message that names the target."""
-    from ._callee import resolve
     from .engine import resolve_options
-    from .errors import ShapeguardError
-
     tensors, shapes = inputs
     try:
         options = resolve_options(target.function, max_examples=args.max_examples,
@@ -542,9 +517,6 @@ def _check(target, plan: dict, args: argparse.Namespace, progress_stream, channe
 def _known_deaths(death: dict | None) -> dict | None:
     if not death:
         return None
-    from .probe import ERROR, Outcome
-    from .search import DIED
-
     outcome = Outcome(ERROR, file=death.get("file"), line=death.get("line"), message=death["message"],
                       error_type=DIED)
     return {tuple(death["point"]): outcome}
@@ -570,88 +542,6 @@ class _Progress:
             self.stream.write("\r" + " " * self.shown + "\r")
             self.stream.flush()
             self.shown = 0
-
-
-def render(reports: list, fmt: str, call_lines: bool = False) -> str:
-    """The whole output for ``fmt``, ending with a newline (``call_lines``: see `Report.render`)."""
-    if fmt == "json":
-        from .report import reports_to_json
-
-        return reports_to_json(reports) + "\n"
-    if fmt == "github":
-        return "".join(line + "\n" for line in github_lines(reports))
-    if fmt == "sarif":
-        from .sarif import render_sarif
-
-        return render_sarif(reports) + "\n"
-    parts = [report.render(call_lines) for report in reports]
-    if len(reports) > 1:
-        parts.append(summary(reports))
-    return "".join(part + "\n\n" for part in parts[:-1]) + (parts[-1] + "\n" if parts else "")
-
-
-def summary(reports: list) -> str:
-    """``shapeguard: 3 targets: 1 failed (2 failure modes), 1 error, 1 passed``."""
-    counts = {status: sum(r.status == status for r in reports) for status in ("fail", "error", "pass")}
-    modes = sum(len(r.failures) for r in reports)
-    parts = []
-    if counts["fail"]:
-        parts.append(f"{counts['fail']} failed ({modes} failure mode{'s' * (modes != 1)})")
-    if counts["error"]:
-        parts.append(f"{counts['error']} with block errors")
-    if counts["pass"]:
-        parts.append(f"{counts['pass']} passed")
-    n = len(reports)
-    return f"shapeguard: {n} target{'s' * (n != 1)}: " + (", ".join(parts) or "nothing checked")
-
-
-def github_lines(reports: list) -> list[str]:
-    """One workflow command per failure mode and per block error, then the
-    summary line (GitHub shows the annotations on the lines they name)."""
-    lines = []
-    for report in reports:
-        for failure in report.failures:
-            name = f" {failure.layer_name!r}" if failure.layer_name else ""
-            if failure.kind == "shape":
-                what = f"shape failure: {failure.layer_class}{name} rejected input shapes " + " and ".join(
-                    str(tuple(s)) for s in failure.input_shapes
-                )
-            else:
-                what = f"config failure: {failure.layer_class}{name} rejected its arguments"
-            body = [what, f"keras: {failure.message}", f"minimal call: {failure.call}"]
-            body += _counts(failure)
-            lines.append(_annotation(failure.location, "shapeguard", [f"{report.target}: {body[0]}", *body[1:]]))
-        for error in report.errors:
-            body = [f"{report.target}: the block raised {error.type}: {error.message}", f"call: {error.call}"]
-            lines.append(_annotation(error.location, f"shapeguard: block raised {error.type}", body + _counts(error)))
-        for warning in report.warnings:  # README, "Reports that explain"
-            body = [f"{report.target}: {warning.message}", f"call: {warning.call}"]
-            level = "error" if report.strict else "warning"
-            lines.append(_annotation(warning.location, "shapeguard: broadcast", body, level))
-    lines.append(summary(reports))
-    return lines
-
-
-def _counts(item) -> list[str]:
-    return [f"fails at {item.failing} of {item.of} combinations"] if item.failing is not None else []
-
-
-def _annotation(location, title: str, body: list[str], level: str = "error") -> str:
-    from .report import relative_path
-
-    props = []
-    if location is not None:
-        props += [f"file={_escape_property(relative_path(location.file))}", f"line={location.line}"]
-    props.append(f"title={_escape_property(title)}")
-    return f"::{level} {','.join(props)}::{_escape_data(chr(10).join(body))}"
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def _write(text: str, stream) -> None:

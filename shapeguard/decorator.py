@@ -16,27 +16,18 @@ from __future__ import annotations
 
 import copy
 import inspect
-import types
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import wrapt
 
-_SPEC_ATTRIBUTE = "_shapeguard_spec"
+from ._spec import SPEC_ATTRIBUTE, WRAPPER_MARK, GuardSpec, refuse_lazy_functions, spec_of, unwrap
+from .errors import ShapeguardError
 
-
-@dataclass(frozen=True)
-class GuardSpec:
-    axes: dict = field(default_factory=dict)
-    inputs: dict | None = None
-    max_examples: int | None = None
-    seed: int | None = None
-    where: Any = None
-    input_shapes: dict | None = None
+__all__ = ["guard", "spec_of", "unwrap"]
 
 
 def _call_with_context(wrapped, instance, args, kwargs):
-    from .probe import describe_value, enriched_errors
+    from ._probe import describe_value, enriched_errors  # imports no Keras until Keras raised
 
     def describe_call() -> str:
         parts = [describe_value(a) for a in args]
@@ -90,6 +81,10 @@ class GuardedFunction(_Checkable, wrapt.FunctionWrapper):
         return self
 
 
+for _wrapper in (GuardedFunction, BoundGuardedFunction):
+    setattr(_wrapper, WRAPPER_MARK, True)  # what `_spec.spec_of` and `_spec.unwrap` recognise
+
+
 def guard(
     fn: Callable | None = None,
     /,
@@ -113,7 +108,6 @@ def guard(
     The space is checked now, so a misspelt axis fails at import time.
     """
     from ._options import check_max_examples, check_seed
-    from .errors import ShapeguardError
 
     check_max_examples(max_examples)
     check_seed(seed)
@@ -131,13 +125,12 @@ def guard(
         if not callable(function):
             raise ShapeguardError(f"@guard decorates a function, not {type(function).__name__}.")
         from ._callee import resolve
-        from .engine import _refuse_lazy_functions
 
-        _refuse_lazy_functions(function, getattr(function, "__name__", "the function"))
+        refuse_lazy_functions(function, getattr(function, "__name__", "the function"))
         if not _is_layer_call(function):  # a Layer's space needs its class, which does not exist yet
             resolve(function, spec.inputs, spec.input_shapes).space(spec.axes, where=spec.where)
         if inspect.isclass(function):
-            setattr(function, _SPEC_ATTRIBUTE, spec)
+            setattr(function, SPEC_ATTRIBUTE, spec)
             return function
         return GuardedFunction(function, spec)
 
@@ -152,45 +145,3 @@ def _is_layer_call(function: Callable) -> bool:
         return list(inspect.signature(function).parameters)[:1] == ["self"]
     except (TypeError, ValueError):
         return False
-
-
-def spec_of(fn: Any) -> GuardSpec | None:
-    """The declared space of a guarded function (bound or not) or class, else None."""
-    if inspect.isclass(fn):  # not inherited: a subclass is guarded on its own
-        call = vars(fn).get("call")  # @guard on a Layer's call() declares the Layer's space
-        return vars(fn).get(_SPEC_ATTRIBUTE) or (call._self_guard_spec if isinstance(call, GuardedFunction) else None)
-    if isinstance(fn, types.MethodType) and isinstance(fn.__func__, GuardedFunction):
-        fn = fn.__func__  # a classmethod over @guard, on Pythons where it does not chain
-    if isinstance(fn, BoundGuardedFunction):
-        fn = fn._self_parent
-    return fn._self_guard_spec if isinstance(fn, GuardedFunction) else None
-
-
-def unwrap(fn: Any) -> Any:
-    """What a check calls: the function under ``@guard``, else ``fn`` itself."""
-    return fn.__wrapped__ if isinstance(fn, (GuardedFunction, BoundGuardedFunction)) else fn
-
-
-def find_guarded(module: types.ModuleType) -> list[tuple[str, Any]]:
-    """``(qualified name, object)`` for every guarded function or class defined
-    in ``module``, at top level or as a method of a top-level class, in file order."""
-    found = []
-    for name, obj in vars(module).items():
-        if isinstance(obj, GuardedFunction) and getattr(obj, "__module__", None) == module.__name__:
-            found.append((name, obj))
-        elif inspect.isclass(obj) and obj.__module__ == module.__name__:
-            if spec_of(obj) is not None:
-                found.append((name, obj))
-            for attr, member in vars(obj).items():
-                if isinstance(member, (staticmethod, classmethod)):
-                    member = member.__func__  # @staticmethod / @classmethod written over @guard
-                if isinstance(member, GuardedFunction):
-                    found.append((f"{name}.{attr}", member))
-    return sorted(found, key=lambda item: _first_line(item[1]))
-
-
-def _first_line(obj) -> int:
-    try:
-        return inspect.getsourcelines(unwrap(obj))[1]
-    except (OSError, TypeError):
-        return 0

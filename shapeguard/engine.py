@@ -10,15 +10,17 @@ from typing import Any, Callable
 
 from ._callee import NoTensor, resolve
 from ._options import check_exhaustive, check_max_examples, check_seed, check_timeout
-from .decorator import spec_of, unwrap
+from ._outcome import ERROR, NO_KERAS_CALL
+from ._probe import first_layer_rank, probe, session
+from ._spec import refuse_lazy_functions, spec_of, unwrap
+from ._usercode import target_files
 from .errors import ShapeguardError
 from .explain import explain
-from .probe import ERROR, probe, session, target_files
 from .report import BlockError, Failure, Location, Report
+from .search import search
 
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 60.0
-NO_KERAS_CALL = "NoKerasCall"  # BlockError.type of a check in which no probe called Keras
 
 
 def check(
@@ -66,8 +68,6 @@ def check(
     that explain"). A bad option raises `ShapeguardError`; so does an
     ``async def`` or generator function (its body would not run).
     """
-    from .search import search
-
     options = resolve_options(fn, inputs=inputs, input_shapes=input_shapes, max_examples=max_examples, seed=seed,
                               exhaustive=exhaustive, timeout=timeout, where=where, axes=axes)
     if target is not None and not isinstance(target, str):
@@ -134,7 +134,7 @@ def resolve_options(fn: Callable, *, inputs=None, input_shapes=None, max_example
         where = where if where is not None else spec.where
     inner = callable_.func if isinstance(callable_, functools.partial) else callable_
     name = getattr(inner, "__name__", None) or type(inner).__name__
-    _refuse_lazy_functions(callable_, name)
+    refuse_lazy_functions(callable_, name)
     return {
         "function": callable_,
         "name": name,
@@ -145,21 +145,6 @@ def resolve_options(fn: Callable, *, inputs=None, input_shapes=None, max_example
         "max_examples": DEFAULT_MAX_EXAMPLES if max_examples is None else max_examples,
         "seed": 0 if seed is None else seed,
     }
-
-
-def _refuse_lazy_functions(fn: Callable, name: str) -> None:
-    """An ``async def`` or a generator function returns at once without running
-    its body: every probe would pass having checked nothing."""
-    if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn):
-        raise ShapeguardError(
-            f"{name} is an async function: calling it returns a coroutine without running its body, "
-            "so no layer would be checked; check a plain def that builds the layers."
-        )
-    if inspect.isgeneratorfunction(fn):
-        raise ShapeguardError(
-            f"{name} is a generator function (it has a yield): calling it returns a generator without "
-            "running its body, so no layer would be checked; check a function that returns the output."
-        )
 
 
 def _default_target(fn: Callable, name: str) -> str:
@@ -219,8 +204,6 @@ def _space_of_inferred_rank(callee, space, axes, where, timeout):
     """With no template given, the first layer that gets the tensor decides
     its rank: a `Conv1D`, `LSTM` or `Dense` first means a sequence (``T,C``), a
     `Conv3D` a volume (``depth,H,H,C``); an image (``H,H,C``) otherwise."""
-    from .probe import first_layer_rank
-
     template = space.templates[0]
     rank = first_layer_rank(callee, space, space.valid_points[0] if space.valid_points else next(space.points()),
                             template.param, timeout)

@@ -13,16 +13,17 @@ the layer, or may not have, so they are not counted for or against it.
 from __future__ import annotations
 
 import dataclasses
-import html
 import itertools
-import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
-from ._graph import Broadcast, failing_dims, upsampling_depth
-from .probe import ERROR, PASS, TIMEOUT, Outcome
-from .space import Space, show_value
+from ._hints import hint_for
+from ._outcome import ERROR, PASS, TIMEOUT, Outcome
+from ._probe.broadcasts import Broadcast
+from ._show import show_value
+from .report import BroadcastWarning, Location
+from .space import Space, TensorList
 
 MAX_TERMS = 3  # a condition is an "or" of at most this many "and"s...
 MAX_ATOMS = 3  # ...of at most this many simple tests each
@@ -308,87 +309,12 @@ def nearest_pass(point: tuple, rows: list, space: Space, call_of: Callable) -> d
     }
 
 
-# ---- fix hints -----------------------------------------------------------------
-
-_MERGES = ("Add", "Subtract", "Average", "Multiply", "Maximum", "Minimum", "Concatenate")
-
-
-def hint_for(failure, branches) -> str | None:
-    """A fix for the recognised patterns only (README, "Reports that explain")."""
-    message = failure.message
-    source = failure.location.source() if failure.location is not None else ""
-    if failure.kind == "config":
-        if "divisible by the number of groups" in message:
-            return ("the grouped convolution's input channels must be a multiple of `groups`: make the "
-                    "channels it gets (e.g. `filters`) a positive multiple of `groups`")
-        if "strictly positive" in message and "filters" in message and "groups" in source:
-            return ("the grouped convolution's `filters` came out as 0: `filters` must be a positive "
-                    "multiple of `groups` (int(filters / groups) rounds to 0 when filters < groups)")
-        return None
-    if "output size would be zero or negative" in message and "padding=valid" in message:
-        return ("padding='valid' shrinks each step below the kernel size for short inputs: use "
-                "padding='same', or give inputs at least as large as the size summary says")
-    if failure.layer_class == "Reshape" and failure.input_shapes:
-        shape = failure.input_shapes[0]
-        if all(isinstance(d, int) for d in shape[1:]):
-            size = math.prod(shape[1:])
-            return (f"Reshape's target shape must hold as many values as its input {tuple(shape)} "
-                    f"({size} per example): compute it from the input's shape, or use -1 for one dimension")
-        return None
-    if failure.layer_class not in _MERGES or not branches:
-        return None
-    dims = failing_dims([b.shape for b in branches])
-    if not dims:
-        return None
-    rank = len(branches[0].shape)
-    for branch in branches:
-        before = branch.start or None
-        for step in branch.steps:
-            if step.get("padding") == "valid" and step.get("kernel_size") and before is not None \
-                    and failure.cause != "channels":  # valid padding shrinks sizes, never channels
-                d = dims[0]
-                if len(step.shape) > d and len(before) > d and _smaller(step.shape[d], before[d]):
-                    return (f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
-                            f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
-                            "input to match")
-            before = step.shape
-    identity = [b for b in branches if b.identity]
-    others = [b for b in branches if not b.identity]
-    if identity and others and failure.layer_class != "Concatenate":
-        main = others[0]
-        conv = {3: "Conv1D", 4: "Conv2D", 5: "Conv3D"}.get(rank, "Conv2D")
-        stride = 1
-        for step in main.steps:
-            strides = step.get("strides")
-            if strides is not None:
-                stride *= strides[0] if isinstance(strides, tuple) else strides
-        if any(d != rank - 1 for d in dims) and stride == 1:
-            return None  # the sizes differ for another reason than a stride
-        return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} but the main path "
-                f"gives {main.shape}: whenever they can differ, project the shortcut with a 1x1 convolution "
-                f"with the main path's channels and the same strides, "
-                f"{conv}({main.shape[-1]}, 1, strides={stride})({identity[0].source})")
-    spatial = [d for d in dims if d != rank - 1]
-    ups = [b for b in branches if upsampling_depth(b)]
-    if failure.layer_class == "Concatenate" and ups and spatial:
-        depth = max(upsampling_depth(b) for b in ups)
-        n = rank - 2
-        skips = [b for b in branches if b not in ups]
-        skip = f" and the skip {skips[0].shape}" if skips else ""
-        return (f"the upsampled input {ups[0].shape}{skip} differ in size: sizes must be divisible by "
-                f"2**{depth} = {2 ** depth}, or crop/pad the skip to the upsampled size "
-                f"(Cropping{n}D / ZeroPadding{n}D)")
-    return None
-
-
 # ---- which sizes work --------------------------------------------------------
 
 
 def size_axes(space: Space) -> list[str]:
     """Axes that are a spatial or sequence dimension of some template: read by
     a dim other than the last (channel) one, as templates are written channels-last."""
-    from .space import TensorList
-
     names: list[str] = []
 
     def visit(choice):
@@ -510,10 +436,6 @@ def _summary_text(name: str, entry: dict) -> str:
 
 # ---- the grid ----------------------------------------------------------------
 
-MARKS = {"pass": ".", "fail": "#", "some": "+", "none": " "}
-LEGEND = ". passes   # fails   + fails for some values of the other axes   blank: not probed"
-
-
 def grid(rows: list, space: Space) -> dict | None:
     """Pass/fail marks for the two axes that change the outcome most often
     on their own: ``{"rows": axis, "columns": axis, "row_values", "column_values", "cells"}``."""
@@ -537,63 +459,11 @@ def grid(rows: list, space: Space) -> dict | None:
             "column_values": values[column_axis], "cells": cells}
 
 
-def grid_lines(g: dict) -> list[str]:
-    heads = [show_value(v) for v in g["column_values"]]
-    labels = [f"{g['rows']}={show_value(v)}" for v in g["row_values"]]
-    width = max(len(h) for h in heads)
-    left = max(len(label) for label in labels)
-    lines = [" " * (left + 2) + " ".join(h.rjust(width) for h in heads) + f"   <- {g['columns']}"]
-    for label, line in zip(labels, g["cells"]):
-        lines.append(label.rjust(left) + "  " + " ".join(MARKS[c].rjust(width) for c in line))
-    return lines
-
-
 # ---- silent broadcasts -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BroadcastWarning:
-    """A merge that built only by broadcasting a channel of size 1 (README,
-    "Reports that explain"): a warning, which fails the check only with strict."""
-
-    layer_class: str
-    layer_name: str | None
-    location: Any  # report.Location or None
-    input_shapes: tuple
-    dim: int
-    example: dict
-    call: str
-    count: int  # probes that met it
-
-    kind = "broadcast"
-
-    @property
-    def message(self) -> str:
-        ones = [tuple(s) for s in self.input_shapes if s[self.dim] == 1]
-        others = [tuple(s) for s in self.input_shapes if s[self.dim] != 1]
-        return (f"{self.layer_class} broadcasts the channels of {ones[0]} against {others[0]}: Keras builds it "
-                "without an error, but in a residual block it is almost always a shortcut that was never projected")
-
-    def to_dict(self) -> dict:
-        from .report import _location_dict
-
-        return {
-            "kind": self.kind,
-            "layer": {"class": self.layer_class, "name": self.layer_name},
-            "location": _location_dict(self.location),
-            "message": self.message,
-            "input_shapes": [list(s) for s in self.input_shapes],
-            "dim": self.dim,
-            "example": self.example,
-            "call": self.call,
-            "count": self.count,
-        }
 
 
 def broadcast_warnings(rows: list, call_of: Callable) -> list:
     """One warning per merge (class and line), at its most preferred probe."""
-    from .report import Location
-
     best: dict = {}
     counts: dict = {}
     for example, point, outcome in rows:
@@ -610,102 +480,3 @@ def broadcast_warnings(rows: list, call_of: Callable) -> list:
         warnings.append(BroadcastWarning(found.layer_class, found.layer_name, location, found.input_shapes,
                                          found.dim, example, call_of(point), counts[mode]))
     return warnings
-
-
-# ---- renderings ----------------------------------------------------------------
-
-
-def failure_lines(failure, call_lines: bool = False) -> list[str]:
-    """The explanation lines under one failure in the text report; with
-    ``call_lines``, each layer on a branch names the user's line that called it."""
-    lines = []
-    if failure.branches:
-        marked = next((b for b in failure.branches if b.parts_at is not None), None)
-        lines.append("      branches" + (" (* first layer where the inputs part):" if marked else ":"))
-        for branch in failure.branches:
-            lines += _wrap_path(branch.text(call_lines))
-    if failure.condition:
-        where = ("all combinations" if failure.condition["checked_on"] == "all"
-                 else f"a sample of {failure.condition['points']} probes")
-        if failure.condition.get("bisection_probes"):
-            where += f" + {failure.condition['bisection_probes']} sizes between"
-        lines += _wrap(f"      when: {failure.condition['text']} (checked on {where})")
-    if failure.hint:
-        lines += _wrap(f"      fix: {failure.hint}")
-    if failure.nearest_pass:
-        changed = ", ".join(f"{k}={show_value(v)}" for k, v in failure.nearest_pass["changed"].items())
-        lines.append(f"      nearest pass: {changed}: {failure.nearest_pass['call']}")
-    return lines
-
-
-WIDTH = 100  # explanation lines are wrapped to this many columns
-
-
-def _wrap(text: str, indent: int | None = None) -> list[str]:
-    """Wrapped to WIDTH, continuation lines under the text after the label,
-    never inside a parenthesised shape or call."""
-    import textwrap
-
-    indent = text.index(": ") + 2 if indent is None else indent
-    kept = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "\xa0"), text)
-    lines = textwrap.wrap(kept, WIDTH, subsequent_indent=" " * indent, break_long_words=False,
-                          break_on_hyphens=False)
-    return [line.replace("\xa0", " ") for line in lines]
-
-
-def _wrap_path(text: str) -> list[str]:
-    """A branch on as many lines as it needs, broken before an arrow."""
-    lines, line = [], "        "
-    for i, piece in enumerate(text.split(" -> ")):
-        piece = piece if i == 0 else "-> " + piece
-        if i and len(line) + 1 + len(piece) > WIDTH:
-            lines.append(line)
-            line = " " * 17 + piece
-        else:
-            line = line + (" " if i else "") + piece
-    return lines + [line]
-
-
-def report_lines(report) -> list[str]:
-    """Size summaries, the grid and the warnings, after the failures."""
-    lines = []
-    summary = getattr(report, "axis_summary", None) or {}
-    shown = {name: entry for name, entry in summary.items() if not entry.get("inert")}
-    if shown:
-        lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in shown.items()]
-    g = getattr(report, "grid", None)
-    if g and (report.failures or report.errors):
-        lines += ["", f"  grid ({g['rows']} down, {g['columns']} across):"]
-        lines += ["    " + line for line in grid_lines(g)]
-        lines.append(f"    {LEGEND}")
-    for w in getattr(report, "warnings", None) or []:
-        name = f" {w.layer_name!r}" if w.layer_name else ""
-        strict = " (fails the check: strict)" if getattr(report, "strict", False) else ""
-        lines += [""] + _wrap(f"  [warning] broadcast: {w.layer_class}{name}{strict}: {w.message}", 6)
-        if w.location is not None:
-            source = w.location.source()
-            lines.append(f"      at {w.location.shown()}" + (f":  {source}" if source else ""))
-        lines.append(f"      example: {', '.join(f'{k}={show_value(v)}' for k, v in w.example.items())}")
-        lines.append(f"      reproduce: {w.call}")
-    return lines
-
-
-def render_html(report) -> str:
-    """The report for Jupyter: its text, and the grid as an HTML table."""
-    parts = [f"<div class='shapeguard-report'><pre>{html.escape(str(report))}</pre>"]
-    g = getattr(report, "grid", None)
-    if g:
-        colours = {"pass": "#c8e6c9", "fail": "#ffcdd2", "some": "#fff3c4", "none": "#ffffff"}
-        head = "".join(f"<th>{html.escape(show_value(v))}</th>" for v in g["column_values"])
-        body = []
-        for value, line in zip(g["row_values"], g["cells"]):
-            cells = "".join(f"<td style='background:{colours[c]};text-align:center'>{MARKS[c]}</td>" for c in line)
-            body.append(f"<tr><th>{html.escape(g['rows'])}={html.escape(show_value(value))}</th>{cells}</tr>")
-        parts.append(f"<table><caption>{html.escape(g['rows'])} down, {html.escape(g['columns'])} across: "
-                     f"{html.escape(LEGEND)}</caption><tr><th></th>{head}</tr>{''.join(body)}</table>")
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def _smaller(size, before) -> bool:
-    return isinstance(size, int) and isinstance(before, int) and size < before

@@ -78,7 +78,7 @@ def pytest_collect_file(file_path, parent: pytest.Collector):
         return None
     if file_path.suffix != ".py" or file_path.name == "conftest.py":
         return None
-    from shapeguard._target import mentions_guard
+    from shapeguard._collect import mentions_guard
 
     if not mentions_guard(str(file_path)):
         return None
@@ -91,7 +91,7 @@ class ShapeguardModule(pytest.Module):
     so a file that pytest also collects as a test module is imported once."""
 
     def collect(self):
-        from shapeguard.decorator import find_guarded
+        from shapeguard._spec import find_guarded
 
         for qualname, guarded in find_guarded(self.obj):
             yield ShapeguardItem.from_parent(
@@ -117,7 +117,7 @@ class ShapeguardItem(pytest.Item):
         _start_keras_quietly(self.config)
 
     def runtest(self) -> None:
-        from shapeguard._target import resolve_attribute
+        from shapeguard._collect import resolve_attribute
         from shapeguard.engine import check
         from shapeguard.errors import ShapeCheckFailed
 
@@ -160,15 +160,9 @@ def _check_options(config: pytest.Config) -> dict:
 
 def _first_line(guarded) -> int:
     """0-based line of the function's ``def`` (or the guarded class's), for pytest's report location."""
-    import inspect
+    from shapeguard._spec import first_line
 
-    if inspect.isclass(guarded):
-        try:
-            return inspect.getsourcelines(guarded)[1] - 1
-        except (OSError, TypeError):
-            return 0
-    code = getattr(getattr(guarded, "__wrapped__", None), "__code__", None)
-    return code.co_firstlineno - 1 if code is not None else 0
+    return max(first_line(guarded) - 1, 0)
 
 
 _keras_started = False

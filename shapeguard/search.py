@@ -14,7 +14,7 @@ the block; the search goes on with the other points. Around the whole search,
 Keras calls are counted (a probe that called none checked nothing: it is
 recorded in ``unchecked``, not as a pass), ``os._exit`` raises instead of
 ending the process, and Hypothesis's storage is kept out of the working
-directory when there is no example database (`shapeguard._guards`).
+directory when there is no example database (`shapeguard._sandbox`).
 
 Either way a last pass makes the example *minimal*: no other failing point of
 the same mode is at least as preferred on every axis (index <= on each axis).
@@ -32,11 +32,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ._guards import KerasCalls, no_process_exit, private_hypothesis_home
-from .probe import ERROR, INTERNAL, PASS, TIMEOUT, Outcome, probe, target_files
+from ._options import MAX_TIMEOUT
+from ._outcome import DIED, ERROR, INTERNAL, PASS, TIMEOUT, Outcome
+from ._probe import KerasCalls, probe
+from ._sandbox import no_process_exit, private_hypothesis_home
+from ._usercode import target_files
 from .space import Space
-
-DIED = "Died"  # error_type of a point at which the checking process died (command line)
 
 PARETO_LIMIT = 256
 Point = tuple  # one index per axis
@@ -206,8 +207,6 @@ def _confirmation_timeout(timeout: float | None) -> float | None:
     """The plain path makes real weights and is many times slower than the
     probe that found the failure: it gets 50 times the probe's time, and at
     least a minute (and at most the longest time limit there is)."""
-    from ._options import MAX_TIMEOUT
-
     return None if timeout is None else min(max(50 * timeout, 60.0), MAX_TIMEOUT)
 
 

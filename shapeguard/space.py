@@ -27,55 +27,25 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping
 
 from ._expr import Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
+from ._inference import (
+    CHANNEL_VALUES,
+    INFERRED_TEMPLATE,
+    INFERRED_TEMPLATES,
+    NO_DEFAULT,
+    TENSOR_LIKE_NAMES,
+    guess_tensor_param,
+    inferred_dim_values,
+    inferred_param_values,
+)
+from ._show import show_value
 from .errors import ShapeguardError
 
-NO_DEFAULT = inspect.Parameter.empty
-
-# Inference rules (documented in the README under "Inferred axes").
-TENSOR_PARAM_NAMES = ("x", "inputs", "input", "input_tensor", "tensor")
-CHANNEL_VALUES = (8, 16, 32, 64)
-SPATIAL_VALUES = (7, 8)  # always one odd size: odd sizes break stride-2 joins
-NAMED_VALUES: Mapping[str, tuple] = {
-    "filters": CHANNEL_VALUES,
-    "units": CHANNEL_VALUES,
-    "channels": CHANNEL_VALUES,
-    "out_channels": CHANNEL_VALUES,
-    "num_filters": CHANNEL_VALUES,
-    "strides": (1, 2),
-    "stride": (1, 2),
-    "kernel_size": (1, 3, 5),
-}
-# Parameters without a default, recognised by name (README, "Required parameters").
-LABEL_NAMES = re.compile(r"^(name|prefix|scope|label|.*_name|.*_prefix|name_.*)$")
-INDEX_NAMES = re.compile(r"^(block_id|block_idx|block_index|block_num|stage|stage_id|stage_idx|"
-                         r"layer_id|layer_idx|idx|index|.*_id|.*_idx|.*_index)$")
-CHANNEL_NAMES = re.compile(r"^(growth_rate|output_channels?|input_channels?|hidden_dim|hidden_size|"
-                           r"intermediate_dim|intermediate_size|channel|embed_dim|embedding_dim|key_dim|"
-                           r"value_dim|ff_dim|dim|width|filters_.*|.*_filters|.*_channels?|.*_dim|.*_units)$")
-HEAD_NAMES = re.compile(r"^(num_heads|heads|n_heads|num_attention_heads)$")
-RATIO_VALUES: tuple[tuple[re.Pattern, tuple], ...] = (
-    (re.compile(r"^(se_ratio|squeeze_ratio|.*se_ratio)$"), (0.25,)),
-    (re.compile(r"^(expansion|expand_ratio|expansion_factor|expansion_ratio|expand|t)$"), (1, 6)),
-    (re.compile(r"^(mlp_ratio)$"), (4,)),
-    (re.compile(r"^(reduction|reduction_ratio|compression)$"), (0.5,)),
-    (re.compile(r"^(scale|residual_scale|layer_scale)$"), (0.2, 1.0)),
-    (re.compile(r"^(dropout|dropout_rate|drop_rate|drop_path_rate|rate|.*_dropout)$"), (0.0,)),
-)
-TENSOR_LIKE_NAMES = re.compile(r"^(x|y|h|p|ip|z|inputs?|tensors?|skips?|skip_.*|.*_skip|.*_tensors?|"
-                               r".*_inputs?|.*_list|features?|residual|shortcut|prev|previous|memory|"
-                               r"context|query|key|value|encoder_outputs?|hidden_states?)$", re.IGNORECASE)
-CHANNEL_DIMS = ("C", "channels", "D")
-SPATIAL_DIMS = ("H", "W", "T", "L", "S", "depth", "height", "width")
-# Templates inferred for the tensor parameter, by the rank its first layer wants.
-INFERRED_TEMPLATES = {1: ("C",), 2: ("T", "C"), 3: ("H", "H", "C"), 4: ("depth", "H", "H", "C")}
-INFERRED_TEMPLATE = INFERRED_TEMPLATES[3]
 ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
 
 
@@ -335,35 +305,6 @@ def _choice_names(choice) -> list[str]:
     return [n for d in choice if isinstance(d, Expr) for n in sorted(d.names, key=d.text.find)]
 
 
-def show_value(value: Any) -> str:
-    """A value as Python source: functions and classes by dotted name
-    (``keras.src.activations.activations.relu``), never a repr with a memory
-    address, so reports and JSON stay byte-identical from run to run."""
-    if inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value) or inspect.ismethod(value):
-        module = getattr(value, "__module__", None)
-        qualname = getattr(value, "__qualname__", getattr(value, "__name__", None))
-        if qualname and "<" not in qualname:
-            return f"{module}.{qualname}" if module and module != "builtins" else qualname
-        return f"<{type(value).__name__} {getattr(value, '__name__', '?')}>"
-    if callable(value) and not isinstance(value, type) and type(value).__repr__ is object.__repr__:
-        return f"{type(value).__module__}.{type(value).__qualname__}()"
-    return repr(value)
-
-
-def call_string(name: str, arguments: list[Argument]) -> str:
-    """One line of Python that makes the same call with plain Keras."""
-    parts = []
-    for arg in arguments:
-        if isinstance(arg.shape, list):
-            text = "[" + ", ".join(f"keras.Input(shape={s!r})" for s in arg.shape) + "]"
-        elif arg.shape is not None:
-            text = f"keras.Input(shape={arg.shape!r})"
-        else:
-            text = show_value(arg.value)
-        parts.append(text if arg.positional else f"{arg.name}={text}")
-    return f"{name}({', '.join(parts)})"
-
-
 def parse_template(text: Any, where: str) -> tuple:
     """The choices of a template: ``"H,W,C"``, ``(7, 7, "C")`` (one shape),
     ``"[2*H,2*H,C; 4*H,4*H,C]"`` or ``["2*H,2*H,C", "4*H,4*H,C"]`` (a list of
@@ -490,7 +431,7 @@ def build_space(
         templates.append(Template(param, choices, text if isinstance(text, str) else "|".join(
             str(label) for label in (_choice_text(c) for c in choices))))
     if not templates:
-        tensor = _guess_tensor_param(params, axes)
+        tensor = guess_tensor_param(params, axes)
         if tensor is None:
             raise ShapeguardError(
                 f"{name}: no parameter to pass a tensor to; name one with inputs={{'x': 'H,W,C'}}.",
@@ -523,7 +464,7 @@ def build_space(
                 f" ({', '.join(known)}).{suggest(axis_name, known)}"
             )
     for dim in dim_names:  # a name only inside expressions must exist somewhere
-        if dim not in axes and _inferred_dim_values(dim) is None:
+        if dim not in axes and inferred_dim_values(dim) is None:
             known = [p for p in params if p not in tensor_params] + [d for d in dim_names if d != dim]
             if dim in bare:
                 hint = suggest(dim, known)
@@ -543,7 +484,7 @@ def build_space(
         result.append(_make_axis(name, axis_name, values, default, is_dim))
     for dim in dim_names:
         if dim not in axes:
-            result.append(_make_axis(name, dim, _inferred_dim_values(dim), NO_DEFAULT, True))
+            result.append(_make_axis(name, dim, inferred_dim_values(dim), NO_DEFAULT, True))
     for template in templates:
         if len(template.choices) > 1:
             result.append(Axis(template.param, template.labels))
@@ -551,7 +492,7 @@ def build_space(
     for p in params.values():
         if p.name in axes or p.name in tensor_params:
             continue
-        inferred = _inferred_param_values(p)
+        inferred = inferred_param_values(p)
         if inferred is not None:
             result.append(_make_axis(name, p.name, inferred, p.default, False))
         elif p.default is NO_DEFAULT:
@@ -629,69 +570,6 @@ def _missing_error(name: str, missing: list[str]) -> ShapeguardError:
     noun = "parameter" if len(missing) == 1 else "parameters"
     head = f"{name}: {noun} with no default and no values to try; give values for "
     return ShapeguardError(head + ", ".join(python) + ".", cli=head + ", ".join(cli) + ".")
-
-
-def _guess_tensor_param(params, axes) -> str | None:
-    for candidate in TENSOR_PARAM_NAMES:
-        if candidate in params and candidate not in axes:
-            return candidate
-    for p in params.values():
-        if p.name not in axes and p.default is NO_DEFAULT:
-            return p.name
-    return None
-
-
-def _inferred_dim_values(dim: str) -> tuple | None:
-    if dim in CHANNEL_DIMS:
-        return CHANNEL_VALUES
-    if dim in SPATIAL_DIMS:
-        return SPATIAL_VALUES
-    return None
-
-
-def _inferred_param_values(p: inspect.Parameter) -> tuple | None:
-    """Values for a parameter nobody gave (README, "Inferred axes"); None
-    when it keeps its default, or has none and no rule fits."""
-    default, name = p.default, p.name
-    if isinstance(default, bool) or p.annotation in (bool, "bool"):
-        return (False, True) if default is NO_DEFAULT else (default, not default)
-    if name in NAMED_VALUES:
-        return _like_default(default, NAMED_VALUES[name])
-    if name == "data_format" and default in (None, "channels_last", "channels_first"):
-        return (default, "channels_last" if default == "channels_first" else "channels_first")
-    if LABEL_NAMES.match(name) or p.annotation in (str, "str"):
-        if default is NO_DEFAULT or default is None:
-            return ("block_" if name.endswith("prefix") else "block",)
-        return None
-    if default is not NO_DEFAULT:
-        return None
-    if INDEX_NAMES.match(name):
-        return (0, 1)
-    if HEAD_NAMES.match(name):
-        return (1, 2, 4)
-    if CHANNEL_NAMES.match(name):
-        return CHANNEL_VALUES
-    for pattern, values in RATIO_VALUES:
-        if pattern.match(name):
-            return values
-    if name in ("activation", "act"):
-        return ("relu",)
-    return None
-
-
-def _like_default(default: Any, values: tuple) -> tuple | None:
-    """Named values in the default's type: a tuple default ``(1, 1)`` searches
-    ``(1, 1), (2, 2)``; a default that is not one size repeated (``(3, 6, 12)``)
-    is never mixed with plain integers, so it stays as it is."""
-    if default is NO_DEFAULT or default is None:
-        return values if default is NO_DEFAULT else (default, *values)
-    if isinstance(default, (tuple, list)):
-        if default and all(isinstance(v, int) and not isinstance(v, bool) for v in default) and len(set(default)) == 1:
-            return (default, *(type(default)([v] * len(default)) for v in values))
-        return None
-    if isinstance(default, int) and not isinstance(default, bool):
-        return (default, *values)
-    return None
 
 
 def _make_axis(name, axis_name, values, default, is_dim) -> Axis:

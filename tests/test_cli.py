@@ -374,7 +374,7 @@ def test_github_annotations_point_at_the_failing_lines(runs, example):
 
 
 def test_github_escaping():
-    from shapeguard.cli import _escape_data, _escape_property
+    from shapeguard.report.github import _escape_data, _escape_property
 
     assert _escape_data("100%\r\ndone: a,b") == "100%25%0D%0Adone: a,b"
     assert _escape_property("dir:a,b%\n") == "dir%3Aa%2Cb%25%0A"

@@ -1,4 +1,4 @@
-"""The fast probe path (`shapeguard._fast`: valueless weights, cached
+"""The fast probe path (`shapeguard._probe.fast`: valueless weights, cached
 signatures, no GC) against plain Keras, layer by layer: on a Hypothesis-made
 corpus of single layers and inputs, both agree on pass or fail, on the class
 of the layer that failed, and on the output shapes. (Whole random blocks are
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from keras import layers, ops
 
-from shapeguard import _fast, _keras_state
+from shapeguard._probe import fast as _fast, isolation as _keras_state
 
 sizes = st.integers(1, 9)
 channels = st.sampled_from([1, 2, 3, 4, 6, 8])

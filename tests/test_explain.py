@@ -243,7 +243,7 @@ def test_squeeze_and_excitation_multiply_is_not_warned_about():
 def test_sarif_validates_against_the_2_1_0_schema(seed, tmp_path):
     import jsonschema  # the test extra's; the schema is vendored (tests/data/README.md)
 
-    from shapeguard.sarif import render_sarif
+    from shapeguard.report.sarif import render_sarif
 
     warned = shapeguard.check(blocks.residual_1x1, inputs={"x": "8,C"}, C=[1, 32])
     document = json.loads(render_sarif([seed, warned]))

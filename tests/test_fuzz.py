@@ -70,7 +70,7 @@ def test_corpus_is_fixed_and_small():
 def test_a_false_pass_is_a_disagreement(monkeypatch, tmp_path):
     """The comparison can fail: a probe that calls every point passing is caught."""
     import shapeguard.search
-    from shapeguard.probe import PASSED
+    from shapeguard._outcome import PASSED
 
     spec = fuzz_blocks.BlockSpec(
         {"x": "H,C"}, {"H": [4, 5], "C": [4], "strides": [1, 2]},

@@ -235,7 +235,7 @@ def test_a_directory_without_init_is_checked_like_pytest_would(runs, folder):
 
 
 def test_a_package_directory_is_checked_with_package_names(tmp_path, monkeypatch):
-    from shapeguard._target import resolve
+    from shapeguard._collect import collect
 
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
@@ -243,21 +243,21 @@ def test_a_package_directory_is_checked_with_package_names(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))
     for text in ("pkg", "pkg/"):
-        [target] = resolve(text)
+        [target] = collect(text)
         assert target.name == os.path.join("pkg", "blocks.py") + ":joined"
         assert target.function.__module__ == "pkg.blocks"
 
 
 @pytest.mark.parametrize("text", ["models", "models/", "./models"])
 def test_directory_targets_resolve_the_same_files(folder, monkeypatch, text):
-    from shapeguard._target import python_files_under
+    from shapeguard._collect import python_files_under
 
     monkeypatch.chdir(folder)
     assert [os.path.normpath(p) for p in python_files_under(text)] == [os.path.join("models", "joined.py")]
 
 
 def test_the_bare_file_rule_ignores_safeguard_in_a_comment(tmp_path):
-    from shapeguard._target import mentions_guard
+    from shapeguard._collect import mentions_guard
 
     cases = {"# a safeguard\n": False, "import shapeguard\n": True, "@guard\ndef f(x): ...\n": True,
              "from shapeguard import guard\n": True, "guardian = 1\n": False}

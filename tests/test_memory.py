@@ -4,7 +4,7 @@ import gc
 
 from keras import layers
 
-from shapeguard.probe import probe
+from shapeguard._probe import probe
 from shapeguard.space import build_space
 
 

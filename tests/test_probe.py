@@ -8,8 +8,9 @@ import pytest
 from keras import layers, ops
 
 from plain_keras import confirm
-from shapeguard import _fast, check
-from shapeguard.probe import probe
+from shapeguard import check
+from shapeguard._probe import fast as _fast
+from shapeguard._probe import probe
 from shapeguard.space import build_space
 
 KERAS = tuple(int(part) for part in keras.__version__.split(".")[:2])
@@ -209,7 +210,7 @@ def test_wrapped_messages_keep_what_went_wrong_and_what_to_do():
 
 
 def test_merge_causes_name_the_dimensions_that_disagree():
-    from shapeguard._causes import merge_cause
+    from shapeguard._probe.causes import merge_cause
 
     assert merge_cause(((None, 7, 7, 64), (None, 7, 7, 16))) == "channels"
     assert merge_cause(((None, 4, 4, 64), (None, 7, 7, 64))) == "spatial"
@@ -267,7 +268,7 @@ def test_keras_call_wrapper_is_left_out_of_the_message():
     """With Keras's traceback filtering on (a normal call), a failing call is
     re-raised as 'Exception encountered when calling Reshape.call(). ...
     Arguments received by ...': the message keeps the middle, the cause."""
-    from shapeguard.probe import classify
+    from shapeguard._probe.classify import classify
 
     assert keras.config.is_traceback_filtering_enabled()
     with pytest.raises(ValueError) as caught:

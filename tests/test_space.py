@@ -3,7 +3,8 @@
 import pytest
 
 from shapeguard import ShapeguardError
-from shapeguard.space import build_space, call_string
+from shapeguard._show import call_string
+from shapeguard.space import build_space
 
 
 def block(x, filters, strides=1, groups=32, conv_shortcut=True, kernel_size=3, name="b"):

@@ -1,4 +1,4 @@
-"""Stand-ins (`shapeguard._standin`) against plain Keras, through `probe`.
+"""Stand-ins (`shapeguard._probe.standins`) against plain Keras, through `probe`.
 
 The memo answers a layer's call only the second and later times the same
 layer configuration meets the same input shapes, so every comparison here
@@ -39,9 +39,10 @@ from keras import layers
 from test_differential import single_layers
 
 import shapeguard
-from shapeguard import _hooks, _standin
-from shapeguard import probe as probe_module
-from shapeguard.probe import probe, session
+from shapeguard._probe import patches as _hooks, standins as _standin
+from shapeguard._probe import run as probe_module
+from shapeguard._probe import probe, session
+from shapeguard._usercode import target_files
 from shapeguard.space import build_space
 
 pytestmark = [
@@ -243,7 +244,7 @@ def chain_block(steps):
 
 
 def test_stand_ins_are_available_here():
-    assert _standin.available() and shapeguard._fast.available()  # else this file compares plain with plain
+    assert _standin.available() and shapeguard._probe.fast.available()  # else this file compares plain with plain
 
 
 def _examples(request, least: int) -> int:
@@ -574,7 +575,7 @@ def test_keras_application_blocks_agree_with_plain_keras():
     for fn, axes in cases:
         inputs = {"inputs" if fn is efficientnet.block else "x": "H,H,C"}
         space = build_space(fn, axes, inputs)
-        files = probe_module.target_files(fn)
+        files = target_files(fn)
         with session():
             plain = probe(fn, space, next(space.points()), fast=False, user_files=files)
             for _ in range(2):

@@ -32,9 +32,9 @@ import pytest
 from keras import layers
 from test_standin import assert_agree, explain, forget, fresh, pytestmark  # noqa: F401 - fixture and marks
 
-from shapeguard import _standin
-from shapeguard import probe as probe_module
-from shapeguard.probe import probe, session
+from shapeguard._probe import standins as _standin
+from shapeguard._probe import run as probe_module
+from shapeguard._probe import probe, session
 from shapeguard.space import build_space
 
 def _strict(reason):

@@ -13,8 +13,8 @@ from keras.src.applications import efficientnet_v2
 
 from plain_keras import confirm, run_call
 from shapeguard import ShapeguardError, check, guard
-from shapeguard._target import resolve, resolve_attribute
-from shapeguard.decorator import find_guarded, spec_of
+from shapeguard._collect import collect, resolve_attribute
+from shapeguard._spec import find_guarded, spec_of
 
 residual = importlib.import_module("examples.residual_layer")
 residual_fixed = importlib.import_module("examples.residual_layer_fixed")
@@ -80,7 +80,7 @@ def test_guarded_layer_stays_a_class():
 
 def test_guarded_layer_classes_are_found_and_call_means_the_class():
     assert [name for name, _ in find_guarded(residual)] == ["ResidualBlock"]
-    [target] = resolve("examples/residual_layer.py")
+    [target] = collect("examples/residual_layer.py")
     assert target.name == "examples/residual_layer.py:ResidualBlock"
     assert resolve_attribute(residual, "ResidualBlock.call", "examples.residual_layer") is residual.ResidualBlock
 
@@ -403,7 +403,7 @@ class GuardedCall(layers.Layer):
 
 
 def test_guard_on_a_layers_call_declares_the_layers_space():
-    from shapeguard._target import resolve_attribute as follow
+    from shapeguard._collect import resolve_attribute as follow
 
     target = follow(importlib.import_module(__name__), "GuardedCall.call", "test_targets")
     assert target is GuardedCall and spec_of(GuardedCall).axes == {"C": [8], "units": [8, 4]}

@@ -2,8 +2,8 @@
 
     python tools/keras_versions.py 3.3.3 3.5.0 3.8.0 3.10.0 3.12.0
 
-The fast probe path patches Keras internals (`shapeguard._fast`,
-`shapeguard._standin`, `shapeguard._hooks`); each has an ``available()`` check
+The fast probe path patches Keras internals (`shapeguard._probe.fast`,
+`shapeguard._probe.standins`, `shapeguard._probe.patches`); each has an ``available()`` check
 that turns it off where an internal it relies on is missing. pyproject.toml
 allows any Keras from 3.1, so this script makes, for each version given, a
 venv that sees the system's packages (TensorFlow stays the installed one),
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ["tests/test_differential.py", "tests/test_standin.py", "tests/test_fuzz.py", "tests/test_probe.py",
          "tests/test_contract.py"]
-FLAGS = ("import keras; from shapeguard import _fast, _standin, _hooks; "
+FLAGS = ("import keras; from shapeguard._probe import fast as _fast, standins as _standin, patches as _hooks; "
          "print(keras.__version__, _fast.available(), _standin.available(), _hooks.available())")
 
 

@@ -23,6 +23,10 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ._callee import defines_call, is_layer_class
+from ._show import one_line as _describe
+from ._spec import find_guarded, is_guard_wrapper
+from ._usercode import relative_path as _shown_path
 from .errors import ShapeguardError
 
 _MISSING = object()
@@ -38,12 +42,12 @@ class Target:
     function: Callable
 
 
-def resolve(text: str) -> list[Target]:
+def collect(text: str) -> list[Target]:
     """The functions ``text`` names; empty for a bare module or file without
     ``@guard`` functions. A directory means every Python file under it that
     ``pytest --shapeguard`` would collect (`python_files_under`)."""
     if os.path.isdir(text) and ":" not in text.rstrip(os.sep + (os.altsep or "")):
-        return [t for path in python_files_under(text) for t in resolve(path)]
+        return [t for path in python_files_under(text) for t in collect(path)]
     module_part, attribute = split_target(text)
     if is_file_path(module_part) and os.path.isfile(module_part) and not _is_python_file(module_part):
         raise TargetError(f"cannot import {module_part}: not a Python file (name a .py file, a folder or a module).")
@@ -52,8 +56,6 @@ def resolve(text: str) -> list[Target]:
     module = load_module(module_part)
     if attribute is not None:
         return [Target(text, resolve_attribute(module, attribute, module_part))]
-    from .decorator import find_guarded
-
     return [
         Target(f"{text}:{qualname}", resolve_attribute(module, qualname, module_part))
         for qualname, _ in find_guarded(module)
@@ -236,7 +238,7 @@ def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str
     where = module_part
     parts = attribute.split(".")
     for i, part in enumerate(parts):
-        if i == len(parts) - 1 and part == "call" and inspect.isclass(owner) and _is_layer_class(owner):
+        if i == len(parts) - 1 and part == "call" and inspect.isclass(owner) and is_layer_class(owner):
             return owner
         if inspect.isclass(owner) and _binds_to_instance(inspect.getattr_static(owner, part, None)):
             owner = getattr(_instantiate(owner, target), part)
@@ -247,7 +249,7 @@ def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str
             owner = found
         where = f"{where}:{part}" if where == module_part else f"{where}.{part}"
     if inspect.isclass(owner):
-        if _is_layer_class(owner) or any("__call__" in vars(k) for k in owner.__mro__ if k is not object):
+        if is_layer_class(owner) or defines_call(owner):
             return owner
         raise TargetError(
             f"{target} is a class, not a function; it is neither a keras Layer nor callable (no __call__): "
@@ -258,17 +260,9 @@ def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str
     return owner
 
 
-def _is_layer_class(cls: type) -> bool:
-    from ._callee import is_layer_class
-
-    return is_layer_class(cls)
-
-
 def _binds_to_instance(member: Any) -> bool:
     """A plain method (guarded or not): it needs an instance to be called."""
-    from .decorator import GuardedFunction
-
-    return isinstance(member, GuardedFunction) or inspect.isfunction(member)
+    return is_guard_wrapper(member) or inspect.isfunction(member)
 
 
 def _instantiate(cls: type, target: str) -> Any:
@@ -291,20 +285,6 @@ def _suggest(name: str, owner: Any) -> str:
     names = [n for n in dir(owner) if not n.startswith("_")]
     close = difflib.get_close_matches(name, names, n=1)
     return f" Did you mean {close[0]!r}?" if close else ""
-
-
-def _describe(exc: BaseException) -> str:
-    """``ValueError: message``, on one line whatever the message holds."""
-    message = " ".join(str(exc).split())
-    if len(message) > 300:
-        message = message[:297] + "..."
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-def _shown_path(path: str) -> str:
-    from .report import relative_path
-
-    return relative_path(path)
 
 
 def _same_file(a: str | None, b: str) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SHAPE, CONFIG, ERROR = "shape", "config", "error"
+from .._outcome import CONFIG, ERROR, SHAPE
 
 # Messages of merges and broadcasts: the cause comes from the shapes.
 _MERGE = re.compile(
@@ -31,7 +31,7 @@ _MERGE = re.compile(
 class Rule:
     pattern: str  # a regular expression searched in "ExceptionType: message"
     cause: str
-    kind: str | None  # None: decided by where the layer raised (see probe.classify)
+    kind: str | None  # None: decided by where the layer raised (see classify.classify)
 
 
 # Order matters: the first rule that matches wins.

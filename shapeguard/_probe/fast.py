@@ -39,6 +39,8 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
+from .patches import hooked, patched
+
 
 @functools.lru_cache(maxsize=1)
 def available() -> bool:
@@ -65,7 +67,7 @@ _deferred = threading.local()  # .on: weights made now are Keras's deferred vari
 
 @contextmanager
 def deferred_weights() -> Iterator[None]:
-    """While a Keras layer of `_standin.KNOWN` is built for a symbolic call
+    """While a Keras layer of `standins.KNOWN` is built for a symbolic call
     (a stand-in's real layer), its weights are Keras's own *deferred*
     variables (``_value`` None, what ``keras.StatelessScope`` makes): a shape,
     a dtype and the initializer, and no TensorFlow resource at all. Only a
@@ -119,7 +121,7 @@ def _cached(function):
     return lookup
 
 
-PLAIN_TYPES = frozenset({bool, int, float, str, bytes, type(None)})  # also used by probe and _standin
+PLAIN_TYPES = frozenset({bool, int, float, str, bytes, type(None)})  # also used by run and standins
 
 
 def _plain_setattr(tracked_setattr, self, name, value) -> None:
@@ -144,17 +146,13 @@ def cheap_keras(enabled: bool = True) -> Iterator[bool]:
         return
     from keras.src.backend.tensorflow import core
 
-    from ._hooks import hooked
-
-    saved = (core.Variable._initialize_with_initializer, inspect.signature, inspect.getfullargspec)
     collecting = gc.isenabled()
-    core.Variable._initialize_with_initializer = _valueless_initialize
-    inspect.signature, inspect.getfullargspec = _cached_signature, _cached_argspec
     gc.disable()
     try:
-        with hooked("setattr", _plain_setattr):
+        with patched((core.Variable, "_initialize_with_initializer", _valueless_initialize),
+                     (inspect, "signature", _cached_signature), (inspect, "getfullargspec", _cached_argspec)), \
+                hooked("setattr", _plain_setattr):
             yield True
     finally:
-        core.Variable._initialize_with_initializer, inspect.signature, inspect.getfullargspec = saved
         if collecting:
             gc.enable()

@@ -1,20 +1,21 @@
-"""Where a merge's inputs came from, and merges that broadcast silently.
+"""Where a merge's inputs came from, and the user's line that called each layer.
 
 Keras records the functional graph on every `KerasTensor` (``_keras_history``:
 the operation that made it, its node, which output). `branches` walks that
 graph back from each input of a failing merge to the block's inputs and keeps
 it as plain data (`Branch`, `Step`: strings and ints, no tensors), so an
-`Outcome` stays cheap to keep. `watching_broadcasts` records additive merges
-that broadcast a channel of size 1 while a probe runs (see `is_suspicious`).
-Keras is imported lazily, as everywhere in shapeguard.
+`Outcome` stays cheap to keep. Keras is imported lazily, as everywhere in shapeguard.
 """
 
 from __future__ import annotations
 
-import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
+
+from .._usercode import is_user, shown as _shown
+from .patches import hooked
 
 # Config entries worth showing for a layer on a path, in this order.
 _SHOWN = ("filters", "units", "kernel_size", "pool_size", "size", "strides", "groups", "padding",
@@ -101,22 +102,6 @@ class Branch:
             "parts_at": self.parts_at,
             "text": self.text(),
         }
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    """A merge that built by broadcasting a dimension of size 1 (a warning)."""
-
-    layer_class: str
-    layer_name: str | None
-    file: str | None
-    line: int | None
-    input_shapes: tuple
-    dim: int  # the broadcast dimension, batch dim counted
-
-    @property
-    def mode(self) -> tuple:
-        return ("broadcast", self.layer_class, self.file or "", self.line or 0)
 
 
 def failing_dims(shapes) -> list[int]:
@@ -226,89 +211,37 @@ def upsampling_depth(branch: Branch) -> int:
     return sum(step.layer_class in _UPSAMPLING for step in branch.steps)
 
 
-# ---- silent broadcasts -------------------------------------------------------
+# ---- call sites ------------------------------------------------------------------
 
-_ADDITIVE_LAYERS = ("Add", "Subtract", "Average")
-_ADDITIVE_OPS = ("Add", "Subtract")  # keras.src.ops.numpy: what `a + b` and `a - b` run
+_call_sites = threading.local()
 
 
-def is_suspicious(shapes) -> int | None:
-    """The rule for a broadcast warning, given an additive merge's input shapes
-    (batch dim first): the last (channel) dimension is 1 on one input and
-    larger on another, all inputs of the same rank. A residual ``Add`` of
-    ``(T, 1)`` and ``(T, 32)`` is warned about; ``(H, W, C) + (1, 1, C)`` (a
-    global context added everywhere) is not, nor is any ``Multiply`` (gates,
-    squeeze-and-excitation). Returns the dimension, or None."""
-    shapes = [tuple(s) for s in shapes]
-    if len(shapes) < 2 or len({len(s) for s in shapes}) != 1 or len(shapes[0]) < 3:
-        return None
-    last = [s[-1] for s in shapes]
-    if 1 in last and any(isinstance(v, int) and v > 1 for v in last):
-        return len(shapes[0]) - 1
-    return None
+def call_sites() -> dict | None:
+    """``{id(op): (file, line)}`` of the probe running in this thread (see `recording_call_sites`)."""
+    return getattr(_call_sites, "map", None)
 
 
 @contextmanager
-def watching_broadcasts() -> Iterator[list]:
-    """While inside, every additive merge layer or ``+``/``-`` between two
-    KerasTensors that `is_suspicious` is appended (as a `Broadcast`) to the
-    list yielded. Wraps ``compute_output_spec`` of those classes, restored on exit."""
-    import keras
-    from keras.src.layers.merging.add import Add
-    from keras.src.layers.merging.average import Average
-    from keras.src.layers.merging.subtract import Subtract
-    from keras.src.ops import numpy as knp
+def recording_call_sites(user_files: frozenset) -> Iterator[Callable]:
+    """While a probe runs, remember for each Keras layer or op called the
+    user's line that called it (`call_sites`), so a failing merge's branches
+    can name the line of each layer on its paths. Yields ``note(op, frame)``,
+    which records a call made from ``frame`` by a caller that does not go
+    through ``Operation.__call__`` (a stand-in)."""
+    sites: dict = {}
+    alive: list = []  # the ops noted, kept until the probe ends so that no id is reused
 
-    found: list = []
-    patched = []
+    def note(op, frame) -> None:
+        if id(op) not in sites:
+            while frame is not None and not is_user(frame.f_code.co_filename, user_files):
+                frame = frame.f_back
+            if frame is not None:
+                sites[id(op)] = (frame.f_code.co_filename, frame.f_lineno)
+                alive.append(op)
 
-    def wrap(cls, layer: bool):
-        original = cls.__dict__.get("compute_output_spec")
-        inherited = cls.compute_output_spec
-
-        def compute_output_spec(self, *args, **kwargs):
-            tensors = args[0] if layer and args else args
-            tensors = [t for t in keras.tree.flatten(tensors) if isinstance(t, keras.KerasTensor)]
-            if len(tensors) >= 2:
-                dim = is_suspicious([t.shape for t in tensors])
-                if dim is not None:
-                    file, line = _user_line()
-                    name = self.__dict__.get("name") if hasattr(self, "__dict__") else None
-                    found.append(Broadcast(cls.__name__, name if isinstance(name, str) else None, file, line,
-                                           tuple(tuple(t.shape) for t in tensors), dim))
-            return inherited(self, *args, **kwargs)
-
-        cls.compute_output_spec = compute_output_spec
-        patched.append((cls, original))
-
-    for cls in (Add, Subtract, Average):
-        wrap(cls, True)
-    for cls in (knp.Add, knp.Subtract):
-        wrap(cls, False)
+    _call_sites.map = sites
     try:
-        yield found
+        with hooked("call", note):
+            yield note
     finally:
-        for cls, original in patched:
-            if original is None:
-                del cls.compute_output_spec
-            else:
-                cls.compute_output_spec = original
-
-
-def _user_line() -> tuple:
-    """The innermost frame of the user's code on the current stack."""
-    from .probe import _is_internal
-
-    frame = sys._getframe(2)
-    while frame is not None:
-        if not _is_internal(frame.f_code.co_filename):
-            return frame.f_code.co_filename, frame.f_lineno
-        frame = frame.f_back
-    return None, None
-
-
-def _shown(location: tuple) -> str:
-    """``blocks.py:12``, the file relative to the current directory when under it."""
-    from .report import relative_path
-
-    return f"{relative_path(location[0])}:{location[1]}"
+        _call_sites.map = None

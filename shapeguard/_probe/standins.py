@@ -23,14 +23,14 @@ Where the stand-in would differ from the real layer, Keras answers instead:
   closures): no stand-in, the real layer is made;
 * an input with a mask, a non-symbolic input, more than one positional
   argument, an output that is not one tensor, an additive merge of unequal
-  shapes (whose broadcast `_graph.watching_broadcasts` has to see): the
+  shapes (whose broadcast `broadcasts.watching_broadcasts` has to see): the
   real layer answers, and nothing is remembered;
 * any other use of a stand-in that was never called (reading or setting an
   attribute, ``get_config``): the real layer is made then and answers for it;
 * any use of a stand-in after the memo answered a call for it (a second
   call, a ``keras.Model`` built over it, reading its weights): the probe is
   abandoned and run again without stand-ins (`StandInUnsupported`; see
-  `probe.probe`), and that function is not given stand-ins again;
+  `run.probe`), and that function is not given stand-ins again;
 * a stand-in the block keeps beyond its probe (a module-level cache of
   layers) makes its real layer when it is next used.
 
@@ -51,8 +51,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from ._fast import PLAIN_TYPES, deferred_weights
-from ._guards import KerasCalls
+from .fast import PLAIN_TYPES, deferred_weights
+from .patches import KerasCalls, hooked
 
 # Keras layer classes whose symbolic output depends only on their arguments,
 # Keras's configuration and the inputs' shapes and dtypes (no masks made, no
@@ -105,8 +105,8 @@ _spares: dict = {}  # call key -> a real layer whose call raised, unchanged (`_t
 @lru_cache(maxsize=1)
 def available() -> bool:
     """Whether the installed Keras has what stand-ins rely on (and what the
-    fast path they run in relies on, `_fast.available`)."""
-    from . import _fast
+    fast path they run in relies on, `fast.available`)."""
+    from . import fast
 
     try:
         import keras
@@ -115,7 +115,7 @@ def available() -> bool:
         from keras.src.ops.node import Node  # noqa: F401
     except ImportError:
         return False
-    return _fast.available() and "__new__" in vars(Layer) and hasattr(keras.layers, "Conv2D")
+    return fast.available() and "__new__" in vars(Layer) and hasattr(keras.layers, "Conv2D")
 
 
 @lru_cache(maxsize=1)
@@ -147,8 +147,6 @@ def standing_in(on_call: Callable | None = None) -> Iterator[_Session]:
     """Give functions stand-ins for `KNOWN` layers while the block runs;
     yields the session, whose ``unsupported`` says the probe must be run again
     without them."""
-    from ._hooks import hooked
-
     classes = _standin_classes()
 
     def new(original, cls, args, kwargs):
@@ -258,7 +256,7 @@ def _give_up():
 
 class _StandIn:
     """Methods of every stand-in class (copied into each; see `_make_class`).
-    Their first parameter is not called ``self``, so that `probe.classify`,
+    Their first parameter is not called ``self``, so that `classify.classify`,
     which attributes a failure to the first Keras operation on the stack,
     skips them and finds the real layer."""
 
@@ -327,7 +325,7 @@ class _StandIn:
         return _real(standin).__reduce_ex__(protocol)
 
     def get_config(standin):
-        # Asked for every layer on a failing merge's paths (`_graph`): a
+        # Asked for every layer on a failing merge's paths (`provenance`): a
         # layer the memo answered for has the config its real layer had
         # after the same call; one never called, that of an unbuilt layer.
         state = vars(standin)

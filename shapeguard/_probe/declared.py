@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Iterator
 
+from .patches import patched
+
 _KERAS_ROOTS = ("keras", "tf_keras")
 
 
@@ -64,14 +66,8 @@ def traced_calls() -> Iterator[None]:
                 )
         return declared
 
-    Layer.symbolic_call = symbolic_call
-    try:
+    with patched((Layer, "symbolic_call", symbolic_call)):
         yield
-    finally:
-        if original is None:
-            del Layer.symbolic_call
-        else:
-            Layer.symbolic_call = original
 
 
 def _difference(declared, produced) -> tuple[str, str] | None:

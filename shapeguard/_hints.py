@@ -1,0 +1,139 @@
+"""Fixes for the patterns shapeguard recognises with certainty, as a table.
+
+`hint_for` asks each entry of `PATTERNS` in turn; the first that recognises
+the failure gives the ``fix:`` line (README, "Reports that explain"). An
+entry sees only the failure record and its branches (plain data), so adding a
+pattern is adding one function to the table.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from ._outcome import CONFIG
+from ._probe.provenance import failing_dims, upsampling_depth
+
+_MERGES = ("Add", "Subtract", "Average", "Multiply", "Maximum", "Minimum", "Concatenate")
+_DONE = object()  # a pattern that recognised the failure and knows no safe fix: stop asking
+
+
+def _grouped_channels(failure, branches, dims):
+    if failure.kind == CONFIG and "divisible by the number of groups" in failure.message:
+        return ("the grouped convolution's input channels must be a multiple of `groups`: make the "
+                "channels it gets (e.g. `filters`) a positive multiple of `groups`")
+    return None
+
+
+def _grouped_filters_zero(failure, branches, dims):
+    source = failure.location.source() if failure.location is not None else ""
+    if failure.kind == CONFIG and "strictly positive" in failure.message and "filters" in failure.message \
+            and "groups" in source:
+        return ("the grouped convolution's `filters` came out as 0: `filters` must be a positive "
+                "multiple of `groups` (int(filters / groups) rounds to 0 when filters < groups)")
+    return _DONE if failure.kind == CONFIG else None  # no other pattern is about arguments
+
+
+def _valid_padding_short_input(failure, branches, dims):
+    if "output size would be zero or negative" in failure.message and "padding=valid" in failure.message:
+        return ("padding='valid' shrinks each step below the kernel size for short inputs: use "
+                "padding='same', or give inputs at least as large as the size summary says")
+    return None
+
+
+def _reshape_size(failure, branches, dims):
+    if failure.layer_class != "Reshape" or not failure.input_shapes:
+        return None
+    shape = failure.input_shapes[0]
+    if all(isinstance(d, int) for d in shape[1:]):
+        size = math.prod(shape[1:])
+        return (f"Reshape's target shape must hold as many values as its input {tuple(shape)} "
+                f"({size} per example): compute it from the input's shape, or use -1 for one dimension")
+    return _DONE
+
+
+def _not_a_merge(failure, branches, dims):
+    """Every pattern below is about the inputs of a merge whose sizes differ."""
+    return _DONE if failure.layer_class not in _MERGES or not branches or not dims else None
+
+
+def _valid_padding_on_a_branch(failure, branches, dims):
+    if failure.cause == "channels":  # valid padding shrinks sizes, never channels
+        return None
+    for branch in branches:
+        before = branch.start or None
+        for step in branch.steps:
+            if step.get("padding") == "valid" and step.get("kernel_size") and before is not None:
+                d = dims[0]
+                if len(step.shape) > d and len(before) > d and _smaller(step.shape[d], before[d]):
+                    return (f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
+                            f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
+                            "input to match")
+            before = step.shape
+    return None
+
+
+def _identity_shortcut(failure, branches, dims):
+    identity = [b for b in branches if b.identity]
+    others = [b for b in branches if not b.identity]
+    if not identity or not others or failure.layer_class == "Concatenate":
+        return None
+    rank = len(branches[0].shape)
+    main = others[0]
+    conv = {3: "Conv1D", 4: "Conv2D", 5: "Conv3D"}.get(rank, "Conv2D")
+    stride = 1
+    for step in main.steps:
+        strides = step.get("strides")
+        if strides is not None:
+            stride *= strides[0] if isinstance(strides, tuple) else strides
+    if any(d != rank - 1 for d in dims) and stride == 1:
+        return _DONE  # the sizes differ for another reason than a stride
+    return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} but the main path "
+            f"gives {main.shape}: whenever they can differ, project the shortcut with a 1x1 convolution "
+            f"with the main path's channels and the same strides, "
+            f"{conv}({main.shape[-1]}, 1, strides={stride})({identity[0].source})")
+
+
+def _upsampled_concatenation(failure, branches, dims):
+    rank = len(branches[0].shape)
+    spatial = [d for d in dims if d != rank - 1]
+    ups = [b for b in branches if upsampling_depth(b)]
+    if failure.layer_class != "Concatenate" or not ups or not spatial:
+        return None
+    depth = max(upsampling_depth(b) for b in ups)
+    n = rank - 2
+    skips = [b for b in branches if b not in ups]
+    skip = f" and the skip {skips[0].shape}" if skips else ""
+    return (f"the upsampled input {ups[0].shape}{skip} differ in size: sizes must be divisible by "
+            f"2**{depth} = {2 ** depth}, or crop/pad the skip to the upsampled size "
+            f"(Cropping{n}D / ZeroPadding{n}D)")
+
+
+# In order: the first entry to answer (a fix, or _DONE for "no fix") decides.
+PATTERNS: tuple[Callable, ...] = (
+    _grouped_channels,
+    _grouped_filters_zero,
+    _valid_padding_short_input,
+    _reshape_size,
+    _not_a_merge,
+    _valid_padding_on_a_branch,
+    _identity_shortcut,
+    _upsampled_concatenation,
+)
+
+
+def hint_for(failure, branches) -> str | None:
+    """A fix for the recognised patterns only (README, "Reports that explain").
+    ``failure`` is a `report.Failure`; ``branches`` its merge's `Branch`es."""
+    dims = failing_dims([b.shape for b in branches]) if branches else []
+    for pattern in PATTERNS:
+        answer = pattern(failure, branches, dims)
+        if answer is _DONE:
+            return None
+        if answer is not None:
+            return answer
+    return None
+
+
+def _smaller(size, before) -> bool:
+    return isinstance(size, int) and isinstance(before, int) and size < before

@@ -1,0 +1,215 @@
+"""Judge what a block raised: the kind, the layer, the user's line, the cause.
+
+How a failure is attributed: Keras's traceback filtering is switched off for
+the call, so the traceback keeps Keras's own frames. The user's code is every
+frame `shapeguard._usercode` says is the user's. The innermost frame of the
+user's code is the *location*, and the user frames from the target down are
+the *chain*; the first Keras `Operation` (layer or op) called after the
+location is the *layer*, looking inside models (a `Sequential` passes its
+input on to the layer that rejects it). The rule of kinds (README, "What a
+probe reports"):
+
+* **shape**: a layer rejected the shapes it got;
+* **config**: a layer rejected its own arguments (in ``__init__``, or when
+  ``build`` validates them), the user's own Layer subclasses included;
+* **declared**: a layer's declared output shape is not what its ``call()`` makes;
+* **error**: anything else, e.g. the block's own exception, a non-tensor given
+  where a tensor was expected, or running out of memory.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from .._outcome import CONFIG, DECLARED, ERROR, SHAPE, Outcome
+from .._usercode import frames as _frames, function_name as _function, is_user as _is_user
+from . import causes as _causes
+from .fast import PLAIN_TYPES
+from .declared import DeclaredShapeMismatch
+from .provenance import branches, call_sites
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome:
+    """Turn an exception raised by a block into an `Outcome` (see module doc)."""
+    from keras.src.ops.operation import Operation
+
+    frames = _frames(exc.__traceback__)
+    user = [i for i, (frame, _) in enumerate(frames) if _is_user(frame.f_code.co_filename, user_files)]
+    last_user = user[-1] if user else -1
+    file, line = (frames[last_user][0].f_code.co_filename, frames[last_user][1]) if user else (None, None)
+    chain = tuple((frames[i][0].f_code.co_filename, frames[i][1], _function(frames[i][0])) for i in user)
+
+    from keras.src.models.model import Model
+
+    op, in_init, in_build, shapes = None, False, False, ()
+    for frame, _ in frames[last_user + 1 :]:
+        owner = frame.f_locals.get("self")
+        # A model (Sequential, functional) only passes its inputs on to its
+        # layers: the layer that rejected them is inside it.
+        if not isinstance(owner, Operation) or (op is None and isinstance(owner, Model)):
+            continue
+        if op is None:
+            op, op_frame = owner, frame
+            shapes = _input_shapes(frame)
+            op_frame = frame
+        if owner is op:
+            in_init = in_init or frame.f_code.co_name == "__init__"
+            in_build = in_build or frame.f_code.co_name == "build"
+    message = _clean_message(exc)
+    error_type = type(exc).__name__
+    rule = _causes.from_message(error_type, message)
+    common = dict(file=file, line=line, message=message, error_type=error_type, chain=chain)
+
+    if rule is not None and rule.kind == ERROR:
+        return Outcome(ERROR, cause=rule.cause, **common)
+    if op is None:
+        own = _own_validation(frames, user, exc)
+        if own is None:
+            return Outcome(ERROR, cause=_causes.GENERIC[ERROR], **common)
+        op, caller = own
+        if caller is not None:
+            common.update(file=frames[caller][0].f_code.co_filename, line=frames[caller][1])
+        return Outcome(CONFIG, layer_class=type(op).__name__, layer_name=_name(op),
+                       cause=rule.cause if rule else _causes.GENERIC[CONFIG], **common)
+
+    if isinstance(exc, DeclaredShapeMismatch):
+        kind, cause = DECLARED, "declared output shape differs from call()"
+    elif _causes.is_merge(message):
+        kind = SHAPE
+        cause = _causes.merge_cause(shapes, _concat_axis(op)) or "incompatible shapes"
+    elif rule is not None:
+        kind, cause = rule.kind or _kind_by_place(op, in_init, in_build), rule.cause
+    else:
+        kind = _kind_by_place(op, in_init, in_build)
+        cause = _causes.GENERIC[kind]
+    return Outcome(
+        kind,
+        layer_class=type(op).__name__,
+        layer_name=_name(op),
+        input_shapes=() if in_init else shapes,
+        cause=cause,
+        branches=() if kind == CONFIG else _branches(op_frame),
+        **common,
+    )
+
+
+def _kind_by_place(op, in_init: bool, in_build: bool) -> str:
+    """Without a rule: raised while the layer was created, or built (except by
+    a merge layer, which checks its inputs' shapes in build), is config."""
+    from keras.src.layers.merging.base_merge import Merge
+
+    return CONFIG if in_init or (in_build and not isinstance(op, Merge)) else SHAPE
+
+
+def _own_validation(frames: list, user: list, exc: BaseException):
+    """A ValueError raised by a layer's own ``__init__`` or ``build`` written
+    outside Keras (the user's or a library's Layer subclass): that layer, and
+    the index of the user frame that created or called it (None if none)."""
+    from keras.src.ops.operation import Operation
+
+    if not isinstance(exc, ValueError):
+        return None
+    for index in range(len(frames) - 1, -1, -1):
+        owner = frames[index][0].f_locals.get("self")
+        if isinstance(owner, Operation):
+            break
+    else:
+        return None
+    mine = [i for i, (frame, _) in enumerate(frames) if frame.f_locals.get("self") is owner]
+    if not any(frames[i][0].f_code.co_name in ("__init__", "build") for i in mine):
+        return None
+    callers = [i for i in user if i < mine[0]]
+    return owner, (callers[-1] if callers else None)
+
+
+def _concat_axis(op) -> int | None:
+    """The axis a concatenation joins on (left out of the comparison)."""
+    if type(op).__name__ != "Concatenate":
+        return None
+    axis = getattr(op, "axis", None)
+    return axis if isinstance(axis, int) else None
+
+
+def _name(op) -> str | None:
+    name = op.__dict__.get("name") if hasattr(op, "__dict__") else None
+    return name if isinstance(name, str) else None
+
+
+def _arguments(frame) -> list:
+    """The values a frame's function was called with (``self`` left out)."""
+    code = frame.f_code
+    count = code.co_argcount + code.co_kwonlyargcount
+    count += bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    return [frame.f_locals[n] for n in code.co_varnames[:count] if n != "self" and n in frame.f_locals]
+
+
+def _input_shapes(frame) -> tuple:
+    """Shapes of the tensors an operation was called with, batch dim as None:
+    KerasTensors, or the backend's tensors inside a traced ``call()``."""
+    import keras
+
+    shapes = []
+    for value in keras.tree.flatten(_arguments(frame)):
+        if type(value) in PLAIN_TYPES:  # TensorFlow's tensor test is slow on them
+            continue
+        if isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
+            try:
+                shapes.append(tuple(None if d is None else int(d) for d in value.shape))
+            except (TypeError, ValueError):  # a shape of unknown rank
+                continue
+    return tuple(shapes)
+
+
+_WRAPPER_HEAD = re.compile(r"^Exception encountered when calling [^\n]*?\.\s*$")
+
+
+_ARGUMENTS_RECEIVED = re.compile(r"^Arguments received by ")
+
+
+_CODE_BLOCK = re.compile(r"```.*?```", re.S)
+
+
+_LIKELY_DOING = re.compile(r"[^.]*\bsomething like:\s*")
+
+
+_FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
+
+
+_DEVICE_TAIL = re.compile(r" on /job:.*$", re.S)
+
+
+def _branches(frame) -> tuple:
+    """Provenance of the inputs of a failing merge (`provenance.branches`), as plain data."""
+    import keras
+
+    tensors = [v for v in keras.tree.flatten(_arguments(frame)) if isinstance(v, keras.KerasTensor)]
+    try:
+        return branches(tensors, type(frame.f_locals.get("self")).__name__, call_sites())
+    except Exception:  # provenance is a courtesy: never let it hide the failure
+        return ()
+
+
+def _clean_message(exc: BaseException) -> str:
+    """Keras's message on one line, keeping what went wrong and what to do:
+    colour codes, Keras's wrappers ("Exception encountered when calling X.call()",
+    "Could not automatically infer the output shape ... Error encountered:",
+    "Arguments received by ..."), code samples and TensorFlow's device details
+    are left out."""
+    text = _ANSI.sub("", str(exc)).strip()
+    if "Error encountered:" in text:  # the inner cause of a traced call()
+        text = text.rsplit("Error encountered:", 1)[1].strip()
+    text = _CODE_BLOCK.sub("\n\n", text)
+    text = _LIKELY_DOING.sub("", text)
+    paragraphs = []
+    for paragraph in (p.strip() for p in text.split("\n\n")):
+        if _ARGUMENTS_RECEIVED.match(paragraph):
+            break
+        if paragraph and not _WRAPPER_HEAD.match(paragraph):
+            paragraphs.append(paragraph)
+    text = _FUNCTION_NODE.sub("", " ".join(paragraphs))
+    text = _DEVICE_TAIL.sub("", text) if "OOM when allocating" in text else text
+    text = " ".join(text.split())
+    return text or type(exc).__name__

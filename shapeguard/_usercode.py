@@ -1,0 +1,136 @@
+"""Which code is the user's: one rule for a probe, the crash supervisor and
+every renderer (modelled on Hypothesis's ``internal/escalation.py``).
+
+The user's code is every file outside Keras, TensorFlow, shapeguard, the
+libraries they run on and the standard library, plus the target's own files
+wherever they are installed (``keras.src.applications.resnet`` is the user's
+code when it is the target). The innermost frame of the user's code is where
+a failure is reported. Nothing here imports Keras: package folders are found
+with `importlib.util.find_spec`, which does not import them, so the
+command line's light watching process applies the same rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import inspect
+import os
+import sys
+import sysconfig
+from typing import Callable
+
+# Packages whose frames are never "the user's line".
+INTERNAL_PACKAGES = ("keras", "tensorflow", "shapeguard", "wrapt", "hypothesis", "optree", "numpy", "jax",
+                     "jaxlib", "torch")
+
+
+@functools.lru_cache(maxsize=None)
+def _internal_roots() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(standard library folders, folders of the packages in INTERNAL_PACKAGES)."""
+    paths = sysconfig.get_paths()
+    packages = []
+    for name in INTERNAL_PACKAGES:
+        module = sys.modules.get(name)
+        folder = os.path.dirname(module.__file__) if getattr(module, "__file__", None) else None
+        if folder is None:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            locations = list(spec.submodule_search_locations or []) if spec is not None else []
+            folder = locations[0] if locations else None
+        if folder:
+            packages.append(folder)
+    as_dirs = lambda dirs: tuple(os.path.join(os.path.realpath(d), "") for d in dirs)
+    return as_dirs({paths["stdlib"], paths["platstdlib"]}), as_dirs(packages)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_internal(filename: str) -> bool:
+    """Frames of Keras, TensorFlow, shapeguard and the standard library. A
+    user's own package installed in site-packages still counts as the user's."""
+    if filename.startswith("<"):
+        return True
+    path = os.path.realpath(filename)
+    stdlib, packages = _internal_roots()
+    if path.startswith(packages):
+        return True
+    parts = path.split(os.sep)
+    return path.startswith(stdlib) and "site-packages" not in parts and "dist-packages" not in parts
+
+
+def is_user(filename: str, user_files: frozenset = frozenset()) -> bool:
+    """The user's code: anything not internal, and the target's own files
+    (``user_files``, see `target_files`) wherever they are installed."""
+    if not is_internal(filename):
+        return True
+    return bool(user_files) and not filename.startswith("<") and realpath(filename) in user_files
+
+
+@functools.lru_cache(maxsize=4096)
+def realpath(filename: str) -> str:
+    return os.path.realpath(filename)
+
+
+def innermost(fn: Callable) -> Callable:
+    """The function under decorators (``__wrapped__``), bound methods and
+    partials: what identifies a target and its file."""
+    for _ in range(10):
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif inspect.ismethod(fn):
+            fn = fn.__func__
+        elif getattr(fn, "__wrapped__", None) is not None:  # a decorator's wrapper, a resolved target
+            fn = fn.__wrapped__
+        else:
+            break
+    return fn
+
+
+def target_files(fn: Callable) -> frozenset:
+    """The real path of the file that defines ``fn`` (through decorators,
+    bound methods and partials), as a set for `is_user`'s ``user_files``;
+    empty when it has none (a builtin, a lambda typed at a prompt)."""
+    try:
+        target = innermost(fn)
+        path = inspect.getsourcefile(target) or inspect.getfile(target)
+    except (TypeError, OSError):
+        return frozenset()
+    return frozenset({os.path.realpath(path)}) if path and not path.startswith("<") else frozenset()
+
+
+def frames(tb) -> list:
+    """``[(frame, line), ...]`` of a traceback, outermost first."""
+    found = []
+    while tb is not None:
+        found.append((tb.tb_frame, tb.tb_lineno))
+        tb = tb.tb_next
+    return found
+
+
+def function_name(frame) -> str:
+    return getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+
+
+def user_line(frame) -> tuple:
+    """``(file, line)`` of the innermost frame of the user's code at or above ``frame``."""
+    while frame is not None:
+        if not is_internal(frame.f_code.co_filename):
+            return frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back
+    return None, None
+
+
+def relative_path(path: str) -> str:
+    """``path`` relative to the current directory when under it, else as it is."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if rel.startswith(os.pardir) else rel
+
+
+def shown(location: tuple) -> str:
+    """``blocks.py:12`` for ``(file, line)``."""
+    return f"{relative_path(location[0])}:{location[1]}"

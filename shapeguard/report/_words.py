@@ -1,0 +1,73 @@
+"""The words every renderer uses for a kind, in one table.
+
+A renderer never spells a kind itself: the text report, GitHub annotations,
+SARIF and HTML all read `FAILURE_WORDS` (for failures), `error_verb` (for
+block errors) and `WARNING_WORDS`, so a kind added to `shapeguard._outcome`
+is added here once and shows everywhere (tests/test_renderers.py renders
+every kind through every format).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._outcome import CONFIG, DECLARED, DIED, INTERNAL, NO_KERAS_CALL, SHAPE, TIMEOUT
+
+
+@dataclass(frozen=True)
+class Words:
+    label: str  # "shape failure"
+    what: str  # what the layer did; {shapes}: the input shapes, {for_shapes}: " for input shape ..." or ""
+    source: str  # who wrote the message: "keras" (the layer's own) or "shapeguard"
+    rule: str  # SARIF rule id
+    short: str  # SARIF rule's short description
+    full: str  # SARIF rule's full description
+
+
+FAILURE_WORDS = {
+    SHAPE: Words("shape failure", "rejected input shapes {shapes}", "keras", "shapeguard/shape",
+                 "A layer rejected the shapes it was given",
+                 "A Keras layer or op rejected its input shapes for some arguments of the block."),
+    CONFIG: Words("config failure", "rejected its arguments{for_shapes}", "keras", "shapeguard/config",
+                  "A layer rejected its own arguments",
+                  "A Keras layer rejected its own arguments for some arguments of the block."),
+    DECLARED: Words("declared failure", "declares an output shape its call() does not produce{for_shapes}",
+                    "shapeguard", "shapeguard/declared",
+                    "A layer's declared output shape is not what its call() makes",
+                    "A layer's compute_output_shape (or compute_output_spec) gives another shape than its "
+                    "call() produces, so the symbolic check and real data disagree."),
+}
+
+ERROR_WORDS = Words("block error", "", "", "shapeguard/block-error", "The block raised by itself",
+                    "The block raised an exception of its own: not a shape bug, but these calls could not be judged.")
+WARNING_WORDS = Words("broadcast warning", "", "", "shapeguard/broadcast", "A merge broadcast a channel of size 1",
+                      "An additive merge built only by broadcasting a channel of size 1, usually an unprojected "
+                      "shortcut.")
+# In the order SARIF lists its rules (a rule added later goes last: rule indexes stay as they were).
+ALL_RULES = (FAILURE_WORDS[SHAPE], FAILURE_WORDS[CONFIG], ERROR_WORDS, WARNING_WORDS, FAILURE_WORDS[DECLARED])
+
+_ERROR_VERBS = {TIMEOUT: "hung", DIED: "could not be run to the end", NO_KERAS_CALL: "checked nothing",
+                INTERNAL: "could not be checked"}
+
+
+def error_verb(error_type: str) -> str:
+    """What the block did, for a block error: ``hung``, ``raised TypeError``."""
+    return _ERROR_VERBS.get(error_type, f"raised {error_type}")
+
+
+def shapes_text(shapes) -> str:
+    return " and ".join(str(tuple(s)) for s in shapes)
+
+
+def headline(failure) -> str:
+    """``shape failure: Add 'add' rejected input shapes (None, 7, 7, 64) and (None, 7, 7, 16)``"""
+    words = FAILURE_WORDS[failure.kind]
+    name = f" {failure.layer_name!r}" if failure.layer_name else ""
+    shapes = shapes_text(failure.input_shapes)
+    what = words.what.format(shapes=shapes, for_shapes=f" for input shape {shapes}" if shapes else "")
+    return f"{words.label}: {failure.layer_class}{name} {what}"
+
+
+# The pass/fail grid's marks (text and HTML).
+MARKS = {"pass": ".", "fail": "#", "some": "+", "none": " "}
+LEGEND = ". passes   # fails   + fails for some values of the other axes   blank: not probed"

@@ -1,0 +1,38 @@
+"""``--format json``: the documented JSON document (README, "JSON output").
+
+The JSON form is a contract: fields are only ever added. Each record writes
+its own fields (``to_dict``); this module writes the document around them and
+the shared pieces (locations and chains, paths relative to the current folder).
+"""
+
+from __future__ import annotations
+
+import json
+
+from .._show import show_value
+from .._usercode import relative_path
+from .._version import __version__
+
+
+def reports_to_json(reports, indent: int | None = 2) -> str:
+    """The documented JSON document for one or more targets."""
+    document = {"shapeguard": __version__, "targets": [r.to_dict() for r in reports]}
+    return json.dumps(document, indent=indent, default=show_value)
+
+
+def render_json(reports, call_lines: bool = False) -> str:
+    return reports_to_json(reports) + "\n"
+
+
+def location_dict(location) -> dict | None:
+    return None if location is None else {"file": relative_path(location.file), "line": location.line}
+
+
+def chain_list(chain) -> list[str]:
+    """``["blocks.py:40 MyStack.call", "blocks.py:12 ResidualUnit.call"]``"""
+    return [f"{relative_path(file)}:{line} {function}" for file, line, function in chain]
+
+
+def plain(value):
+    """JSON-safe copy (functions and classes by dotted name)."""
+    return json.loads(json.dumps(value, default=show_value))

@@ -1,0 +1,228 @@
+"""What a check found, as plain data: `Report` and the records in it.
+
+The records hold strings, numbers and tuples only (no tensor, layer or
+frame). Each renders itself through the modules beside this one: text
+(`text`), JSON (`json`, the contract: README, "JSON output"; fields are only
+ever added), GitHub annotations, SARIF and HTML.
+"""
+
+from __future__ import annotations
+
+import linecache
+from dataclasses import dataclass, field
+
+from .._usercode import relative_path
+from ..errors import ShapeCheckFailed
+from .html import render_html
+from .json import chain_list, location_dict, reports_to_json
+from .text import render_text
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str  # absolute; shown relative to the current directory when under it
+    line: int
+
+    def shown(self) -> str:
+        return f"{relative_path(self.file)}:{self.line}"
+
+    def source(self) -> str:
+        return linecache.getline(self.file, self.line).strip()
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure mode: a layer that rejected its inputs (``kind="shape"``),
+    its own arguments (``kind="config"``), or whose declared output shape is not
+    what its ``call()`` makes (``kind="declared"``), at one line, for one
+    ``cause``, with its minimal example. ``chain`` holds (file, line, function)
+    for each line of the user's code from the target down to the layer."""
+
+    kind: str
+    layer_class: str
+    layer_name: str | None
+    location: Location | None
+    message: str
+    input_shapes: tuple
+    example: dict
+    call: str
+    failing: int | None = None  # exact count, exhaustive mode only
+    of: int | None = None
+    cause: str = ""
+    chain: tuple = ()
+    branches: tuple = ()  # _probe.provenance.Branch per input of a failing merge
+    condition: dict | None = None  # explain.condition_of: text, checked_on ("all" or "sample"), axes
+    hint: str | None = None  # a fix, for recognised patterns only
+    nearest_pass: dict | None = None  # changed axes, example, call
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "layer": {"class": self.layer_class, "name": self.layer_name},
+            "location": location_dict(self.location),
+            "message": self.message,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "example": self.example,
+            "call": self.call,
+            "failing": self.failing,
+            "of": self.of,
+            "cause": self.cause,
+            "chain": chain_list(self.chain),
+            "branches": [b.to_dict() for b in self.branches],
+            "condition": self.condition,
+            "hint": self.hint,
+            "nearest_pass": self.nearest_pass,
+        }
+
+
+@dataclass(frozen=True)
+class BlockError:
+    """The block raised by itself (e.g. a TypeError in its own code): not a
+    shape bug, but the check could not judge these points."""
+
+    type: str
+    message: str
+    location: Location | None
+    example: dict
+    call: str
+    failing: int | None = None
+    of: int | None = None
+    cause: str = ""
+    chain: tuple = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "location": location_dict(self.location),
+            "example": self.example,
+            "call": self.call,
+            "failing": self.failing,
+            "of": self.of,
+            "cause": self.cause,
+            "chain": chain_list(self.chain),
+        }
+
+
+@dataclass
+class Report:
+    target: str
+    mode: str  # "search" or "exhaustive"
+    probes: int
+    space: dict
+    size: int  # number of combinations in the space, skipped ones included
+    seed: int
+    skipped: int | None = 0  # combinations the contract rules out (None: not counted)
+    failures: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    interrupted: bool = False
+    notes: list = field(default_factory=list)  # how the target was called (a factory)
+    unchecked: int = 0  # combinations probed that called no Keras layer or operation
+    stopped: str = ""  # why the search ended early, if it did ("most calls hung")
+    outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
+    axis_summary: dict = field(default_factory=dict)  # size axis -> passing/failing values (explain.py)
+    warnings: list = field(default_factory=list)  # BroadcastWarning
+    strict: bool = False  # warnings fail the check
+    grid: dict | None = None  # explain.grid
+
+    @property
+    def status(self) -> str:
+        failed = self.failures or (self.strict and self.warnings)
+        return "fail" if failed else "error" if self.errors else "pass"
+
+    @property
+    def checked(self) -> int:
+        """Combinations probed in which Keras checked the shapes."""
+        return self.probes - self.unchecked
+
+    @property
+    def to_probe(self) -> int:
+        """Combinations the contract leaves to probe (`size` less `skipped`)."""
+        return self.size - (self.skipped or 0)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "pass"
+
+    def raise_for_failures(self) -> "Report":
+        """Raise `ShapeCheckFailed` (an AssertionError) carrying this report's
+        text unless everything passed; return the report otherwise."""
+        __tracebackhide__ = True
+        if not self.ok:
+            raise ShapeCheckFailed(self) from None
+        return self
+
+    def to_dict(self) -> dict:
+        data = {
+            "target": self.target,
+            "status": self.status,
+            "mode": self.mode,
+            "probes": self.probes,
+            "checked": self.checked,
+            "space": self.space,
+            "skipped": self.skipped,
+            "failures": [f.to_dict() for f in self.failures],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+        if self.interrupted:
+            data["interrupted"] = True
+        if self.notes:
+            data["notes"] = list(self.notes)
+        if self.stopped:
+            data["stopped"] = self.stopped
+        data["axis_summary"] = self.axis_summary
+        data["warnings"] = [w.to_dict() for w in self.warnings]
+        data["grid"] = self.grid
+        data["strict"] = self.strict
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return reports_to_json([self], indent=indent)
+
+    def __str__(self) -> str:
+        return render_text(self)
+
+    def render(self, call_lines: bool = False) -> str:
+        """The text report; ``call_lines=True`` names, for each layer on a
+        failing merge's branches, the line of the user's code that called it."""
+        return render_text(self, call_lines)
+
+    def _repr_html_(self) -> str:
+        return render_html(self)
+
+
+@dataclass(frozen=True)
+class BroadcastWarning:
+    """A merge that built only by broadcasting a channel of size 1 (README,
+    "Reports that explain"): a warning, which fails the check only with strict."""
+
+    layer_class: str
+    layer_name: str | None
+    location: Location | None
+    input_shapes: tuple
+    dim: int
+    example: dict
+    call: str
+    count: int  # probes that met it
+
+    kind = "broadcast"
+
+    @property
+    def message(self) -> str:
+        ones = [tuple(s) for s in self.input_shapes if s[self.dim] == 1]
+        others = [tuple(s) for s in self.input_shapes if s[self.dim] != 1]
+        return (f"{self.layer_class} broadcasts the channels of {ones[0]} against {others[0]}: Keras builds it "
+                "without an error, but in a residual block it is almost always a shortcut that was never projected")
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "layer": {"class": self.layer_class, "name": self.layer_name},
+            "location": location_dict(self.location),
+            "message": self.message,
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "dim": self.dim,
+            "example": self.example,
+            "call": self.call,
+            "count": self.count,
+        }

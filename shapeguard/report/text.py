@@ -1,0 +1,209 @@
+"""The text report: what the terminal, ``str(report)`` and pytest show.
+
+`render_text` writes one report: its verdict and what was checked, each
+failure mode with its minimal call and explanations (README, "Reports that
+explain"), the block errors, size summaries, the grid and broadcast warnings;
+`summary` is the line after several reports.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from .._outcome import NO_KERAS_CALL
+from .._show import show_example, show_value
+from ._words import FAILURE_WORDS, LEGEND, MARKS, error_verb, headline
+from .json import chain_list
+
+
+def render(reports, call_lines: bool = False) -> str:
+    """The text of several reports, then the summary line, ending with a newline."""
+    parts = [report.render(call_lines) for report in reports]
+    if len(reports) > 1:
+        parts.append(summary(reports))
+    return "".join(part + "\n\n" for part in parts[:-1]) + (parts[-1] + "\n" if parts else "")
+
+
+def render_text(report, call_lines: bool = False) -> str:
+    """The terminal report (see `Report.render`)."""
+    n = len(report.failures)
+    verdict = {
+        "pass": _ok_verdict(report),
+        "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}" if n else
+        f"FAIL, {len(report.warnings)} broadcast warning{'s' * (len(report.warnings) != 1)} (strict)",
+        "error": "ERROR, the block raised by itself",
+    }[report.status]
+    to_probe = report.to_probe
+    if report.status == "error" and {e.type for e in report.errors} == {NO_KERAS_CALL}:
+        verdict = "NOT CHECKED, the block called no Keras layer or operation"
+    if report.status == "pass" and report.checked < to_probe:
+        how = "Hypothesis search" if report.mode == "search" else "exhaustive, stopped early"
+        how += f", seed {report.seed}" if report.mode == "search" else ""
+    elif report.mode == "search":
+        how = f"Hypothesis search, {report.probes} probes of {to_probe} combinations, seed {report.seed}"
+    elif report.probes == to_probe:
+        how = "the only combination probed" if to_probe == 1 else f"all {to_probe} combinations probed"
+    else:
+        how = f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
+    lines = [f"{report.target}: {verdict} ({how})"]
+    if report.interrupted:
+        lines.append("  interrupted: what was found before Ctrl-C (failures not yet confirmed on plain Keras)")
+    if report.stopped:
+        lines.append(f"  stopped early: {report.stopped}")
+    if report.unchecked:
+        u = report.unchecked
+        lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
+    lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
+    if report.skipped:
+        lines.append(f"  skipped: {report.skipped} of {report.size} combinations, ruled out by the contract"
+                     " or repeating another's call")
+    elif report.skipped is None:
+        lines.append(f"  skipped: not counted (a space of {report.size} combinations is too big to enumerate);"
+                     " the search draws only points the contract allows")
+    lines += [f"  note: {note}" for note in report.notes]
+    for i, failure in enumerate(report.failures, 1):
+        cause = f" (cause: {failure.cause})" if failure.cause else ""
+        lines += ["", f"  [{i}] {headline(failure)}{cause}"]
+        lines += _where(failure.location)
+        lines += _cause_lines(failure, failure.layer_class)
+        lines.append(f"      {FAILURE_WORDS[failure.kind].source}: {failure.message}")
+        lines += _example_lines(failure)
+        lines += failure_lines(failure, call_lines)
+    for error in report.errors:
+        what = error_verb(error.type)
+        lines += ["", f"  [error] the block {what}: {error.message}"]
+        lines += _where(error.location)
+        lines += _cause_lines(error, None)
+        lines += _example_lines(error)
+    lines += report_lines(report)
+    return "\n".join(lines)
+
+
+def _ok_verdict(report) -> str:
+    """``OK`` only of what was checked: ``OK in 100 of 128 combinations``."""
+    return "OK" if report.checked >= report.to_probe else f"OK in {report.checked} of {report.to_probe} combinations"
+
+
+def _where(location) -> list[str]:
+    if location is None:
+        return []
+    source = location.source()
+    return [f"      at {location.shown()}" + (f":  {source}" if source else "")]
+
+
+def _cause_lines(item, layer_class: str | None) -> list[str]:
+    """``cause: out of memory`` for an error (a failure names its cause in its
+    heading) and, when the failure is below the target's own line, the chain
+    of the user's lines down to the layer."""
+    lines = [f"      cause: {item.cause}"] if item.cause and layer_class is None else []
+    if len(item.chain) > 1:
+        steps = chain_list(item.chain) + ([layer_class] if layer_class else [])
+        lines.append("      chain: " + " -> ".join(steps))
+    return lines
+
+
+def _example_lines(item) -> list[str]:
+    lines = [f"      minimal: {show_example(item.example)}", f"      reproduce: {item.call}"]
+    if item.failing is not None:
+        lines.append(f"      fails at {item.failing} of {item.of} combination{'s' * (item.of != 1)}")
+    return lines
+
+
+def failure_lines(failure, call_lines: bool = False) -> list[str]:
+    """The explanation lines under one failure in the text report; with
+    ``call_lines``, each layer on a branch names the user's line that called it."""
+    lines = []
+    if failure.branches:
+        marked = next((b for b in failure.branches if b.parts_at is not None), None)
+        lines.append("      branches" + (" (* first layer where the inputs part):" if marked else ":"))
+        for branch in failure.branches:
+            lines += _wrap_path(branch.text(call_lines))
+    if failure.condition:
+        where = ("all combinations" if failure.condition["checked_on"] == "all"
+                 else f"a sample of {failure.condition['points']} probes")
+        if failure.condition.get("bisection_probes"):
+            where += f" + {failure.condition['bisection_probes']} sizes between"
+        lines += _wrap(f"      when: {failure.condition['text']} (checked on {where})")
+    if failure.hint:
+        lines += _wrap(f"      fix: {failure.hint}")
+    if failure.nearest_pass:
+        changed = ", ".join(f"{k}={show_value(v)}" for k, v in failure.nearest_pass["changed"].items())
+        lines.append(f"      nearest pass: {changed}: {failure.nearest_pass['call']}")
+    return lines
+
+
+WIDTH = 100  # explanation lines are wrapped to this many columns
+
+
+def _wrap(text: str, indent: int | None = None) -> list[str]:
+    """Wrapped to WIDTH, continuation lines under the text after the label,
+    never inside a parenthesised shape or call."""
+    indent = text.index(": ") + 2 if indent is None else indent
+    kept = re.sub(r"\([^()]*\)", lambda m: m.group(0).replace(" ", "\xa0"), text)
+    lines = textwrap.wrap(kept, WIDTH, subsequent_indent=" " * indent, break_long_words=False,
+                          break_on_hyphens=False)
+    return [line.replace("\xa0", " ") for line in lines]
+
+
+def _wrap_path(text: str) -> list[str]:
+    """A branch on as many lines as it needs, broken before an arrow."""
+    lines, line = [], "        "
+    for i, piece in enumerate(text.split(" -> ")):
+        piece = piece if i == 0 else "-> " + piece
+        if i and len(line) + 1 + len(piece) > WIDTH:
+            lines.append(line)
+            line = " " * 17 + piece
+        else:
+            line = line + (" " if i else "") + piece
+    return lines + [line]
+
+
+def report_lines(report) -> list[str]:
+    """Size summaries, the grid and the warnings, after the failures."""
+    lines = []
+    summary = getattr(report, "axis_summary", None) or {}
+    shown = {name: entry for name, entry in summary.items() if not entry.get("inert")}
+    if shown:
+        lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in shown.items()]
+    g = getattr(report, "grid", None)
+    if g and (report.failures or report.errors):
+        lines += ["", f"  grid ({g['rows']} down, {g['columns']} across):"]
+        lines += ["    " + line for line in grid_lines(g)]
+        lines.append(f"    {LEGEND}")
+    for w in getattr(report, "warnings", None) or []:
+        name = f" {w.layer_name!r}" if w.layer_name else ""
+        strict = " (fails the check: strict)" if getattr(report, "strict", False) else ""
+        lines += [""] + _wrap(f"  [warning] broadcast: {w.layer_class}{name}{strict}: {w.message}", 6)
+        if w.location is not None:
+            source = w.location.source()
+            lines.append(f"      at {w.location.shown()}" + (f":  {source}" if source else ""))
+        lines.append(f"      example: {show_example(w.example)}")
+        lines.append(f"      reproduce: {w.call}")
+    return lines
+
+
+def grid_lines(g: dict) -> list[str]:
+    heads = [show_value(v) for v in g["column_values"]]
+    labels = [f"{g['rows']}={show_value(v)}" for v in g["row_values"]]
+    width = max(len(h) for h in heads)
+    left = max(len(label) for label in labels)
+    lines = [" " * (left + 2) + " ".join(h.rjust(width) for h in heads) + f"   <- {g['columns']}"]
+    for label, line in zip(labels, g["cells"]):
+        lines.append(label.rjust(left) + "  " + " ".join(MARKS[c].rjust(width) for c in line))
+    return lines
+
+
+def summary(reports: list) -> str:
+    """``shapeguard: 3 targets: 1 failed (2 failure modes), 1 error, 1 passed``."""
+    counts = {status: sum(r.status == status for r in reports) for status in ("fail", "error", "pass")}
+    modes = sum(len(r.failures) for r in reports)
+    parts = []
+    if counts["fail"]:
+        parts.append(f"{counts['fail']} failed ({modes} failure mode{'s' * (modes != 1)})")
+    if counts["error"]:
+        parts.append(f"{counts['error']} with block errors")
+    if counts["pass"]:
+        parts.append(f"{counts['pass']} passed")
+    n = len(reports)
+    return f"shapeguard: {n} target{'s' * (n != 1)}: " + (", ".join(parts) or "nothing checked")
