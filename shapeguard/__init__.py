@@ -12,13 +12,17 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._settings import CheckSettings
     from .decorator import guard
+    from .engine import assert_ok, check
     from .errors import ShapeCheckFailed, ShapeguardError
+    from .report import BlockError, Failure, Report
 
-__all__ = ["__version__", "guard", "check", "assert_ok", "Report", "Failure", "BlockError",
+__all__ = ["__version__", "guard", "check", "assert_ok", "CheckSettings", "Report", "Failure", "BlockError",
            "ShapeguardError", "ShapeCheckFailed"]
 
 _LAZY = {
+    "CheckSettings": "._settings",
     "guard": ".decorator",
     "ShapeguardError": ".errors",
     "ShapeCheckFailed": ".errors",

@@ -19,12 +19,14 @@ _WRAPPER_SPEC = "_self_guard_spec"  # on a guarded function's wrapper
 
 @dataclass(frozen=True)
 class GuardSpec:
+    """What ``@guard(...)`` was given: the contract, and the settings it
+    declared (a `CheckSettings`, or None), which a check's own override."""
+
     axes: dict = field(default_factory=dict)
     inputs: dict | None = None
-    max_examples: int | None = None
-    seed: int | None = None
     where: Any = None
     input_shapes: dict | None = None
+    settings: Any = None
 
 
 def is_guard_wrapper(obj: Any) -> bool:

@@ -10,6 +10,7 @@ imported or probed, with their native start-up noise kept off the terminal.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ from ._expr import parse_condition, split_top_level
 from ._options import positive_int, positive_seconds
 from ._outcome import DIED, ERROR, INTERNAL, Outcome
 from ._quiet import silenced_native_output
+from ._settings import CheckSettings
 from ._supervise import Channel, in_child, supervise
 from ._version import __version__
 from .errors import ShapeguardError
@@ -230,7 +232,7 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
             _freeze_imported_objects()
         for target, plan in plans:
             try:
-                report = _check(target, plan, args, progress_stream, channel)
+                report = _check(target, plan, progress_stream, channel)
             except (KeyboardInterrupt, MemoryError):
                 raise
             except ShapeguardError as exc:  # e.g. a target that returns no tensor at any point
@@ -451,64 +453,53 @@ def _resolve_all(texts: list[str]) -> list:
     return targets
 
 
-def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argparse.Namespace) -> dict:
-    """The axes, templates and constraints to check ``target`` on: the
-    decorator's, with the command line's on top (``inputs`` is (--input,
-    --input-shape)). Resolving the target, building its space and validating
-    the options now reports a bad axis, or a decorator's bad ``max_examples``
-    or ``seed``, before any target is probed, in a message that names the target."""
-    from .engine import resolve_options
+def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argparse.Namespace):
+    """The `engine.Plan` to check ``target`` on: the decorator's contract,
+    with the command line's on top (``inputs`` is (--input, --input-shape)),
+    and the flags as settings. Resolving the target, building its space and
+    validating the settings now reports a bad axis, or a decorator's bad
+    setting, before any target is probed, in a message that names the target."""
+    from . import engine  # the pipeline: only the checking process needs it
+
     tensors, shapes = inputs
     try:
-        options = resolve_options(target.function, max_examples=args.max_examples,
-                                  seed=args.seed, timeout=args.timeout, axes=axes)
-        declared_where = options["where"]
+        settings = CheckSettings(max_examples=args.max_examples, seed=args.seed, timeout=args.timeout,
+                                 exhaustive=True if args.exhaustive else None, strict=args.strict)
+        planned = engine.plan(target.function, axes=axes, settings=settings)
+        declared_where = planned.where
         if declared_where is None:
             declared_where = []
         elif not isinstance(declared_where, (list, tuple)):
             declared_where = [declared_where]
-        plan = {
-            "axes": options["axes"],
-            "inputs": {**(options["inputs"] or {}), **tensors} or None,
-            "input_shapes": {**(options["input_shapes"] or {}), **shapes} or None,
-            "where": [*declared_where, *where] or None,
-        }
-        callee = resolve(options["function"], plan["inputs"], plan["input_shapes"], name=target.name)
-        callee.space(plan["axes"], where=plan["where"]).valid_points  # noqa: B018 - the contract, checked now
+        planned = dataclasses.replace(
+            planned,
+            inputs={**(planned.inputs or {}), **tensors} or None,
+            input_shapes={**(planned.input_shapes or {}), **shapes} or None,
+            where=[*declared_where, *where] or None,
+        )
+        callee = resolve(planned.function, planned.inputs, planned.input_shapes, name=target.name)
+        callee.space(planned.axes, where=planned.where).check_contract()
     except ShapeguardError as exc:
         message = exc.for_cli()
         raise ShapeguardError(message if message.startswith(target.name) else f"{target.name}: {message}") from None
-    return plan
+    return planned
 
 
-def _check(target, plan: dict, args: argparse.Namespace, progress_stream, channel=None):
+def _check(target, planned, progress_stream, channel=None):
     """One target's report; with a stream, a progress line while it searches;
     with a channel, a record before each probe and the points that killed an
     earlier process reported without being called."""
-    from .engine import check
+    from . import engine
 
     progress = _Progress(progress_stream, target.name) if progress_stream is not None else None
     before_probe, known = None, None
     if channel is not None:
         before_probe = lambda point, call: channel.probing(target.name, point, call)
         known = _known_deaths(channel.deaths.get(target.name))
+    watch = engine.Watch(target=target.name, on_probe=progress.update if progress is not None else None,
+                         before_probe=before_probe, known=known)
     try:
-        return check(
-            target.function,
-            inputs=plan["inputs"],
-            input_shapes=plan["input_shapes"],
-            where=plan["where"],
-            max_examples=args.max_examples,
-            seed=args.seed,
-            exhaustive=True if args.exhaustive else None,
-            timeout=args.timeout,
-            strict=args.strict,
-            target=target.name,
-            on_probe=progress.update if progress is not None else None,
-            before_probe=before_probe,
-            known=known,
-            **plan["axes"],
-        )
+        return engine.run(planned, watch)
     finally:
         if progress is not None:
             progress.clear()

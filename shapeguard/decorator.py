@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import wrapt
 
+from ._callee import resolve
+from ._settings import SETTING_NAMES, CheckSettings, split_settings
 from ._spec import SPEC_ATTRIBUTE, WRAPPER_MARK, GuardSpec, refuse_lazy_functions, spec_of, unwrap
 from .errors import ShapeguardError
 
@@ -89,32 +91,38 @@ def guard(
     fn: Callable | None = None,
     /,
     *,
+    axes: dict[str, Any] | None = None,
     inputs: dict[str, Any] | None = None,
     input_shapes: dict[str, Any] | None = None,
-    max_examples: int | None = None,
-    seed: int | None = None,
     where: Any = None,
-    **axes: Any,
+    settings: CheckSettings | None = None,
+    **more_axes: Any,
 ):
     """Declare the space to check a block builder on.
 
     ``@guard(C=[16, 32], filters=[32, 64], inputs={"x": "H,W,C"})``: each keyword
     is an axis (a parameter of the function, or a dimension named in a template)
-    with the values to try. ``inputs`` maps tensor parameters to templates;
-    ``where`` constrains the points (README, "Telling shapeguard the contract").
-    ``input_shapes`` maps parameters taking a shape tuple (``input_shape``).
-    Axes not given are inferred (README, "Inferred axes"). Bare ``@guard`` infers all.
-    On a Layer subclass, axes are ``__init__``'s parameters and templates ``call()``'s.
-    The space is checked now, so a misspelt axis fails at import time.
+    with the values to try, as are the entries of ``axes={...}``; keywords that
+    name a `CheckSettings` field (``max_examples``, ``seed``, ``exhaustive``,
+    ``timeout``, ``strict``, ``database``) are settings, as in `shapeguard.check`.
+    ``inputs`` maps tensor parameters to templates; ``where`` constrains the
+    points (README, "Telling shapeguard the contract"). ``input_shapes`` maps
+    parameters taking a shape tuple (``input_shape``). Axes not given are
+    inferred (README, "Inferred axes"). Bare ``@guard`` infers all. On a Layer
+    subclass, axes are ``__init__``'s parameters and templates ``call()``'s.
+    The space is checked now, so a misspelt axis or a bad setting fails at
+    import time, as a `ShapeguardError`.
     """
-    from ._options import check_max_examples, check_seed
-
-    check_max_examples(max_examples)
-    check_seed(seed)
+    given = {name: more_axes.pop(name) for name in SETTING_NAMES if name in more_axes}
+    if settings is not None and given:
+        split_settings(settings, given)  # raises: one or the other
+    declared = settings if settings is not None else (CheckSettings(**given) if given else None)
+    if axes is not None and not isinstance(axes, dict):
+        raise ShapeguardError(f"axes must be a dict of axis name to values, not {axes!r:.60}.")
     if inputs is not None and not isinstance(inputs, dict):
         raise ShapeguardError(f"inputs must be a dict of parameter name to template, not {inputs!r:.60}.")
-    spec = GuardSpec(dict(axes), dict(inputs) if inputs else None, max_examples, seed, where,
-                     dict(input_shapes) if input_shapes else None)
+    spec = GuardSpec({**(axes or {}), **more_axes}, dict(inputs) if inputs else None, where,
+                     dict(input_shapes) if input_shapes else None, declared)
 
     def decorate(function: Callable):
         if isinstance(function, (staticmethod, classmethod)):
@@ -124,8 +132,6 @@ def guard(
             )
         if not callable(function):
             raise ShapeguardError(f"@guard decorates a function, not {type(function).__name__}.")
-        from ._callee import resolve
-
         refuse_lazy_functions(function, getattr(function, "__name__", "the function"))
         if not _is_layer_call(function):  # a Layer's space needs its class, which does not exist yet
             resolve(function, spec.inputs, spec.input_shapes).space(spec.axes, where=spec.where)

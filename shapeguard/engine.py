@@ -6,41 +6,59 @@ import functools
 import hashlib
 import inspect
 import os
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._callee import NoTensor, resolve
-from ._options import check_exhaustive, check_max_examples, check_seed, check_timeout
 from ._outcome import ERROR, NO_KERAS_CALL
-from ._probe import first_layer_rank, probe, session
+from ._probe import first_layer_rank, session
+from ._settings import CheckSettings, split_settings
 from ._spec import refuse_lazy_functions, spec_of, unwrap
-from ._usercode import target_files
 from .errors import ShapeguardError
 from .explain import explain
 from .report import BlockError, Failure, Location, Report
-from .search import search
+from .search import Prober, search
 
-DEFAULT_MAX_EXAMPLES = 100
-DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Watch:
+    """What the command line and the pytest plugin hook into one check (not
+    public API): the report's name for the block, a progress callback
+    ``on_probe(probes, modes)``, ``before_probe(point, call)`` before each new
+    probe (the crash supervisor's record) and ``known`` outcomes to use
+    instead of probing (points that killed an earlier process)."""
+
+    target: str | None = None
+    on_probe: Callable[[int, int], None] | None = None
+    before_probe: Callable[[tuple, str], None] | None = None
+    known: dict | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The function to probe and what to probe it with: the call's contract
+    over the decorator's, validated (`plan`)."""
+
+    function: Callable
+    name: str
+    axes: dict
+    inputs: dict | None
+    input_shapes: dict | None
+    where: Any
+    settings: CheckSettings
 
 
 def check(
     fn: Callable,
     /,
     *,
+    axes: dict[str, Any] | None = None,
     inputs: dict[str, Any] | None = None,
     input_shapes: dict[str, Any] | None = None,
-    max_examples: int | None = None,
-    seed: int | None = None,
-    exhaustive: bool | None = None,
-    database: Any = None,
-    target: str | None = None,
-    on_probe: Callable[[int, int], None] | None = None,
-    timeout: float | None = DEFAULT_TIMEOUT,
     where: Any = None,
-    strict: bool = False,
-    before_probe: Callable[[tuple, str], None] | None = None,
-    known: dict | None = None,
-    **axes: Any,
+    settings: CheckSettings | None = None,
+    **more_axes: Any,
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
 
@@ -51,72 +69,79 @@ def check(
     shape tuple instead (``{"input_shape": "H,W,C"}``). A target that returns
     no tensor at any point raises `ShapeguardError`.
 
-    Keyword arguments not listed here are axes (``C=[16, 32]``, ``filters=[32]``)
-    and override the ones ``@guard`` declared. ``max_examples`` is the probe
-    budget (default 100): a space no larger is enumerated exhaustively, as is
-    any space with ``exhaustive=True``. ``seed`` changes the search, not what it
-    means (default 0: the same code gives the same report). ``database`` is off
-    by default; ``True`` uses Hypothesis's (``.hypothesis/``), or pass an
-    `ExampleDatabase` or a directory: failing examples saved there are probed
-    first on the next run. A call running past ``timeout`` seconds (default 60;
-    None for no limit) is stopped and reported as an error at that point; the
-    search goes on with the others. ``where`` is the contract's constraint:
-    an expression over axis names (``"filters % groups == 0"``), a callable
-    given the point as a dict, or a list of them; points where it does not
-    hold are skipped (README, "Telling shapeguard the contract").
-    ``strict=True`` makes broadcast warnings fail the check (README, "Reports
-    that explain"). A bad option raises `ShapeguardError`; so does an
-    ``async def`` or generator function (its body would not run).
+    ``axes`` maps axis names (parameters, or dimensions named in a template)
+    to the values to try (``{"C": [16, 32], "filters": [32]}``), over the
+    ones ``@guard`` declared. Other keyword arguments are axes too
+    (``C=[16, 32]``), except the names of `CheckSettings` fields
+    (``max_examples``, ``seed``, ``exhaustive``, ``database``, ``timeout``,
+    ``strict``), which are read as settings: an axis with such a name goes in
+    ``axes={"seed": [1, 2]}``. ``where`` is the contract's constraint: an
+    expression over axis names (``"filters % groups == 0"``), a callable given
+    the point as a dict, or a list of them; points where it does not hold are
+    skipped (README, "Telling shapeguard the contract"). ``settings``: how the
+    search runs (`CheckSettings`: budget, seed, exhaustive, example database,
+    time limit per call, strict). A bad option raises `ShapeguardError`; so
+    does an ``async def`` or generator function (its body would not run).
     """
-    options = resolve_options(fn, inputs=inputs, input_shapes=input_shapes, max_examples=max_examples, seed=seed,
-                              exhaustive=exhaustive, timeout=timeout, where=where, axes=axes)
-    if target is not None and not isinstance(target, str):
-        raise ShapeguardError(f"target must be a string naming the block, not {target!r:.60}.")
-    callable_, name, where = options["function"], options["name"], options["where"]
-    target = target or _default_target(callable_, name)
-    call_name, note = _call_name(fn, name)
-    callee = resolve(callable_, options["inputs"], options["input_shapes"], name=name, call_name=call_name)
-    space = callee.space(options["axes"], where=where)
-    space.valid_points  # noqa: B018 - the contract is checked before the first probe
+    settings, more_axes = split_settings(settings, dict(more_axes))
+    if axes is not None and not isinstance(axes, dict):
+        raise ShapeguardError(f"axes must be a dict of axis name to values, not {axes!r:.60}.")
+    twice = sorted(set(axes or {}) & set(more_axes))
+    if twice:
+        raise ShapeguardError(f"axis {twice[0]!r} is given twice, in axes= and as a keyword; give it once.")
+    planned = plan(fn, axes={**(axes or {}), **more_axes}, inputs=inputs, input_shapes=input_shapes, where=where,
+                   settings=settings)
+    return run(planned)
+
+
+def run(planned: Plan, watch: Watch = Watch()) -> Report:
+    """The check of a `plan`, with the door's hooks (`Watch`): space, search,
+    explanations, report. Every probe, the explanations' included, goes
+    through the search's one prober."""
+    settings = planned.settings
+    if watch.target is not None and not isinstance(watch.target, str):
+        raise ShapeguardError(f"target must be a string naming the block, not {watch.target!r:.60}.")
+    callable_, name, where = planned.function, planned.name, planned.where
+    target = watch.target or _default_target(callable_, name)
+    call_name, note = _call_name(callable_, name)
+    callee = resolve(callable_, planned.inputs, planned.input_shapes, name=name, call_name=call_name)
+    space = callee.space(planned.axes, where=where)
+    space.check_contract()
     if callee.inputs is None:
-        space = _space_of_inferred_rank(callee, space, options["axes"], where, timeout)
+        space = _space_of_inferred_rank(callee, space, planned.axes, where, settings.timeout)
     call_of = lambda point: callee.render(space.arguments(point)) + note
-    with session():  # Keras's special methods wrapped once for every probe of the check
+    before_probe = None
+    if watch.before_probe is not None:  # the supervisor's record: the point (or its values) and the call
+        before_probe = lambda space_, point, record: watch.before_probe(
+            record, callee.render(space_.arguments(point)) + note)
+    prober = Prober(callee, space, timeout=settings.timeout, on_probe=watch.on_probe, before_probe=before_probe,
+                    known=watch.known)
+    # Keras's special methods wrapped once, and the prober's guards kept on, for every probe of the check.
+    with session(), prober.guarded():
         result = search(
-            callee,
-            space,
-            max_examples=options["max_examples"],
-            seed=options["seed"],
-            exhaustive=exhaustive,
-            database=_database(database),
+            prober,
+            max_examples=settings.max_examples,
+            seed=settings.seed,
+            exhaustive=settings.exhaustive,
+            database=_database(settings.database),
             database_key=_database_key(callable_),
-            on_probe=on_probe,
-            timeout=timeout,
-            before_probe=(lambda point: before_probe(point, call_of(point))) if before_probe else None,
-            known=known,
         )
         _refuse_non_blocks(result.outcomes.values(), target)
-        report = _report(callable_, target, space, result, options["seed"], call_of)
+        report = _report(callable_, target, space, result, settings.seed, call_of)
         report.notes.extend(callee.notes)
         if callee.inputs is None:
             _reject_wrong_rank(report, space, target)
-        report.strict = bool(strict)
-        files = target_files(callable_)
-        explain(report, space, result, lambda space_, point: probe(callee, space_, point, timeout, user_files=files),
-                call_of, extra_budget=options["max_examples"])
+        report.strict = settings.strict
+        explain(report, space, result, prober, call_of, extra_budget=settings.max_examples)
     return report
 
 
-def resolve_options(fn: Callable, *, inputs=None, input_shapes=None, max_examples=None, seed=None,
-                    exhaustive=None, timeout=None, where=None, axes=None) -> dict:
-    """The function to probe and the options to probe it with: ``check``'s
-    arguments over the decorator's, each validated, so that a bad value is the
+def plan(fn: Callable, *, axes: dict | None = None, inputs=None, input_shapes=None, where=None,
+         settings: CheckSettings | None = None) -> Plan:
+    """The function to probe and the contract and settings to probe it with:
+    these over the decorator's, each validated, so that a bad value is the
     caller's `ShapeguardError` before anything is probed (the command line
-    calls this for every target before checking the first)."""
-    check_max_examples(max_examples)
-    check_seed(seed)
-    check_timeout(timeout)
-    check_exhaustive(exhaustive)
+    plans every target before checking the first)."""
     if not callable(fn):
         raise ShapeguardError(f"check needs a function, not {type(fn).__name__} {fn!r:.60}.")
     for option, value in (("inputs", inputs), ("input_shapes", input_shapes)):
@@ -125,26 +150,17 @@ def resolve_options(fn: Callable, *, inputs=None, input_shapes=None, max_example
     spec = spec_of(fn)
     axes = dict(axes or {})
     callable_ = unwrap(fn)
+    settings = settings or CheckSettings()
     if spec is not None:
         axes = {**spec.axes, **axes}
         inputs = inputs if inputs is not None else spec.inputs
         input_shapes = input_shapes if input_shapes is not None else spec.input_shapes
-        max_examples = max_examples if max_examples is not None else spec.max_examples
-        seed = seed if seed is not None else spec.seed
         where = where if where is not None else spec.where
+    settings = settings.over(spec.settings if spec is not None else None)
     inner = callable_.func if isinstance(callable_, functools.partial) else callable_
     name = getattr(inner, "__name__", None) or type(inner).__name__
     refuse_lazy_functions(callable_, name)
-    return {
-        "function": callable_,
-        "name": name,
-        "axes": axes,
-        "inputs": inputs,
-        "input_shapes": input_shapes,
-        "where": where,
-        "max_examples": DEFAULT_MAX_EXAMPLES if max_examples is None else max_examples,
-        "seed": 0 if seed is None else seed,
-    }
+    return Plan(callable_, name, axes, inputs, input_shapes, where, settings)
 
 
 def _default_target(fn: Callable, name: str) -> str:
@@ -210,7 +226,7 @@ def _space_of_inferred_rank(callee, space, axes, where, timeout):
     if rank is None or rank == len(template.dims):
         return space
     inferred = callee.space(axes, where=where, rank=rank)
-    inferred.valid_points  # noqa: B018 - the contract is checked before the first probe
+    inferred.check_contract()
     return inferred
 
 
@@ -281,18 +297,14 @@ def _database(database: Any):
     if database is None or database is False:
         return None
     if database is True:
-        from hypothesis import settings
+        from hypothesis import settings as hypothesis_settings
 
-        return settings.default.database
+        return hypothesis_settings.default.database
     if isinstance(database, (str, os.PathLike)):
         from hypothesis.database import DirectoryBasedExampleDatabase
 
         return DirectoryBasedExampleDatabase(os.fspath(database))
-    if not all(hasattr(database, m) for m in ("fetch", "save", "delete")):
-        raise ShapeguardError(
-            f"database must be True, False, None, a directory or an ExampleDatabase, not {database!r:.60}."
-        )
-    return database
+    return database  # an ExampleDatabase (CheckSettings checked it)
 
 
 def _database_key(fn: Callable) -> bytes:

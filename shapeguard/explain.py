@@ -23,6 +23,7 @@ from ._outcome import ERROR, PASS, TIMEOUT, Outcome
 from ._probe.broadcasts import Broadcast
 from ._show import show_value
 from .report import BroadcastWarning, Location
+from .search import Prober, StopSearch
 from .space import Space, TensorList
 
 MAX_TERMS = 3  # a condition is an "or" of at most this many "and"s...
@@ -33,17 +34,19 @@ BISECT_LIMIT = 12  # probes spent finding one size threshold between two tried s
 # ---- the entry point ---------------------------------------------------------
 
 
-def explain(report, space: Space, result, probe_at: Callable, call_of: Callable, extra_budget: int) -> None:
-    """Fill ``report``'s explanations in place (see module doc). ``probe_at(space,
-    point)`` probes the target once (the engine's probe, with its options);
-    ``call_of(point)`` is the reproducing call. In a search, probes up to
-    ``extra_budget`` one-axis neighbours of the minimal examples first (kept in
-    ``result`` and the report like every other probe)."""
+def explain(report, space: Space, result, prober: Prober, call_of: Callable, extra_budget: int) -> None:
+    """Fill ``report``'s explanations in place (see module doc). Every probe
+    goes through the search's ``prober`` (its guards, counting and crash
+    record); ``call_of(point)`` is the reproducing call. In a search, probes up
+    to ``extra_budget`` one-axis neighbours of the minimal examples first (kept
+    in ``result`` and the report like every other probe)."""
     if report.mode == "search" and not report.interrupted:
         try:
-            _probe_neighbours(result, space, lambda p: probe_at(space, p), extra_budget)
+            _probe_neighbours(result, space, prober, extra_budget)
         except KeyboardInterrupt:
             report.interrupted = True
+        except StopSearch:  # the process died at a neighbour before, or most calls hung
+            pass
         report.outcomes = [(space.values(p), o) for p, o in result.outcomes.items()]
         report.probes = len(result.outcomes)
     rows = [(space.values(p), p, o) for p, o in result.outcomes.items()]
@@ -51,7 +54,7 @@ def explain(report, space: Space, result, probe_at: Callable, call_of: Callable,
     extras = _constants(space)
 
     bisected: list = []  # (example, None, Outcome) of probes between two tried sizes
-    report.axis_summary = axis_summaries(rows, space, probe_at, bisected, complete)
+    report.axis_summary = axis_summaries(rows, space, prober.at, bisected, complete)
     failures = list(report.failures)
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]
@@ -72,7 +75,7 @@ def explain(report, space: Space, result, probe_at: Callable, call_of: Callable,
     report.warnings = broadcast_warnings(rows, call_of)
 
 
-def _probe_neighbours(result, space: Space, run: Callable, budget: int) -> None:
+def _probe_neighbours(result, space: Space, prober: Prober, budget: int) -> None:
     for point in list(result.minimal.values()):
         for axis, index in itertools.product(range(len(point)), range(max(len(a.values) for a in space.axes))):
             if index >= len(space.axes[axis].values) or index == point[axis]:
@@ -83,8 +86,7 @@ def _probe_neighbours(result, space: Space, run: Callable, budget: int) -> None:
             if budget <= 0:
                 return
             budget -= 1
-            outcome = run(q)
-            result.outcomes[q] = outcome
+            outcome = prober(q)  # kept in result.outcomes
             if outcome.error_type == TIMEOUT:
                 return
 

@@ -117,14 +117,16 @@ class ShapeguardItem(pytest.Item):
         _start_keras_quietly(self.config)
 
     def runtest(self) -> None:
+        from shapeguard import engine
         from shapeguard._collect import resolve_attribute
-        from shapeguard.engine import check
+        from shapeguard._settings import CheckSettings
         from shapeguard.errors import ShapeCheckFailed
 
         # As `shapeguard check file.py:Class.method` does: a method is bound to
         # Class() (a class that needs arguments raises a ShapeguardError).
         block = resolve_attribute(self.parent.obj, self.qualname, self.parent.nodeid)
-        report = check(block, target=self.target, **_check_options(self.config))
+        settings = CheckSettings(**_check_options(self.config))
+        report = engine.run(engine.plan(block, settings=settings), engine.Watch(target=self.target))
         if report.interrupted:  # Ctrl-C during the search: stop the session as pytest would
             raise KeyboardInterrupt
         if not report.ok:
@@ -148,7 +150,7 @@ class ShapeguardItem(pytest.Item):
 
 
 def _check_options(config: pytest.Config) -> dict:
-    """Keyword arguments for `shapeguard.engine.check` from the command line.
+    """`CheckSettings` fields from pytest's command line.
     ``database=True`` means Hypothesis's current default database, so a
     profile with ``database=None`` turns it off too."""
     return {

@@ -9,12 +9,14 @@ Two ways, and the report says which ran:
   kept); then each mode found is shrunk by Hypothesis (`find`, starting from
   the best failing point seen, replayed from an in-memory example database).
 
-A point whose call hangs is stopped (``timeout``) and recorded as an error of
-the block; the search goes on with the other points. Around the whole search,
-Keras calls are counted (a probe that called none checked nothing: it is
-recorded in ``unchecked``, not as a pass), ``os._exit`` raises instead of
-ending the process, and Hypothesis's storage is kept out of the working
-directory when there is no example database (`shapeguard._sandbox`).
+Every probe of a check, the explanations' included, goes through one
+`Prober`: around each, Keras calls are counted (a probe that called none
+checked nothing: it is recorded in ``unchecked``, not as a pass),
+``os._exit`` raises instead of ending the process (`shapeguard._sandbox`),
+and the crash supervisor is told the point first. A point whose call hangs is
+stopped (``timeout``) and recorded as an error of the block; the search goes
+on with the other points. Hypothesis's storage is kept out of the working
+directory when there is no example database.
 
 Either way a last pass makes the example *minimal*: no other failing point of
 the same mode is at least as preferred on every axis (index <= on each axis).
@@ -28,9 +30,9 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from ._options import MAX_TIMEOUT
 from ._outcome import DIED, ERROR, INTERNAL, PASS, TIMEOUT, Outcome
@@ -54,7 +56,7 @@ class SearchResult:
     stopped: str = ""  # why the search ended early, other than Ctrl-C
 
 
-class _Stop(BaseException):
+class StopSearch(BaseException):
     """End the search early: most probes hung (rather than wait for each), or
     the point that killed an earlier process was reached (``result.stopped``)."""
 
@@ -62,28 +64,49 @@ class _Stop(BaseException):
 HUNG_OUT = 5  # stop after this many timeouts, when they are more than half the probes
 
 
-class _Prober:
-    """Probes each point once; reports progress after every new probe."""
+class Prober:
+    """The one way a check probes: each point of the space once, kept in
+    ``result``; points of another space (`at`: a size between two tried ones)
+    through the same guards. Around every probe: Keras calls counted (a pass
+    that called none checked nothing), ``os._exit`` turned into the block's
+    error, the crash supervisor told first (``before_probe(space, point)``),
+    and ``known`` outcomes (points that killed an earlier process) used
+    instead of probing. Progress goes to ``on_probe(probes, modes)``."""
 
-    def __init__(self, fn: Callable, space: Space, result: SearchResult, on_probe: Callable | None,
-                 timeout: float | None, before_probe: Callable | None = None, known: dict | None = None):
-        self.fn, self.space, self.result, self.on_probe, self.timeout = fn, space, result, on_probe, timeout
+    def __init__(self, fn: Callable, space: Space, *, timeout: float | None = None,
+                 on_probe: Callable | None = None, before_probe: Callable | None = None,
+                 known: dict | None = None):
+        self.fn, self.space, self.timeout, self.on_probe = fn, space, timeout, on_probe
         self.before_probe, self.known = before_probe, known or {}
+        self.result = SearchResult("search")
         self.modes: set = set()
         self.user_files = target_files(fn)  # the target's own file is the user's code
         self.calls = KerasCalls()
         self.timeouts = 0
+        self._guards: ExitStack | None = None
+
+    @contextmanager
+    def guarded(self) -> Iterator["Prober"]:
+        """Keep the guards on for every probe made inside (re-entrant)."""
+        if self._guards is not None:
+            yield self
+            return
+        with ExitStack() as guards:
+            guards.enter_context(self.calls.counting())
+            guards.enter_context(no_process_exit())
+            self._guards = guards
+            try:
+                yield self
+            finally:
+                self._guards = None
 
     def __call__(self, point: Point) -> Outcome:
         outcome = self.result.outcomes.get(point)
         if outcome is None:
             outcome = self.known.get(point)
             if outcome is None:
-                if self.before_probe is not None:
-                    self.before_probe(point)
-                before = self.calls.count
-                outcome = probe(self.fn, self.space, point, self.timeout, user_files=self.user_files)
-                if outcome.status == PASS and self.calls.count == before:
+                outcome, calls = self._probe(self.space, point, point)
+                if outcome.status == PASS and calls == 0:
                     self.result.unchecked.add(point)
             self.result.outcomes[point] = outcome
             if outcome.failed:
@@ -92,44 +115,65 @@ class _Prober:
                 self.on_probe(len(self.result.outcomes), len(self.modes))
             if outcome.error_type == DIED:  # it would kill the process again: stop here
                 self.result.stopped = "the process died at one combination"
-                raise _Stop
+                raise StopSearch
             if outcome.error_type == TIMEOUT:
                 self.timeouts += 1
                 if self.timeouts >= HUNG_OUT and 2 * self.timeouts > len(self.result.outcomes):
                     self.result.stopped = "most calls hung"
-                    raise _Stop
+                    raise StopSearch
         return outcome
+
+    def at(self, space: Space, point: Point) -> Outcome:
+        """One probe at a point of ``space`` (values outside the search's
+        space), not kept in the result; its record for the supervisor is
+        keyed by its values, so a death there is known on the next run."""
+        key = outside_key(space, point)
+        outcome = self.known.get(key)
+        return outcome if outcome is not None else self._probe(space, point, key)[0]
+
+    def confirm(self, point: Point) -> Outcome:
+        """The plain Keras path at ``point`` (see `_confirm_on_plain_path`)."""
+        return self._probe(self.space, point, point, fast=False)[0]
+
+    def _probe(self, space: Space, point: Point, record, fast: bool = True) -> tuple[Outcome, int]:
+        """The outcome, and how many Keras layers and ops the call made."""
+        with self.guarded():
+            if self.before_probe is not None:
+                self.before_probe(space, point, record)
+            before = self.calls.count
+            timeout = self.timeout if fast else _confirmation_timeout(self.timeout)
+            outcome = probe(self.fn, space, point, timeout, user_files=self.user_files, fast=fast)
+            return outcome, self.calls.count - before
+
+
+def outside_key(space: Space, point: Point) -> tuple:
+    """How a point outside the search's space is named in the supervisor's
+    records: ``("values", "C=16", "H=9", ...)`` (JSON-safe, stable)."""
+    return ("values", *(f"{k}={v!r}" for k, v in sorted(space.values(point).items())))
 
 
 def search(
-    fn: Callable,
-    space: Space,
+    prober: Prober,
     *,
     max_examples: int = 100,
     seed: int = 0,
     exhaustive: bool | None = None,
     database=None,
     database_key: bytes = b"",
-    on_probe: Callable[[int, int], None] | None = None,
-    timeout: float | None = None,
-    before_probe: Callable[[Point], None] | None = None,
-    known: dict | None = None,
 ) -> SearchResult:
-    """Probe ``fn`` over ``space``. ``exhaustive=None`` decides by size.
-    Ctrl-C stops the search and returns what was found so far (``interrupted``).
-    A probe running past ``timeout`` seconds is an error at that point (mode
-    ``Timeout``, never shrunk: each shrinking step could hang as long), and
-    the search goes on with the other points, unless most calls hang
-    (`HUNG_OUT`). ``before_probe(point)`` is called before each new probe;
-    ``known`` maps points to outcomes to use instead of probing them (the
-    command line uses it for points that killed an earlier process)."""
+    """Probe ``prober``'s space through it. ``exhaustive=None`` decides by
+    size. Ctrl-C stops the search and returns what was found so far
+    (``interrupted``). A probe running past the prober's time limit is an
+    error at that point (mode ``Timeout``, never shrunk: each shrinking step
+    could hang as long), and the search goes on with the other points, unless
+    most calls hang (`HUNG_OUT`)."""
+    space = prober.space
     if exhaustive is None:
         exhaustive = space.probe_count <= max_examples
-    result = SearchResult("exhaustive" if exhaustive else "search")
-    prober = _Prober(fn, space, result, on_probe, timeout, before_probe, known)
+    result = prober.result
+    result.mode = "exhaustive" if exhaustive else "search"
     with ExitStack() as guards:
-        guards.enter_context(prober.calls.counting())
-        guards.enter_context(no_process_exit())
+        guards.enter_context(prober.guarded())
         if database is None:
             guards.enter_context(private_hypothesis_home())
         _run(prober, space, result, exhaustive, max_examples, seed, database, database_key)
@@ -162,14 +206,14 @@ def _run(prober, space, result, exhaustive, max_examples, seed, database, databa
                 continue
             start = pending[mode_key] if exhaustive else _shrink(prober, space, mode_key, pending[mode_key], seed)
             result.minimal[mode_key] = _pareto_minimal(prober, mode_key, start)
-    except (KeyboardInterrupt, _Stop) as stop:
+    except (KeyboardInterrupt, StopSearch) as stop:
         result.interrupted = isinstance(stop, KeyboardInterrupt)
         result.counts = None  # not every point was probed
         for mode_key, point in _best_seen(result.outcomes).items():
             result.minimal.setdefault(mode_key, point)
 
 
-def _confirm_on_plain_path(prober: _Prober, result: SearchResult) -> None:
+def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
     """Probe each mode's minimal point once more on the plain Keras path
     (`probe(..., fast=False)`), so that the fast path can never make a false
     report: a point where the two disagree becomes an internal error, never a
@@ -178,8 +222,7 @@ def _confirm_on_plain_path(prober: _Prober, result: SearchResult) -> None:
         fast = result.outcomes[point]
         if fast.error_type in (TIMEOUT, DIED) or point in prober.known:
             continue
-        plain = probe(prober.fn, prober.space, point, _confirmation_timeout(prober.timeout),
-                      user_files=prober.user_files, fast=False)
+        plain = prober.confirm(point)
         if plain.mode == mode_key:
             continue
         said = lambda o: "a pass" if not o.failed else f"{o.status} ({o.layer_class or o.error_type}: {o.message})"
@@ -290,7 +333,7 @@ def _settings(**changes):
     )
 
 
-def _explore(prober: _Prober, space: Space, max_examples: int, seed: int) -> None:
+def _explore(prober: Prober, space: Space, max_examples: int, seed: int) -> None:
     from hypothesis import Phase, given
     from hypothesis import seed as fixed_seed
 
@@ -303,7 +346,7 @@ def _explore(prober: _Prober, space: Space, max_examples: int, seed: int) -> Non
     explore()
 
 
-def _shrink(prober: _Prober, space: Space, mode_key: tuple, start: Point, seed: int) -> Point:
+def _shrink(prober: Prober, space: Space, mode_key: tuple, start: Point, seed: int) -> Point:
     """Hypothesis's shrinker, started from a known failing point of the mode."""
     from hypothesis import Phase, find
     from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
@@ -327,7 +370,7 @@ def _shrink(prober: _Prober, space: Space, mode_key: tuple, start: Point, seed: 
     return shrunk if _rank(shrunk) <= _rank(start) else start
 
 
-def _pareto_minimal(prober: _Prober, mode_key: tuple, point: Point) -> Point:
+def _pareto_minimal(prober: Prober, mode_key: tuple, point: Point) -> Point:
     """The first failing point of the mode below ``point`` in order of total
     index: nothing below it can fail in the mode, or it would have come first."""
     box = 1

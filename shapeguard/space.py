@@ -161,6 +161,11 @@ class Space:
             raise self._nothing_left()
         return kept
 
+    def check_contract(self) -> None:
+        """Raise `ShapeguardError` now, before the first probe, when a
+        constraint raises or no combination is left (see `valid_points`)."""
+        self.valid_points  # noqa: B018 - worked out (and cached) for its errors
+
     @property
     def skipped(self) -> int | None:
         """How many combinations the contract rules out (or repeat a call); None when not counted."""

@@ -158,7 +158,12 @@ API_CASES = [
     (lambda: check(dense, database=42, **SMALL), "database must be True, False, None, a directory"),
     (lambda: check(42), "check needs a function, not int"),
     (lambda: check(dense, inputs="D", D=[2]), "inputs must be a dict"),
-    (lambda: check(dense, target=5, **SMALL), "target must be a string"),
+    (lambda: check(dense, target=5, **SMALL), "axis 'target' names neither"),  # not an option: a free axis name
+    (lambda: check(dense, strict=[True, False], **SMALL), "strict must be True or False, not [True, False]; "
+                                                          "to search an axis named strict, pass axes="),
+    (lambda: check(dense, axes={"units": [4]}, units=[8], D=[2]), "axis 'units' is given twice"),
+    (lambda: check(dense, axes=[4], **SMALL), "axes must be a dict"),
+    (lambda: check(dense, settings={"seed": 1}, **SMALL), "settings must be a shapeguard.CheckSettings"),
     (lambda: check(coroutine_block, **SMALL), "coroutine_block is an async function"),
     (lambda: check(generator_block, **SMALL), "generator_block is a generator function"),
     (lambda: check(functools.partial(generator_block), **SMALL), "generator_block is a generator function"),

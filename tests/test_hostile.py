@@ -334,14 +334,14 @@ def test_ok_of_an_interrupted_exhaustive_run_says_how_much_it_covered():
 def test_an_internal_crash_fails_one_target_and_the_others_are_checked(monkeypatch, folder, capfd):
     from shapeguard import cli, engine
 
-    real_check = engine.check
+    real_run = engine.run
 
-    def crashing(fn, **kwargs):
-        if kwargs.get("target", "").endswith(":Holder.sblock"):
+    def crashing(planned, watch):
+        if watch.target.endswith(":Holder.sblock"):
             raise RuntimeError("simulated bug")
-        return real_check(fn, **kwargs)
+        return real_run(planned, watch)
 
-    monkeypatch.setattr(engine, "check", crashing)
+    monkeypatch.setattr(engine, "run", crashing)
     monkeypatch.chdir(folder)
     args = cli.build_parser().parse_args(["check", "hostile.py:Holder.sblock", "hostile.py:Holder.cblock",
                                           "--format", "json"])
