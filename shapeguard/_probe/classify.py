@@ -23,10 +23,12 @@ import inspect
 import re
 
 from .._outcome import CONFIG, DECLARED, ERROR, SHAPE, Outcome
-from .._usercode import frames as _frames, function_name as _function, is_user as _is_user
+from .._usercode import frames as _frames
+from .._usercode import function_name as _function
+from .._usercode import is_user as _is_user
 from . import causes as _causes
-from .fast import PLAIN_TYPES
 from .declared import DeclaredShapeMismatch
+from .fast import PLAIN_TYPES
 from .provenance import branches, call_sites
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -164,20 +166,10 @@ def _input_shapes(frame) -> tuple:
 
 
 _WRAPPER_HEAD = re.compile(r"^Exception encountered when calling [^\n]*?\.\s*$")
-
-
 _ARGUMENTS_RECEIVED = re.compile(r"^Arguments received by ")
-
-
 _CODE_BLOCK = re.compile(r"```.*?```", re.S)
-
-
 _LIKELY_DOING = re.compile(r"[^.]*\bsomething like:\s*")
-
-
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
-
-
 _DEVICE_TAIL = re.compile(r" on /job:.*$", re.S)
 
 

@@ -13,10 +13,7 @@ from typing import Callable, Iterator
 from .._outcome import CONFIG, SHAPE, Outcome
 from .classify import classify
 
-_probing = threading.local()
-
-
-_probing.depth = 0
+_probing = threading.local()  # .depth: probes running in this thread
 
 
 @contextmanager

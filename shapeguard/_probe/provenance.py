@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .._usercode import is_user, shown as _shown
+from .._usercode import is_user
+from .._usercode import shown as _shown
 from .patches import hooked
 
 # Config entries worth showing for a layer on a path, in this order.

@@ -18,7 +18,9 @@ from .._outcome import ERROR, PASS, PASSED, TIMEOUT, Outcome
 from .._timeout import time_limit
 from .._usercode import innermost
 from ..space import Space
-from . import declared, fast as fast_path, isolation, patches, standins as _standins
+from . import declared, isolation, patches
+from . import fast as fast_path
+from . import standins as _standins
 from .broadcasts import watching_broadcasts
 from .classify import classify
 from .enrich import probing
