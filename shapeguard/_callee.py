@@ -85,7 +85,8 @@ class Callee:
     def space(self, axes: Mapping[str, Any] | None, *, where: Any = None, rank: int | None = None):
         """`space.build_space` over this target's parameters (constructor and
         factory parameters included, by the same rules as a function's)."""
-        return build_space(self, axes, self.inputs, name=self.label or self.name, where=where, rank=rank)
+        return build_space(self, axes, self.inputs, name=self.label or self.name, where=where, rank=rank,
+                           shape_params=self.shape_params)
 
     def __call__(self, *args, **kwargs):
         bound = self.signature.bind(*args, **kwargs)

@@ -74,6 +74,21 @@ class InputOption(Option):
 
 
 @dataclass(frozen=True)
+class InputShapeOption(Option):
+    """A shape parameter's template: ``input_shapes={'input_shape': 'H,H,3'}`` /
+    ``--input-shape input_shape=H,H,3``."""
+
+    param: str
+    template: Any
+
+    def python(self) -> str:
+        return f"input_shapes={{{self.param!r}: {self.template!r}}}"
+
+    def cli(self) -> str:
+        return f"--input-shape {self.param}={self.template}"
+
+
+@dataclass(frozen=True)
 class WhereOption(Option):
     """One constraint, ``where='filters % groups == 0'`` / ``--where 'filters %
     groups == 0'``, or several: ``where=['a', 'b']`` / ``--where 'a' --where 'b'``."""

@@ -44,7 +44,7 @@ from ._inference import (
     inferred_param_values,
 )
 from ._show import show_value
-from .errors import AxisOption, InputOption, ShapeguardError, WhereOption
+from .errors import AxisOption, InputOption, InputShapeOption, ShapeguardError, WhereOption
 
 ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
 
@@ -390,11 +390,14 @@ def build_space(
     name: str | None = None,
     where: Any = None,
     rank: int | None = None,
+    shape_params: frozenset = frozenset(),
 ) -> Space:
     """The space for ``fn``: the given axes, templates and constraints, the
     rest inferred (README, "Inferred axes" and "Telling shapeguard the
     contract"). ``rank`` picks the inferred template when none is given
-    (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``). Raises
+    (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``).
+    ``shape_params`` are the templates' parameters that take a shape tuple
+    (given as ``input_shapes``, which is how errors name them). Raises
     `ShapeguardError` for anything that does not fit the signature."""
     name = name or getattr(fn, "__qualname__", repr(fn))
     axes = dict(axes or {})
@@ -412,7 +415,7 @@ def build_space(
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
 
-    option = InputOption
+    option = lambda param, text: (InputShapeOption if param in shape_params else InputOption)(param, text)
     templates = []
     for param, text in (inputs or {}).items():
         if param not in params:
@@ -498,7 +501,7 @@ def build_space(
 
 
 @contextmanager
-def _template_door(name: str, option: InputOption) -> Iterator[None]:
+def _template_door(name: str, option: InputOption | InputShapeOption) -> Iterator[None]:
     """Re-raise a template's error naming the template as each door spells it:
     ``inputs={'x': 'H,H,C/2'}`` in Python, ``--input x=H,H,C/2`` on the command line."""
     try:
