@@ -34,9 +34,9 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-from .errors import ShapeguardError
 from ._inference import INFERRED_TEMPLATE, TENSOR_PARAM_NAMES
 from ._show import call_string
+from .errors import SUBJECT, ShapeguardError
 from .space import Argument, build_space
 
 FUNCTION, LAYER, FACTORY = "function", "layer", "factory"
@@ -85,7 +85,8 @@ class Callee:
     def space(self, axes: Mapping[str, Any] | None, *, where: Any = None, rank: int | None = None):
         """`space.build_space` over this target's parameters (constructor and
         factory parameters included, by the same rules as a function's)."""
-        return build_space(self, axes, self.inputs, name=self.label or self.name, where=where, rank=rank)
+        return build_space(self, axes, self.inputs, name=self.label or self.name, where=where, rank=rank,
+                           shape_params=self.shape_params)
 
     def __call__(self, *args, **kwargs):
         bound = self.signature.bind(*args, **kwargs)
@@ -162,13 +163,14 @@ def resolve(
     inputs, input_shapes = dict(inputs or {}), dict(input_shapes or {})
     both = set(inputs) & set(input_shapes)
     if both:
-        raise ShapeguardError(f"{label}: {sorted(both)[0]!r} is given both a tensor template and an input shape; give one.")
+        raise ShapeguardError(f"{sorted(both)[0]!r} is given both a tensor template and an input shape; give one.",
+                              subject=label)
     if inspect.isclass(target):
         callee = _resolve_class(target, inputs, input_shapes, label, call_name)
     elif callable(target):
         callee = _resolve_function(target, inputs, input_shapes, label, call_name)
     else:
-        raise ShapeguardError(f"{label} is {_describe(target)}, not a function or a layer class.")
+        raise ShapeguardError((SUBJECT, f" is {_describe(target)}, not a function or a layer class."), subject=label)
     callee.label = label
     return callee
 
@@ -177,19 +179,21 @@ def _resolve_class(cls: type, inputs: dict, input_shapes: dict, label: str, call
     layer = is_layer_class(cls)
     if not layer and not defines_call(cls):
         raise ShapeguardError(
-            f"{label} is a class that is neither a keras Layer nor callable; "
-            f"name one of its methods, as in {call_name}.method."
+            (SUBJECT, " is a class that is neither a keras Layer nor callable; "
+                      f"name one of its methods, as in {call_name}.method."),
+            subject=label,
         )
     method = cls.call if layer else cls.__call__
     method_name = "call" if layer else "__call__"
-    call_params = _parameters(_signature(method, f"{label}.{method_name}"))[1:]  # drop self
+    call_params = _parameters(_signature(method, label, f".{method_name}"))[1:]  # drop self
     call_names = [p.name for p in call_params]
     templates = {**inputs, **input_shapes}
     unknown = [n for n in templates if n not in call_names and n not in _init_names(cls, label)]
     if unknown:
         raise ShapeguardError(
-            f"{label}: input template for {unknown[0]!r}, which is neither a parameter of "
-            f"{call_name}.{method_name}() nor of {call_name}()."
+            f"input template for {unknown[0]!r}, which is neither a parameter of "
+            f"{call_name}.{method_name}() nor of {call_name}().",
+            subject=label,
         )
     tensors = [
         p for p in call_params
@@ -198,15 +202,17 @@ def _resolve_class(cls: type, inputs: dict, input_shapes: dict, label: str, call
     ]
     if not tensors:
         raise ShapeguardError(
-            f"{label}: {call_name}.{method_name}() has no tensor parameter "
-            f"({', '.join(call_names) or 'no parameters'}); a layer is called on at least one tensor."
+            f"{call_name}.{method_name}() has no tensor parameter "
+            f"({', '.join(call_names) or 'no parameters'}); a layer is called on at least one tensor.",
+            subject=label,
         )
-    init = [p for p in _parameters(_signature(cls, f"{label}()")) if p.name not in {t.name for t in tensors}]
+    init = [p for p in _parameters(_signature(cls, label, "()")) if p.name not in {t.name for t in tensors}]
     clash = {p.name for p in init} & set(call_names)
     if clash:
         raise ShapeguardError(
-            f"{label}: {sorted(clash)[0]!r} is a parameter of both {call_name}() and "
-            f"{call_name}.{method_name}(); shapeguard cannot tell which one an axis means."
+            f"{sorted(clash)[0]!r} is a parameter of both {call_name}() and "
+            f"{call_name}.{method_name}(); shapeguard cannot tell which one an axis means.",
+            subject=label,
         )
     signature = _signature_of(tensors, init)
     # One tensor and no template: let the space infer it, as for a function.
@@ -256,15 +262,16 @@ def _parameters(signature: inspect.Signature) -> list[inspect.Parameter]:
     return [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
 
 
-def _signature(obj: Any, label: str) -> inspect.Signature:
+def _signature(obj: Any, label: str, part: str = "") -> inspect.Signature:
+    """``obj``'s signature; ``part`` names it within the target ``label`` (``.call``, ``()``)."""
     try:
         return inspect.signature(obj)
     except (TypeError, ValueError) as exc:
-        raise ShapeguardError(f"{label}: cannot read its signature ({exc}).") from None
+        raise ShapeguardError((SUBJECT, f"{part}: cannot read its signature ({exc})."), subject=label) from None
 
 
 def _init_names(cls: type, label: str) -> set:
-    return {p.name for p in _parameters(_signature(cls, f"{label}()"))}
+    return {p.name for p in _parameters(_signature(cls, label, "()"))}
 
 
 def _looks_like_tensor(p: inspect.Parameter) -> bool:

@@ -15,7 +15,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .errors import ShapeguardError
+from .errors import Option, ShapeguardError
 
 # A template dim: integers, names, + - * // and parentheses (README, "Telling
 # shapeguard the contract").
@@ -46,13 +46,18 @@ class Expr:
         return self.text
 
 
-def parse_dim(text: str, where: str) -> Expr:
+def parse_dim(text: str, where: str | Option | None) -> Expr:
     """``"4*filters"`` -> an `Expr`. Raises `ShapeguardError` naming ``where``
-    for anything but integers, names, ``+ - * //`` and parentheses."""
+    for anything but integers, names, ``+ - * //`` and parentheses.
+
+    ``where``, here and below, is how the error names the text: a label put in
+    front (``--axis C: '(8' has an unbalanced '('``), None for none (the caller
+    adds its context), or the `Option` the text is the whole of, which then
+    stands for it (``where='f(C)' uses a function call``)."""
     return _parse(text, where, _DIM_NODES, "a dimension may use only integers, axis names, + - * // and parentheses")
 
 
-def parse_condition(text: str, where: str) -> Expr:
+def parse_condition(text: str, where: str | Option | None) -> Expr:
     """``"filters % groups == 0"`` -> an `Expr`; a Python expression over
     names, without calls, attributes or subscripts."""
     return _parse(
@@ -73,16 +78,14 @@ def dim_value(expr: Expr, env: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def check_names(expr: Expr, known: Iterable[str], where: str) -> None:
+def check_names(expr: Expr, known: Iterable[str], where: str | Option | None) -> None:
     """Raise `ShapeguardError` for the first name ``expr`` reads that is not
     in ``known``, suggesting the closest known name."""
     known = list(known)
     for name in sorted(expr.names):
         if name not in known:
-            raise ShapeguardError(
-                f"{where}: {expr.text!r} names {name!r}, which is neither an axis nor a parameter"
-                f" ({', '.join(known)}).{suggest(name, known)}"
-            )
+            raise _error(where, expr.text, f"names {name!r}, which is neither an axis nor a parameter"
+                         f" ({', '.join(known)}).{suggest(name, known)}")
 
 
 def suggest(name: str, known: Iterable[str]) -> str:
@@ -90,21 +93,31 @@ def suggest(name: str, known: Iterable[str]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
-def _parse(text: str, where: str, allowed: tuple, rule: str) -> Expr:
+def _error(where: str | Option | None, text: Any, predicate: str) -> ShapeguardError:
+    """``{where}: {text!r} {predicate}``, or ``{option} {predicate}`` when
+    ``where`` is the option ``text`` came from (see `parse_dim`)."""
+    if isinstance(where, Option):
+        return ShapeguardError((where, f" {predicate}"))
+    return ShapeguardError(f"{text!r} {predicate}", subject=where)
+
+
+def _parse(text: str, where: str | Option | None, allowed: tuple, rule: str) -> Expr:
     if not isinstance(text, str) or not text.strip():
-        raise ShapeguardError(f"{where}: an empty expression; {rule}.")
+        empty = f"an empty expression; {rule}."
+        raise ShapeguardError(empty, option=where) if isinstance(where, Option) else ShapeguardError(empty, subject=where)
     source = text.strip()
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        raise ShapeguardError(f"{where}: {source!r} does not parse ({exc.msg}).") from None
+        raise _error(where, source, f"does not parse ({exc.msg}).") from None
     for node in ast.walk(tree):
         if not isinstance(node, allowed) or (
             isinstance(node, ast.Constant) and not _allowed_constant(node.value, allowed is _DIM_NODES)
         ):
-            raise ShapeguardError(f"{where}: {source!r} uses {_describe(node)}; {rule}.")
+            raise _error(where, source, f"uses {_describe(node)}; {rule}.")
     names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-    return Expr(source, names, compile(tree, f"<{where}>", "eval"))
+    label = where.python() if isinstance(where, Option) else where or "expression"
+    return Expr(source, names, compile(tree, f"<{label}>", "eval"))
 
 
 def _allowed_constant(value: Any, dim: bool) -> bool:
@@ -129,7 +142,7 @@ def _describe(node: ast.AST) -> str:
     return f"{type(node).__name__.lower()} syntax"
 
 
-def split_top_level(text: str, separator: str, where: str) -> list[str]:
+def split_top_level(text: str, separator: str, where: str | Option | None) -> list[str]:
     """Split ``text`` at ``separator`` (``","``, ``";"`` or ``"|"``) outside
     brackets and quotes, using Python's tokenizer: ``"(3,3),(1,3)"`` ->
     ``["(3,3)", "(1,3)"]``. Raises `ShapeguardError` for an unbalanced bracket."""
@@ -146,21 +159,21 @@ def split_top_level(text: str, separator: str, where: str) -> list[str]:
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type == tokenize.ERRORTOKEN and token.string[:1] in "'\"":
-                raise ShapeguardError(f"{where}: {text!r} has an unterminated quote.")
+                raise _error(where, text, "has an unterminated quote.")
             if token.type != tokenize.OP:
                 continue
             if token.string in pairs:
                 stack.append(token.string)
             elif token.string in pairs.values():
                 if not stack or pairs[stack.pop()] != token.string:
-                    raise ShapeguardError(f"{where}: {text!r} has an unbalanced {token.string!r}.")
+                    raise _error(where, text, f"has an unbalanced {token.string!r}.")
             elif token.string == separator and not stack:
                 cuts.append(starts[token.start[0] - 1] + token.start[1])
     except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
         if "string" in str(exc).lower():
-            raise ShapeguardError(f"{where}: {text!r} has an unterminated quote.") from None
+            raise _error(where, text, "has an unterminated quote.") from None
     if stack:
-        raise ShapeguardError(f"{where}: {text!r} has an unbalanced {stack[-1]!r}: it is never closed.")
+        raise _error(where, text, f"has an unbalanced {stack[-1]!r}: it is never closed.")
     pieces, begin = [], 0
     for cut in cuts:
         pieces.append(text[begin:cut])

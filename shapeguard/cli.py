@@ -26,7 +26,7 @@ from ._quiet import silenced_native_output
 from ._settings import CheckSettings
 from ._supervise import Channel, in_child, supervise
 from ._version import __version__
-from .errors import ShapeguardError
+from .errors import ShapeguardError, WhereOption
 
 EXIT_PASSED = 0  # every target passed
 EXIT_FAILED = 1  # at least one shape or config failure
@@ -236,8 +236,7 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
             except (KeyboardInterrupt, MemoryError):
                 raise
             except ShapeguardError as exc:  # e.g. a target that returns no tensor at any point
-                message = exc.for_cli()
-                raise ShapeguardError(message if message.startswith(target.name) else f"{target.name}: {message}") from None
+                raise exc.with_context(subject=target.name) from None
             except Exception as exc:
                 if os.environ.get("SHAPEGUARD_TRACEBACK"):
                     raise
@@ -299,11 +298,7 @@ def parse_where(items: list[str]) -> list[str]:
     """Each ``--where EXPR``, checked to parse now (its names are checked
     against each target's axes with the space)."""
     for item in items:
-        try:
-            parse_condition(item, "--where")
-        except ShapeguardError as exc:
-            raise ShapeguardError(str(exc).replace("--where: ", f"--where {item!r}: ", 1)
-                                  .replace(f"--where {item!r}: {item.strip()!r} ", f"--where {item!r} ", 1)) from None
+        parse_condition(item, WhereOption(item))
     return list(items)
 
 
@@ -480,8 +475,7 @@ def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argp
         callee = resolve(planned.function, planned.inputs, planned.input_shapes, name=target.name)
         callee.space(planned.axes, where=planned.where).check_contract()
     except ShapeguardError as exc:
-        message = exc.for_cli()
-        raise ShapeguardError(message if message.startswith(target.name) else f"{target.name}: {message}") from None
+        raise exc.with_context(subject=target.name) from None
     return planned
 
 

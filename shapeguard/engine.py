@@ -242,10 +242,11 @@ def _reject_wrong_rank(report: Report, space, target: str) -> None:
     wanted = re.search(r"(?:min_)?ndim=(\d)", outcomes[0].message)
     suggestion = {3: "T,C", 4: "H,W,C", 5: "depth,H,W,C", 2: "C"}.get(int(wanted.group(1)) if wanted else 0, "T,C")
     what = f"{outcomes[0].layer_class or outcomes[0].error_type}: {outcomes[0].message}"
-    head = (f"{target}: the block rejects the inferred input {template.param}={template} (rank {len(template.dims)})"
-            f" at every point ({what}); give the tensor's template, e.g. ")
-    raise ShapeguardError(head + f"inputs={{{template.param!r}: {suggestion!r}}}.",
-                          cli=head + f"--input {template.param}={suggestion}.")
+    from .errors import InputOption
+
+    raise ShapeguardError((f"the block rejects the inferred input {template.param}={template} (rank {len(template.dims)})"
+                           f" at every point ({what}); give the tensor's template, e.g. ",
+                           InputOption(template.param, suggestion), "."), subject=target)
 
 
 def _refuse_non_blocks(outcomes, target: str) -> None:
@@ -253,7 +254,7 @@ def _refuse_non_blocks(outcomes, target: str) -> None:
     error (exit 2), not a report of errors."""
     outcomes = list(outcomes)
     if outcomes and all(o.status == ERROR and o.error_type == NoTensor.__name__ for o in outcomes):
-        raise ShapeguardError(f"{target}: {outcomes[0].message}.")
+        raise ShapeguardError(f"{outcomes[0].message}.", subject=target)
 
 
 def _definition(fn: Callable) -> Location | None:

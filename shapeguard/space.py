@@ -44,7 +44,7 @@ from ._inference import (
     inferred_param_values,
 )
 from ._show import show_value
-from .errors import ShapeguardError
+from .errors import AxisOption, InputOption, InputShapeOption, ShapeguardError, WhereOption
 
 ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
 
@@ -251,27 +251,22 @@ class Space:
             at = ", ".join(f"{k}={show_value(v)}" for k, v in values.items())
             detail = " ".join(str(exc).split())
             reason = type(exc).__name__ + (f" ({detail})" if detail else "")
-            raise ShapeguardError(
-                f"{self.name}: the constraint where={text!r} raised {reason} at {at}.",
-                cli=f"{self.name}: --where {text!r} raised {reason} at {at}.",
-            ) from None
+            raise ShapeguardError(("the constraint ", WhereOption(text), f" raised {reason} at {at}."),
+                                  subject=self.name) from None
 
     def _nothing_left(self) -> ShapeguardError:
         """Why no point is left: name the constraint (or the templates) that rule all out."""
         points = list(self.points())
         sizes = "no combination gives every template dim a positive size; check the templates and axes."
         if not self.conditions or not any(replace(self, conditions=()).call(p) is not None for p in points):
-            return ShapeguardError(f"{self.name}: {sizes}")
+            return ShapeguardError(sizes, subject=self.name)
         for text, condition in self.conditions:
             if not any(replace(self, conditions=((text, condition),)).call(p) is not None for p in points):
-                tail = "holds at no combination of the axes; loosen it or give other values."
-                return ShapeguardError(f"{self.name}: the constraint where={text!r} {tail}",
-                                       cli=f"{self.name}: the constraint --where {text!r} {tail}")
-        tail = "together hold at no combination of the axes; loosen them or give other values."
-        return ShapeguardError(
-            f"{self.name}: the constraints where={[t for t, _ in self.conditions]!r} {tail}",
-            cli=f"{self.name}: the constraints " + " ".join(f"--where {t!r}" for t, _ in self.conditions) + f" {tail}",
-        )
+                tail = " holds at no combination of the axes; loosen it or give other values."
+                return ShapeguardError(("the constraint ", WhereOption(text), tail), subject=self.name)
+        tail = " together hold at no combination of the axes; loosen them or give other values."
+        return ShapeguardError(("the constraints ", WhereOption([t for t, _ in self.conditions]), tail),
+                               subject=self.name)
 
 
 _SKIP = object()
@@ -310,43 +305,45 @@ def _choice_names(choice) -> list[str]:
     return [n for d in choice if isinstance(d, Expr) for n in sorted(d.names, key=d.text.find)]
 
 
-def parse_template(text: Any, where: str) -> tuple:
+def parse_template(text: Any) -> tuple:
     """The choices of a template: ``"H,W,C"``, ``(7, 7, "C")`` (one shape),
     ``"[2*H,2*H,C; 4*H,4*H,C]"`` or ``["2*H,2*H,C", "4*H,4*H,C"]`` (a list of
     tensors), ``"H,H,C|2*H,2*H,C|None"`` (choices: an axis of their own; a lone
     ``None`` passes no tensor). Dims are integers, ``None`` (unknown size) or
-    integer expressions of axis names with ``+ - * //`` and parentheses."""
+    integer expressions of axis names with ``+ - * //`` and parentheses.
+    Errors say what is wrong inside the template; the caller says which
+    template it is (`_template_door`)."""
     if isinstance(text, str):
-        return tuple(_parse_choice(alt, text, where) for alt in split_top_level(text, "|", where))
+        return tuple(_parse_choice(alt, text) for alt in split_top_level(text, "|", None))
     if isinstance(text, list):
-        return (_tensor_list([_parse_shape(item, text, where) for item in text], text, where),)
+        return (_tensor_list([_parse_shape(item, text) for item in text], text),)
     if isinstance(text, tuple):
-        return (_parse_shape(text, text, where),)
-    raise ShapeguardError(f"{where}: {text!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
+        return (_parse_shape(text, text),)
+    raise ShapeguardError(f"{text!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
 
 
-def _parse_choice(alt: str, whole: Any, where: str):
+def _parse_choice(alt: str, whole: Any):
     alt = alt.strip()
     if alt.lower() == "none":
         return None
     if alt.startswith("[") and alt.endswith("]"):
         inner = alt[1:-1]
-        items = [] if not inner.strip() else split_top_level(inner, ";", where)
-        return _tensor_list([_parse_shape(item, whole, where) for item in items], whole, where)
-    return _parse_shape(alt, whole, where)
+        items = [] if not inner.strip() else split_top_level(inner, ";", None)
+        return _tensor_list([_parse_shape(item, whole) for item in items], whole)
+    return _parse_shape(alt, whole)
 
 
-def _tensor_list(shapes: list, whole: Any, where: str) -> TensorList:
+def _tensor_list(shapes: list, whole: Any) -> TensorList:
     if not shapes:
-        raise ShapeguardError(f"{where}: the list template {whole!r} is empty; give one template per tensor, "
+        raise ShapeguardError(f"the list template {whole!r} is empty; give one template per tensor, "
                               "e.g. '[2*H,2*H,C; 4*H,4*H,C]'.")
     return TensorList(tuple(shapes))
 
 
-def _parse_shape(raw: Any, whole: Any, where: str) -> tuple:
-    items = split_top_level(raw, ",", where) if isinstance(raw, str) else list(raw) if isinstance(raw, tuple) else None
+def _parse_shape(raw: Any, whole: Any) -> tuple:
+    items = split_top_level(raw, ",", None) if isinstance(raw, str) else list(raw) if isinstance(raw, tuple) else None
     if not items:
-        raise ShapeguardError(f"{where}: {raw!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
+        raise ShapeguardError(f"{raw!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
     dims = []
     for item in items:
         if isinstance(item, str):
@@ -356,17 +353,17 @@ def _parse_shape(raw: Any, whole: Any, where: str) -> tuple:
             elif item.lstrip("-").isdigit():
                 item = int(item)
         if isinstance(item, bool) or item == "":
-            raise ShapeguardError(f"{where}: {whole!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
+            raise ShapeguardError(f"{whole!r} is not a template; write dims like 'H,W,C' or '8,8,C'.")
         if item is None:
             dims.append(None)
         elif isinstance(item, int):
             if item <= 0:
-                raise ShapeguardError(f"{where}: dimension {item} in template {whole!r} must be a positive integer.")
+                raise ShapeguardError(f"dimension {item} in template {whole!r} must be a positive integer.")
             dims.append(item)
         elif isinstance(item, str):
-            dims.append(parse_dim(item, f"{where}: dimension {item!r}"))
+            dims.append(parse_dim(item, f"dimension {item!r}"))
         else:
-            raise ShapeguardError(f"{where}: {item!r} in template {whole!r} is neither a positive integer nor an axis name.")
+            raise ShapeguardError(f"{item!r} in template {whole!r} is neither a positive integer nor an axis name.")
     return tuple(dims)
 
 
@@ -390,11 +387,6 @@ def _same(a, b) -> bool:
     return a is b or (type(a) is type(b) and a == b)
 
 
-def _syntax_values(values) -> tuple[str, str]:
-    """``[8, 16]`` in Python and ``8,16`` on the command line."""
-    return "[" + ", ".join(map(show_value, values)) + "]", ",".join(map(show_value, values))
-
-
 def build_space(
     fn: Callable,
     axes: Mapping[str, Any] | None = None,
@@ -403,18 +395,21 @@ def build_space(
     name: str | None = None,
     where: Any = None,
     rank: int | None = None,
+    shape_params: frozenset = frozenset(),
 ) -> Space:
     """The space for ``fn``: the given axes, templates and constraints, the
     rest inferred (README, "Inferred axes" and "Telling shapeguard the
     contract"). ``rank`` picks the inferred template when none is given
-    (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``). Raises
+    (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``).
+    ``shape_params`` are the templates' parameters that take a shape tuple
+    (given as ``input_shapes``, which is how errors name them). Raises
     `ShapeguardError` for anything that does not fit the signature."""
     name = name or getattr(fn, "__qualname__", repr(fn))
     axes = dict(axes or {})
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
-        raise ShapeguardError(f"{name}: cannot read its signature ({exc}).") from None
+        raise ShapeguardError(f"cannot read its signature ({exc}).", subject=name) from None
     if list(signature.parameters)[:1] in (["self"], ["cls"]):
         # A method seen through its class (as at decoration time): its instance
         # is bound before any check runs, so `self` is not part of the space.
@@ -425,23 +420,23 @@ def build_space(
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
 
+    option = lambda param, text: (InputShapeOption if param in shape_params else InputOption)(param, text)
     templates = []
     for param, text in (inputs or {}).items():
         if param not in params:
             raise ShapeguardError(
-                f"{name}: input template for {param!r}, which is not a parameter of {name}.{suggest(param, params)}"
+                f"input template for {param!r}, which is not a parameter of {name}.{suggest(param, params)}",
+                subject=name,
             )
-        with _template_door(name, param, text):
-            choices = parse_template(text, "template")
+        with _template_door(name, option(param, text)):
+            choices = parse_template(text)
         templates.append(Template(param, choices, text if isinstance(text, str) else "|".join(
             str(label) for label in (_choice_text(c) for c in choices))))
     if not templates:
         tensor = guess_tensor_param(params, axes)
         if tensor is None:
-            raise ShapeguardError(
-                f"{name}: no parameter to pass a tensor to; name one with inputs={{'x': 'H,W,C'}}.",
-                cli=f"{name}: no parameter to pass a tensor to; name one with --input x=H,W,C.",
-            )
+            raise ShapeguardError(("no parameter to pass a tensor to; name one with ", InputOption("x", "H,W,C"), "."),
+                                  subject=name)
         dims = INFERRED_TEMPLATES.get(rank or 3, INFERRED_TEMPLATE)
         templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims)))
     tensor_params = {t.param for t in templates}
@@ -451,36 +446,33 @@ def build_space(
     read = list(dict.fromkeys(n for t in templates for n in t.names()))
     for n in read:
         if n in tensor_params:
-            raise ShapeguardError(f"{name}: a template dimension names the tensor parameter {n!r}; "
-                                  "name an axis or another parameter.")
+            raise ShapeguardError(f"a template dimension names the tensor parameter {n!r}; "
+                                  "name an axis or another parameter.", subject=name)
     bare = {d.text for t in templates for c in t.choices for d in _shapes_dims(c) if isinstance(d, Expr)
             and d.text == next(iter(d.names), None)}
     dim_names = [n for n in read if n not in params]
     for axis_name in axes:
         if axis_name in tensor_params:
-            raise ShapeguardError(
-                f"{name}: {axis_name!r} is the tensor parameter; give its shape as a template, e.g. inputs={{{axis_name!r}: 'H,W,C'}}.",
-                cli=f"{name}: {axis_name!r} is the tensor parameter; give its shape as a template, e.g. --input {axis_name}=H,W,C.",
-            )
+            raise ShapeguardError((f"{axis_name!r} is the tensor parameter; give its shape as a template, e.g. ",
+                                   option(axis_name, "H,W,C"), "."), subject=name)
         if axis_name not in params and axis_name not in dim_names:
             known = list(params) + dim_names
             raise ShapeguardError(
-                f"{name}: axis {axis_name!r} names neither a parameter nor a template dimension"
-                f" ({', '.join(known)}).{suggest(axis_name, known)}"
+                f"axis {axis_name!r} names neither a parameter nor a template dimension"
+                f" ({', '.join(known)}).{suggest(axis_name, known)}",
+                subject=name,
             )
     for dim in dim_names:  # a name only inside expressions must exist somewhere
         if dim not in axes and inferred_dim_values(dim) is None:
             known = [p for p in params if p not in tensor_params] + [d for d in dim_names if d != dim]
             if dim in bare:
                 hint = suggest(dim, known)
-                raise ShapeguardError(
-                    f"{name}: template dimension {dim!r} has no values; give some, e.g. {dim}=[8, 16].{hint}",
-                    cli=f"{name}: template dimension {dim!r} has no values; give some, e.g. --axis {dim}=8,16.{hint}",
-                )
+                raise ShapeguardError((f"template dimension {dim!r} has no values; give some, e.g. ",
+                                       AxisOption(dim, (8, 16)), f".{hint}"), subject=name)
             template, expr = next((t, d) for t in templates for c in t.choices for d in _shapes_dims(c)
                                   if isinstance(d, Expr) and dim in d.names)
-            with _template_door(name, template.param, template.text):
-                check_names(expr, known + list(axes), "template")
+            with _template_door(name, option(template.param, template.text)):
+                check_names(expr, known + list(axes), None)
 
     result: list[Axis] = []
     for axis_name, values in axes.items():
@@ -514,15 +506,13 @@ def build_space(
 
 
 @contextmanager
-def _template_door(name: str, param: str, text: Any) -> Iterator[None]:
-    """Re-raise a template's error naming it as each door spells it:
+def _template_door(name: str, option: InputOption | InputShapeOption) -> Iterator[None]:
+    """Re-raise a template's error naming the template as each door spells it:
     ``inputs={'x': 'H,H,C/2'}`` in Python, ``--input x=H,H,C/2`` on the command line."""
     try:
         yield
     except ShapeguardError as exc:
-        reason = str(exc).removeprefix("template: ").removeprefix("template dimension: ")
-        raise ShapeguardError(f"{name}: inputs={{{param!r}: {text!r}}}: {reason}",
-                              cli=f"{name}: --input {param}={text}: {reason}") from None
+        raise exc.with_context(subject=name, option=option) from None
 
 
 def _shapes_dims(choice) -> list:
@@ -545,17 +535,17 @@ def _parse_conditions(where: Any, name: str, known: list[str], tensors: set = fr
             conditions.append((getattr(item, "__name__", "constraint"), item))
             continue
         if not isinstance(item, str):
-            raise ShapeguardError(f"{name}: where={item!r} is neither an expression (a string) nor a callable.")
+            raise ShapeguardError(f"where={item!r} is neither an expression (a string) nor a callable.", subject=name)
+        option = WhereOption(item)  # the errors name the constraint as each door spells it
         try:
-            expr = parse_condition(item, "where")
+            expr = parse_condition(item, option)
             tensor = next((n for n in sorted(expr.names) if n in tensors and n not in known), None)
             if tensor is not None:
-                raise ShapeguardError(f"where: {item.strip()!r} names the tensor parameter {tensor!r}, which has no "
-                                      "value to test; name its template's dims instead (e.g. C, H).")
-            check_names(expr, known, "where")
-        except ShapeguardError as exc:  # say it in each door's syntax
-            reason = str(exc).split(": ", 1)[1].replace(f"{item.strip()!r} ", "", 1)
-            raise ShapeguardError(f"{name}: where={item!r} {reason}", cli=f"{name}: --where {item!r} {reason}") from None
+                raise ShapeguardError((option, f" names the tensor parameter {tensor!r}, which has no value to "
+                                       "test; name its template's dims instead (e.g. C, H)."))
+            check_names(expr, known, option)
+        except ShapeguardError as exc:
+            raise exc.with_context(subject=name) from None
         conditions.append((item, expr))
     return conditions
 
@@ -563,31 +553,29 @@ def _parse_conditions(where: Any, name: str, known: list[str], tensors: set = fr
 def _missing_error(name: str, missing: list[str]) -> ShapeguardError:
     """One sentence listing every parameter still without values, each with
     the form to give it."""
-    python, cli = [], []
-    for param in missing:
-        if TENSOR_LIKE_NAMES.match(param):
-            python.append(f"{param} (a tensor? inputs={{{param!r}: 'H,H,C'}})")
-            cli.append(f"{param} (a tensor? --input {param}=H,H,C)")
-        else:
-            py_values, cli_values = _syntax_values(CHANNEL_VALUES[:2])
-            python.append(f"{param} ({param}={py_values})")
-            cli.append(f"{param} (--axis {param}={cli_values})")
     noun = "parameter" if len(missing) == 1 else "parameters"
-    head = f"{name}: {noun} with no default and no values to try; give values for "
-    return ShapeguardError(head + ", ".join(python) + ".", cli=head + ", ".join(cli) + ".")
+    parts: list = [f"{noun} with no default and no values to try; give values for "]
+    for i, param in enumerate(missing):
+        if TENSOR_LIKE_NAMES.match(param):
+            parts += [", " * (i > 0) + f"{param} (a tensor? ", InputOption(param, "H,H,C"), ")"]
+        else:
+            parts += [", " * (i > 0) + f"{param} (", AxisOption(param, tuple(CHANNEL_VALUES[:2])), ")"]
+    return ShapeguardError((*parts, "."), subject=name)
 
 
 def _make_axis(name, axis_name, values, default, is_dim) -> Axis:
-    where = f"{name}: axis {axis_name!r}"
+    axis = f"axis {axis_name!r}"
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         values = [values]
     values = list(values)
     if not values:
-        raise ShapeguardError(f"{where} has no values.")
+        raise ShapeguardError(f"{axis} has no values.", subject=name)
     if is_dim:
         for v in values:
             if isinstance(v, bool) or not isinstance(v, int):
-                raise ShapeguardError(f"{where}: {v!r} is not an integer; a tensor dimension needs a positive integer size.")
+                raise ShapeguardError(f"{axis}: {v!r} is not an integer; a tensor dimension needs a positive "
+                                      "integer size.", subject=name)
             if v <= 0:
-                raise ShapeguardError(f"{where}: {v} is not a valid size; a tensor dimension must be a positive integer.")
+                raise ShapeguardError(f"{axis}: {v} is not a valid size; a tensor dimension must be a positive "
+                                      "integer.", subject=name)
     return Axis(axis_name, preference_order(values, default), default, is_dim)
