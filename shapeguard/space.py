@@ -403,9 +403,26 @@ def build_space(
     (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``).
     ``shape_params`` are the templates' parameters that take a shape tuple
     (given as ``input_shapes``, which is how errors name them). Raises
-    `ShapeguardError` for anything that does not fit the signature."""
+    `ShapeguardError` for anything that does not fit the signature.
+
+    Four steps: the signature's parameters, the templates, the names the
+    templates read checked against the axes, then the axes and constants."""
     name = name or getattr(fn, "__qualname__", repr(fn))
     axes = dict(axes or {})
+    signature, params = _parameters(fn, name)
+    option = lambda param, text: (InputShapeOption if param in shape_params else InputOption)(param, text)
+    templates = _templates(name, params, axes, inputs, rank, option)
+    tensor_params = {t.param for t in templates}
+    dim_names = _dimension_names(name, params, axes, templates, tensor_params, option)
+    result, constants = _axes(name, params, axes, templates, tensor_params, dim_names)
+    axis_names = [a.name for a in result]
+    conditions = tuple(_parse_conditions(where, name, axis_names + [n for n, _ in constants], tensor_params))
+    layout = "data_format" if "data_format" in params and "data_format" not in tensor_params else None
+    return Space(tuple(result), tuple(templates), signature, tuple(constants), conditions, layout, name)
+
+
+def _parameters(fn: Callable, name: str) -> tuple[inspect.Signature, dict]:
+    """The signature and its named parameters (``*args``/``**kwargs`` left out)."""
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
@@ -419,8 +436,12 @@ def build_space(
         for p in signature.parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
+    return signature, params
 
-    option = lambda param, text: (InputShapeOption if param in shape_params else InputOption)(param, text)
+
+def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, option) -> list[Template]:
+    """The given templates, parsed; or, with none given, the inferred one on
+    the parameter that looks like the tensor."""
     templates = []
     for param, text in (inputs or {}).items():
         if param not in params:
@@ -439,10 +460,13 @@ def build_space(
                                   subject=name)
         dims = INFERRED_TEMPLATES.get(rank or 3, INFERRED_TEMPLATE)
         templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims)))
-    tensor_params = {t.param for t in templates}
+    return templates
 
-    # Names in templates: a parameter's name binds the tensor to that parameter;
-    # any other name is a dimension axis of its own.
+
+def _dimension_names(name: str, params: dict, axes: dict, templates: list, tensor_params: set, option) -> list[str]:
+    """The templates' dimension axes (names they read that are not
+    parameters: a parameter's name binds the tensor to that parameter),
+    after checking every name the axes and templates use."""
     read = list(dict.fromkeys(n for t in templates for n in t.names()))
     for n in read:
         if n in tensor_params:
@@ -473,7 +497,14 @@ def build_space(
                                   if isinstance(d, Expr) and dim in d.names)
             with _template_door(name, option(template.param, template.text)):
                 check_names(expr, known + list(axes), None)
+    return dim_names
 
+
+def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: set,
+          dim_names: list) -> tuple[list[Axis], list]:
+    """The axes (given, then inferred dimensions, template choices, inferred
+    parameters) and the constants (parameters kept at their default); one
+    error naming every parameter still without values."""
     result: list[Axis] = []
     for axis_name, values in axes.items():
         is_dim = axis_name in dim_names
@@ -498,11 +529,7 @@ def build_space(
             constants.append((p.name, p.default))
     if missing:
         raise _missing_error(name, missing)
-
-    axis_names = [a.name for a in result]
-    conditions = tuple(_parse_conditions(where, name, axis_names + [n for n, _ in constants], tensor_params))
-    layout = "data_format" if "data_format" in params and "data_format" not in tensor_params else None
-    return Space(tuple(result), tuple(templates), signature, tuple(constants), conditions, layout, name)
+    return result, constants
 
 
 @contextmanager
