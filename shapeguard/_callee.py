@@ -99,7 +99,7 @@ class Callee:
             result = self.target(*bound.args, **bound.kwargs)
             if _is_callable_result(result) and not shapes and not _is_built(result):
                 raise NoTensor(
-                    f"{self.name} returned {_describe(result)} after being given the tensor; if it is a "
+                    f"{self.name} returned {_what(result)} after being given the tensor; if it is a "
                     f"factory, give the tensor its result takes a template under a name {self.name} does not "
                     f"have, e.g. inputs={{{FACTORY_TENSOR!r}: 'H,W,C'}}"
                 )
@@ -108,7 +108,7 @@ class Callee:
         made = self.target(**values)  # a fresh layer, or what the factory returns
         if self.kind == FACTORY and not callable(made):
             raise NoTensor(
-                f"{self.name} returned {_describe(made)}, neither a tensor nor a callable to apply to the inputs"
+                f"{self.name} returned {_what(made)}, neither a tensor nor a callable to apply to the inputs"
             )
         first, rest = tensors[0], dict(zip(self.tensors[1:], tensors[1:]))
         return self._checked(made(first, **rest), shapes)
@@ -126,7 +126,7 @@ class Callee:
             result = result(*(keras.Input(shape=s) for s in shapes))
             if _has_tensor(result):
                 return result
-        raise NoTensor(f"{self.name} returned {_describe(result)}, not a tensor: nothing was built from the inputs")
+        raise NoTensor(f"{self.name} returned {_what(result)}, not a tensor: nothing was built from the inputs")
 
     def render(self, arguments: list[Argument]) -> str:
         """The reproducing call for one point's arguments (`Space.arguments`)."""
@@ -170,7 +170,7 @@ def resolve(
     elif callable(target):
         callee = _resolve_function(target, inputs, input_shapes, label, call_name)
     else:
-        raise ShapeguardError((SUBJECT, f" is {_describe(target)}, not a function or a layer class."), subject=label)
+        raise ShapeguardError((SUBJECT, f" is {_what(target)}, not a function or a layer class."), subject=label)
     callee.label = label
     return callee
 
@@ -329,7 +329,7 @@ def _is_layer(value) -> bool:
     return isinstance(value, keras.layers.Layer)
 
 
-def _describe(value) -> str:
+def _what(value) -> str:
     """What was returned, without a memory address: ``None``, ``a function (make.<locals>.apply)``."""
     if value is None:
         return "None"

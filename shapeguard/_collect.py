@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._callee import defines_call, is_layer_class
-from ._show import one_line as _describe
+from ._show import one_line
 from ._spec import find_guarded, is_guard_wrapper
 from ._usercode import relative_path as _shown_path
 from .errors import ShapeguardError
@@ -221,12 +221,12 @@ def _import(name: str, shown: str, load: Callable[[], types.ModuleType] | None =
             raise TargetError(
                 f"cannot import {shown}: no module named {exc.name!r}."
             ) from None
-        raise TargetError(f"cannot import {shown}: {_describe(exc)}") from None
+        raise TargetError(f"cannot import {shown}: {one_line(exc)}") from None
     except SyntaxError as exc:
         where = f"{_shown_path(exc.filename)}:{exc.lineno}" if exc.filename else shown
         raise TargetError(f"cannot import {shown}: {type(exc).__name__} at {where}: {exc.msg}") from None
     except (Exception, SystemExit) as exc:
-        raise TargetError(f"cannot import {shown}: {_describe(exc)}") from None
+        raise TargetError(f"cannot import {shown}: {one_line(exc)}") from None
 
 
 def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str) -> Callable:
@@ -278,7 +278,7 @@ def _instantiate(cls: type, target: str) -> Any:
     try:
         return cls()
     except (Exception, SystemExit) as exc:
-        raise TargetError(f"{target}: cannot create {cls.__name__}(): {_describe(exc)}") from None
+        raise TargetError(f"{target}: cannot create {cls.__name__}(): {one_line(exc)}") from None
 
 
 def _suggest(name: str, owner: Any) -> str:

@@ -114,7 +114,7 @@ def _parse(text: str, where: str | Option | None, allowed: tuple, rule: str) -> 
         if not isinstance(node, allowed) or (
             isinstance(node, ast.Constant) and not _allowed_constant(node.value, allowed is _DIM_NODES)
         ):
-            raise _error(where, source, f"uses {_describe(node)}; {rule}.")
+            raise _error(where, source, f"uses {_node_text(node)}; {rule}.")
     names = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
     label = where.python() if isinstance(where, Option) else where or "expression"
     return Expr(source, names, compile(tree, f"<{label}>", "eval"))
@@ -126,7 +126,7 @@ def _allowed_constant(value: Any, dim: bool) -> bool:
     return value is None or isinstance(value, (int, float, str, bool))
 
 
-def _describe(node: ast.AST) -> str:
+def _node_text(node: ast.AST) -> str:
     if isinstance(node, ast.Constant):
         return f"the literal {node.value!r}"
     if isinstance(node, ast.Call):
