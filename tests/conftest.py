@@ -1,11 +1,18 @@
 """Shared test setup. `pytester` runs pytest sessions in a temporary folder."""
 
 import os
+from pathlib import Path
 
 pytest_plugins = ["pytester"]
 
-# Child processes (the CLI, pytester subprocess runs) start TensorFlow quietly.
+REPO = Path(__file__).resolve().parents[1]
+
+# Child processes (the CLI, pytester subprocess runs) start TensorFlow quietly,
+# and import shapeguard from this checkout, whatever their working folder (not
+# another checkout an editable install points at).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_paths = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and path != str(REPO)]
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *_paths])
 
 # The fuzz test (tests/test_fuzz.py): a modest corpus of random blocks runs in
 # every session; `python -m pytest -m fuzz --fuzz-examples 300` runs a large one.
