@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 pytest_plugins = ["pytester"]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,3 +53,15 @@ def pytest_terminal_summary(terminalreporter, config):
             f"fuzz: {blocks} random blocks, {points} points compared with plain Keras, "
             f"{disagreements} disagreements"
         )
+
+
+@pytest.fixture
+def fresh_standins():
+    """An empty stand-in memo and no function marked as run without stand-ins,
+    before the test and after it (the stand-in tests' marks use it, see
+    helpers/standin_compare.py)."""
+    from shapeguard._probe import run, standins
+
+    standins.clear_memo(), run.forget_functions()
+    yield
+    standins.clear_memo(), run.forget_functions()

@@ -22,7 +22,7 @@ import pytest
 
 from shapeguard import ShapeguardError, check, cli, guard
 
-from sample_blocks import LAZY_BLOCKS as LAZY  # noqa: E402
+from helpers.sample_blocks import LAZY_BLOCKS as LAZY
 
 FILES = {
     "lazy.py": LAZY,

@@ -13,7 +13,7 @@ import pytest
 from keras import layers
 from keras.src.applications import densenet, mobilenet_v3, nasnet, resnet
 
-from plain_keras import confirm, run_call
+from helpers.plain_keras import confirm, run_call
 from shapeguard import ShapeguardError, check
 from shapeguard.cli import build_parser, parse_axes, run_check
 from shapeguard._show import call_string

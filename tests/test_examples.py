@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-from plain_keras import confirm, run_call
+from helpers.plain_keras import confirm, run_call
 
 buggy = importlib.import_module("examples.resnext_block")
 fixed = importlib.import_module("examples.resnext_block_fixed")

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from keras import layers
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import ShapeguardError, check, guard
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import inspect
 import pytest
 from keras.src.applications import resnet
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import check
 
 

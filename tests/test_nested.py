@@ -6,7 +6,7 @@ failure of that layer. Each failure is confirmed with plain Keras."""
 import pytest
 from keras import layers
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import check
 
 THIS_FILE = __file__

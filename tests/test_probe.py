@@ -7,7 +7,7 @@ import keras
 import pytest
 from keras import layers, ops
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import check
 from shapeguard._probe import fast as _fast
 from shapeguard._probe import probe

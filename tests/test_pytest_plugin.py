@@ -19,7 +19,7 @@ import keras  # noqa: F401
 import pytest
 
 import shapeguard.engine  # noqa: F401
-from plain_keras import run_call
+from helpers.plain_keras import run_call
 
 # keras and shapeguard's engine (with Hypothesis) are imported above, not first
 # in a session in this process: pytester drops modules first imported during a

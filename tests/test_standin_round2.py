@@ -30,12 +30,13 @@ import pickle
 import keras
 import pytest
 from keras import layers
-from test_standin import assert_agree, explain, forget, fresh, pytestmark  # noqa: F401 - fixture and marks
 
-from shapeguard._probe import standins as _standin
-from shapeguard._probe import run as probe_module
+from helpers.standin_compare import MARKS, assert_agree, explain, forget
 from shapeguard._probe import probe, session
 from shapeguard.space import build_space
+
+pytestmark = [*MARKS]
+
 
 def _strict(reason):
     return pytest.mark.xfail(strict=True, reason=reason)

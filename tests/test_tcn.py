@@ -8,7 +8,7 @@ import keras
 import pytest
 from keras import layers
 
-from eager_keras import run_eager
+from helpers.eager_keras import run_eager
 from shapeguard import check
 
 buggy = importlib.import_module("examples.tcn_block")
