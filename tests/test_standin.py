@@ -21,7 +21,9 @@ process.
   probe;
 * the disagreements found by trying to break stand-ins, each fixed and kept
   as a test at the end of the file; one known limitation stays a strict
-  xfail (a stand-in's exact type is a subclass of the Keras class).
+  xfail (a stand-in's exact type is a subclass of the Keras class). More of
+  them, on blocks that do unusual things to their layers and arguments, are
+  in test_standin_edge_cases.py.
 
 `--fuzz-examples N` makes the Hypothesis corpora larger (2N examples each).
 """

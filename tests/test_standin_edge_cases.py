@@ -1,6 +1,7 @@
-"""Stand-ins against plain Keras, round 2: disagreements a fresh pair of eyes
-found, fixed, and kept as tests (helpers are test_standin's: `assert_agree`
-probes every point once on the plain path and several times on the fast path):
+"""Stand-ins against plain Keras on blocks that do unusual things to their
+layers and arguments: disagreements found by trying to break stand-ins, fixed,
+and kept as tests (`helpers.standin_compare.assert_agree` probes every point
+once on the plain path and several times on the fast path):
 
 * a real layer whose call failed was kept as a spare while the block could
   still use it (catch the error, retry, inspect, change it): spares are now
