@@ -24,6 +24,8 @@ import pytest
 from helpers.command_line import REPO, child_env, shapeguard, shapeguard_on_terminal
 from helpers.sample_blocks import LAZY_BLOCKS
 
+pytestmark = pytest.mark.keras
+
 EXAMPLE = "examples/resnext_block.py"
 FIXED = "examples/resnext_block_fixed.py"
 
@@ -322,13 +324,6 @@ def test_github_annotations_point_at_the_failing_lines(runs, example):
     assert re.fullmatch(r"fails at \d+ of 128 combinations", message[-1])
     conv = next(p for p in parsed if "config failure: Conv2D" in p[2])
     assert conv[:2] == (EXAMPLE, example_line("return Conv2D(g_channels"))
-
-
-def test_github_escaping():
-    from shapeguard.report.github import _escape_data, _escape_property
-
-    assert _escape_data("100%\r\ndone: a,b") == "100%25%0D%0Adone: a,b"
-    assert _escape_property("dir:a,b%\n") == "dir%3Aa%2Cb%25%0A"
 
 
 # --- targets: modules, methods, plain functions, block errors, Ctrl-C -------

@@ -10,6 +10,8 @@ from keras import layers
 import shapeguard
 from shapeguard import ShapeguardError, guard
 
+pytestmark = pytest.mark.keras
+
 
 def plain_block(x, filters, strides=1, conv_shortcut=True):
     """Docstring of the block."""

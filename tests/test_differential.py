@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from helpers.layer_cases import single_layers
 from shapeguard._probe import fast as _fast, isolation as _keras_state
 
+pytestmark = pytest.mark.keras
+
 
 def verdict(make, shapes, fast: bool):
     """('pass', output shapes) or ('fail', innermost Keras operation class)."""

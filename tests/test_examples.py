@@ -7,6 +7,8 @@ import pytest
 
 from helpers.plain_keras import confirm, run_call
 
+pytestmark = pytest.mark.keras
+
 buggy = importlib.import_module("examples.resnext_block")
 fixed = importlib.import_module("examples.resnext_block_fixed")
 

@@ -15,6 +15,8 @@ from helpers.plain_keras import confirm
 
 import shapeguard
 
+pytestmark = pytest.mark.keras
+
 blocks = importlib.import_module("helpers.explain_blocks")
 resnext = importlib.import_module("examples.resnext_block")
 DATA = Path(__file__).parent / "data"

@@ -17,6 +17,8 @@ import pytest
 
 from helpers import fuzz_blocks
 
+pytestmark = pytest.mark.keras
+
 CHUNK = 25  # blocks per test item
 
 

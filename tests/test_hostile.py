@@ -27,6 +27,8 @@ from keras import layers
 from helpers.plain_keras import confirm
 from shapeguard import ShapeguardError, check, guard
 
+pytestmark = pytest.mark.keras
+
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"C": [8], "H": [4]}
 

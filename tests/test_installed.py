@@ -10,6 +10,8 @@ from keras.src.applications import resnet
 from helpers.plain_keras import confirm
 from shapeguard import check
 
+pytestmark = pytest.mark.keras
+
 
 @pytest.fixture(scope="module")
 def report():

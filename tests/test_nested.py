@@ -9,6 +9,8 @@ from keras import layers
 from helpers.plain_keras import confirm
 from shapeguard import check
 
+pytestmark = pytest.mark.keras
+
 THIS_FILE = __file__
 
 

@@ -25,6 +25,8 @@ from helpers.plain_keras import run_call
 # in a session in this process: pytester drops modules first imported during a
 # test, and TensorFlow must not be imported twice.
 
+pytestmark = pytest.mark.keras
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 # Four points per block: C in (8, 16), conv_shortcut in (False, True).

@@ -49,7 +49,7 @@ from shapeguard._probe import probe, session
 from shapeguard._usercode import target_files
 from shapeguard.space import build_space
 
-pytestmark = [*MARKS]
+pytestmark = [pytest.mark.keras, *MARKS]
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from helpers.standin_compare import MARKS, assert_agree, explain, forget
 from shapeguard._probe import probe, session
 from shapeguard.space import build_space
 
-pytestmark = [*MARKS]
+pytestmark = [pytest.mark.keras, *MARKS]
 
 
 def _strict(reason):

@@ -16,6 +16,8 @@ from shapeguard import ShapeguardError, check, guard
 from shapeguard._collect import collect, resolve_attribute
 from shapeguard._spec import find_guarded, spec_of
 
+pytestmark = pytest.mark.keras
+
 residual = importlib.import_module("examples.residual_layer")
 residual_fixed = importlib.import_module("examples.residual_layer_fixed")
 factory = importlib.import_module("examples.factory_block")

@@ -11,6 +11,8 @@ from keras import layers
 from helpers.eager_keras import run_eager
 from shapeguard import check
 
+pytestmark = pytest.mark.keras
+
 buggy = importlib.import_module("examples.tcn_block")
 fixed = importlib.import_module("examples.tcn_block_fixed")
 
