@@ -1,11 +1,26 @@
-"""Shared test setup. `pytester` runs pytest sessions in a temporary folder."""
+"""Shared test setup (see tests/README.md): the markers, ``--fuzz-examples``,
+the fast lane's collection rule, and fixtures more than one module uses.
+`pytester` runs pytest sessions in a temporary folder."""
 
+import ast
+import itertools
 import os
+import re
+from pathlib import Path
+
+import pytest
 
 pytest_plugins = ["pytester"]
 
-# Child processes (the CLI, pytester subprocess runs) start TensorFlow quietly.
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+
+# Child processes (the CLI, pytester subprocess runs) start TensorFlow quietly,
+# and import shapeguard from this checkout, whatever their working folder (not
+# another checkout an editable install points at).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+_paths = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and path != str(REPO)]
+os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *_paths])
 
 # The fuzz test (tests/test_fuzz.py): a modest corpus of random blocks runs in
 # every session; `python -m pytest -m fuzz --fuzz-examples 300` runs a large one.
@@ -24,6 +39,57 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "fuzz: random blocks checked by shapeguard and by plain Keras")
+    config.addinivalue_line(
+        "markers",
+        "keras: imports Keras or TensorFlow, or runs shapeguard on a block (which does); "
+        "-m 'not keras' is the fast lane",
+    )
+
+
+# The fast lane. Marks are read only after a module is imported, and a module
+# marked keras as a whole imports Keras at the top, so a run that deselects
+# every test marked keras (-m "not keras") does not collect those modules at
+# all: a module is one when its own ``pytestmark = ...`` names pytest.mark.keras
+# (read from its source, not imported). Every other module must not import
+# Keras or TensorFlow when imported (test_fast_lane.py holds that).
+
+
+def pytest_ignore_collect(collection_path, config):
+    if collection_path.suffix == ".py" and collection_path.parent == TESTS and collection_path.name.startswith("test_"):
+        if _keras_deselected(config) and _marked_keras(collection_path):
+            return True
+    return None
+
+
+def _marked_keras(path: Path) -> bool:
+    """Whether the module's own ``pytestmark`` includes pytest.mark.keras."""
+    for node in ast.parse(path.read_bytes(), str(path)).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets):
+            return any(ast.unparse(n) == "pytest.mark.keras" for n in ast.walk(node.value)
+                       if isinstance(n, ast.Attribute))
+    return False
+
+
+def _keras_deselected(config) -> bool:
+    """Whether ``-m`` deselects every test marked keras, whatever its other marks."""
+    markexpr = config.getoption("markexpr", "")
+    if not markexpr:
+        return False
+    try:
+        from _pytest.mark.expression import Expression  # pytest's own parser for -m
+
+        expression = Expression.compile(markexpr)
+    except Exception:  # noqa: BLE001 - another pytest: collect everything, deselect as usual
+        return False
+    names = set(re.findall(r"(?:\w|:|\+|-|\.|\[|\]|\\|/)+", markexpr)) - {"and", "or", "not", "keras"}
+    others = sorted(names)
+    if len(others) > 10:
+        return False
+    for values in itertools.product([False, True], repeat=len(others)):
+        marks = {"keras", *(name for name, on in zip(others, values) if on)}
+        if expression.evaluate(lambda name, **kwargs: name in marks):
+            return False
+    return True
 
 
 _fuzz_tally = [0, 0, 0]  # blocks, points, disagreements
@@ -44,3 +110,15 @@ def pytest_terminal_summary(terminalreporter, config):
             f"fuzz: {blocks} random blocks, {points} points compared with plain Keras, "
             f"{disagreements} disagreements"
         )
+
+
+@pytest.fixture
+def fresh_standins():
+    """An empty stand-in memo and no function marked as run without stand-ins,
+    before the test and after it (the stand-in tests' marks use it, see
+    helpers/standin_compare.py)."""
+    from shapeguard._probe import run, standins
+
+    standins.clear_memo(), run.forget_functions()
+    yield
+    standins.clear_memo(), run.forget_functions()

@@ -17,62 +17,17 @@ import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.command_line import REPO, child_env, shapeguard, shapeguard_on_terminal
+from helpers.sample_blocks import LAZY_BLOCKS
+
+pytestmark = pytest.mark.keras
+
 EXAMPLE = "examples/resnext_block.py"
 FIXED = "examples/resnext_block_fixed.py"
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def child_env() -> dict:
-    """The user's environment: shapeguard importable, and TensorFlow not told
-    to be quiet (the command must silence it by itself)."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env
-
-
-def shapeguard(*args: str, cwd: Path = REPO) -> Run:
-    done = subprocess.run(
-        [sys.executable, "-m", "shapeguard", *args],
-        cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=600,
-    )
-    return Run(done.returncode, done.stdout, done.stderr)
-
-
-def shapeguard_on_terminal(*args: str, cwd: Path = REPO) -> Run:
-    """As `shapeguard`, with standard error on a pseudo-terminal (progress shows)."""
-    import pty
-
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shapeguard", *args],
-        cwd=cwd, env=child_env(), stdout=subprocess.PIPE, stderr=follower,
-    )
-    os.close(follower)
-    received = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        received.append(chunk)
-    stdout = process.stdout.read()
-    process.wait(timeout=600)
-    os.close(leader)
-    return Run(process.returncode, stdout.decode(), b"".join(received).decode())
 
 
 def import_file(path: Path, name: str):
@@ -91,10 +46,8 @@ def confirm_with_keras(call: str, module, message: str) -> None:
     assert " ".join(message.split()) in " ".join(str(raised.value).split())
 
 
-# Blocks written for these tests, in a temporary folder that becomes the cwd.
-from sample_blocks import LAZY_BLOCKS  # noqa: E402
-
-
+# Blocks written for these tests, in a temporary folder that becomes the cwd
+# (and LAZY_BLOCKS, shared with test_bad_input).
 BLOCKS = '''
     import keras
 
@@ -371,13 +324,6 @@ def test_github_annotations_point_at_the_failing_lines(runs, example):
     assert re.fullmatch(r"fails at \d+ of 128 combinations", message[-1])
     conv = next(p for p in parsed if "config failure: Conv2D" in p[2])
     assert conv[:2] == (EXAMPLE, example_line("return Conv2D(g_channels"))
-
-
-def test_github_escaping():
-    from shapeguard.report.github import _escape_data, _escape_property
-
-    assert _escape_data("100%\r\ndone: a,b") == "100%25%0D%0Adone: a,b"
-    assert _escape_property("dir:a,b%\n") == "dir%3Aa%2Cb%25%0A"
 
 
 # --- targets: modules, methods, plain functions, block errors, Ctrl-C -------

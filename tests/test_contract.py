@@ -13,11 +13,13 @@ import pytest
 from keras import layers
 from keras.src.applications import densenet, mobilenet_v3, nasnet, resnet
 
-from plain_keras import confirm, run_call
+from helpers.plain_keras import confirm, run_call
 from shapeguard import ShapeguardError, check
 from shapeguard.cli import build_parser, parse_axes, run_check
 from shapeguard._show import call_string
 from shapeguard.space import build_space
+
+pytestmark = pytest.mark.keras
 
 APPS = {"residual_block_v1": resnet.residual_block_v1, "residual_block_v2": resnet.residual_block_v2,
         "_normal_a_cell": nasnet._normal_a_cell, "conv_block": densenet.conv_block,

@@ -10,6 +10,8 @@ from keras import layers
 import shapeguard
 from shapeguard import ShapeguardError, guard
 
+pytestmark = pytest.mark.keras
+
 
 def plain_block(x, filters, strides=1, conv_shortcut=True):
     """Docstring of the block."""
@@ -97,7 +99,7 @@ def test_methods_work_and_can_be_checked():
     failure = report.failures[0]
     assert failure.example == {"C": 16, "residual": True}
     assert failure.call == "Blocks().block(keras.Input(shape=(4, 4, 16)), residual=True)"
-    from plain_keras import confirm
+    from helpers.plain_keras import confirm
 
     confirm(failure, globals())
 
@@ -109,7 +111,7 @@ def test_check_is_reachable_from_the_module_and_the_function():
     # an odd size and an identity shortcut: stride 2 breaks the join
     (failure,) = report.failures
     assert failure.example == {"C": 8, "filters": 8, "H": 3, "strides": 2, "conv_shortcut": False}
-    from plain_keras import confirm
+    from helpers.plain_keras import confirm
 
     confirm(failure, globals())
 

@@ -5,7 +5,9 @@ import importlib
 
 import pytest
 
-from plain_keras import confirm, run_call
+from helpers.plain_keras import confirm, run_call
+
+pytestmark = pytest.mark.keras
 
 buggy = importlib.import_module("examples.resnext_block")
 fixed = importlib.import_module("examples.resnext_block_fixed")

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 
 import shapeguard
 
-blocks = importlib.import_module("explain_blocks")
+pytestmark = pytest.mark.keras
+
+blocks = importlib.import_module("helpers.explain_blocks")
 resnext = importlib.import_module("examples.resnext_block")
 DATA = Path(__file__).parent / "data"
 

@@ -1,6 +1,6 @@
 """Random blocks: shapeguard's exhaustive check against plain Keras.
 
-For each block drawn by tests/fuzz_blocks.py (a fixed, derandomized corpus):
+For each block drawn by tests/helpers/fuzz_blocks.py (a fixed, derandomized corpus):
 every failure shapeguard reports fails in plain Keras at its reproducing call,
 in the same layer class, with the same message; every point it probed and
 called passing passes in plain Keras; every point it called failing fails
@@ -15,7 +15,9 @@ from functools import lru_cache
 
 import pytest
 
-import fuzz_blocks
+from helpers import fuzz_blocks
+
+pytestmark = pytest.mark.keras
 
 CHUNK = 25  # blocks per test item
 

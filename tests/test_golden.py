@@ -15,6 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.keras
+
+import pytest
+
+pytestmark = pytest.mark.keras
+
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "data" / "golden" / "examples.json"
 

@@ -24,8 +24,10 @@ from pathlib import Path
 import pytest
 from keras import layers
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import ShapeguardError, check, guard
+
+pytestmark = pytest.mark.keras
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"C": [8], "H": [4]}

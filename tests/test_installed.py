@@ -7,8 +7,10 @@ import inspect
 import pytest
 from keras.src.applications import resnet
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import check
+
+pytestmark = pytest.mark.keras
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ from keras import layers
 
 from shapeguard import check
 
+pytestmark = pytest.mark.keras
+
 
 def correct(x, filters=8):
     y = layers.Conv2D(filters, 1)(x)

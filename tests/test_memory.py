@@ -2,10 +2,13 @@
 
 import gc
 
+import pytest
 from keras import layers
 
 from shapeguard._probe import probe
 from shapeguard.space import build_space
+
+pytestmark = pytest.mark.keras
 
 
 def small_block(x, filters=8, residual=True):

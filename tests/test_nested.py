@@ -6,8 +6,10 @@ failure of that layer. Each failure is confirmed with plain Keras."""
 import pytest
 from keras import layers
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import check
+
+pytestmark = pytest.mark.keras
 
 THIS_FILE = __file__
 

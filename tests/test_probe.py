@@ -7,11 +7,13 @@ import keras
 import pytest
 from keras import layers, ops
 
-from plain_keras import confirm
+from helpers.plain_keras import confirm
 from shapeguard import check
 from shapeguard._probe import fast as _fast
 from shapeguard._probe import probe
 from shapeguard.space import build_space
+
+pytestmark = pytest.mark.keras
 
 KERAS = tuple(int(part) for part in keras.__version__.split(".")[:2])
 
@@ -207,21 +209,6 @@ def test_wrapped_messages_keep_what_went_wrong_and_what_to_do():
     assert "What you should do instead is wrap `tf_fn` in a layer" in error.message
     assert "```" not in error.message and "something like" not in error.message
     assert error.location.line == line_of("# a TensorFlow function")
-
-
-def test_merge_causes_name_the_dimensions_that_disagree():
-    from shapeguard._probe.causes import merge_cause
-
-    assert merge_cause(((None, 7, 7, 64), (None, 7, 7, 16))) == "channels"
-    assert merge_cause(((None, 4, 4, 64), (None, 7, 7, 64))) == "spatial"
-    assert merge_cause(((None, 4, 4, 16), (None, 7, 7, 64))) == "channels"  # channels name it first
-    assert merge_cause(((None, 16, 8), (None, 14, 8))) == "sequence length"
-    assert merge_cause(((None, 7, 7, 8), (None, 5, 8))) == "rank"
-    assert merge_cause(((None, 7, 7, 8), (None, 1, 1, 8))) is None  # 1 broadcasts
-    # a concatenation joins on its axis: only the other axes count
-    assert merge_cause(((None, 7, 7, 8), (None, 7, 7, 16)), concat_axis=-1) is None
-    assert merge_cause(((None, 7, 7, 8), (None, 4, 4, 16)), concat_axis=-1) == "spatial"
-    assert merge_cause(((None, 7, 8), (None, 7, 16)), concat_axis=1) == "channels"
 
 
 def test_ops_concatenate_cause_leaves_out_the_concat_axis():

@@ -19,11 +19,13 @@ import keras  # noqa: F401
 import pytest
 
 import shapeguard.engine  # noqa: F401
-from plain_keras import run_call
+from helpers.plain_keras import run_call
 
 # keras and shapeguard's engine (with Hypothesis) are imported above, not first
 # in a session in this process: pytester drops modules first imported during a
 # test, and TensorFlow must not be imported twice.
+
+pytestmark = pytest.mark.keras
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from helpers.plain_keras import confirm
 from keras import layers
-from plain_keras import confirm
 
 from shapeguard import CheckSettings, ShapeguardError, check, guard
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+pytestmark = [pytest.mark.keras, pytest.mark.filterwarnings("ignore::UserWarning")]
 
 
 def gated(x, seed=1, strict=False):

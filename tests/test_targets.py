@@ -11,10 +11,12 @@ import pytest
 from keras import layers
 from keras.src.applications import efficientnet_v2
 
-from plain_keras import confirm, run_call
+from helpers.plain_keras import confirm, run_call
 from shapeguard import ShapeguardError, check, guard
 from shapeguard._collect import collect, resolve_attribute
 from shapeguard._spec import find_guarded, spec_of
+
+pytestmark = pytest.mark.keras
 
 residual = importlib.import_module("examples.residual_layer")
 residual_fixed = importlib.import_module("examples.residual_layer_fixed")
@@ -342,7 +344,7 @@ def cli_runs(tmp_path_factory):
     given a shape, a Layer whose constructor parameters have no values."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from test_cli import REPO, shapeguard
+    from helpers.command_line import REPO, shapeguard
 
     folder = tmp_path_factory.mktemp("builders")
     (folder / "builders.py").write_text(BUILDER)

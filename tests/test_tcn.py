@@ -8,8 +8,10 @@ import keras
 import pytest
 from keras import layers
 
-from eager_keras import run_eager
+from helpers.eager_keras import run_eager
 from shapeguard import check
+
+pytestmark = pytest.mark.keras
 
 buggy = importlib.import_module("examples.tcn_block")
 fixed = importlib.import_module("examples.tcn_block_fixed")

@@ -74,6 +74,12 @@ def session():
 _without_standins: dict = {}  # functions whose probes run without stand-ins (bounded, see _key)
 
 
+def forget_functions() -> None:
+    """Give stand-ins again to every function `probe` stopped giving them to,
+    as in a new process."""
+    _without_standins.clear()
+
+
 def _key(fn: Callable):
     """What identifies ``fn`` across probes: the function under bound methods
     and partials, so the per-call objects made for them share one entry."""

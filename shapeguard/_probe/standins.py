@@ -102,6 +102,13 @@ _configs: dict = {}  # init key -> the real layer's get_config()
 _spares: dict = {}  # call key -> a real layer whose call raised, unchanged (`_take_spare`)
 
 
+def clear_memo() -> None:
+    """Forget every answer Keras gave (the memo and the tables kept beside it),
+    as in a new process; the tables stay the same objects."""
+    for table in (_memo, _initialised, _configs, _spares):
+        table.clear()
+
+
 @lru_cache(maxsize=1)
 def available() -> bool:
     """Whether the installed Keras has what stand-ins rely on (and what the

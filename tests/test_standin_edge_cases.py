@@ -1,6 +1,7 @@
-"""Stand-ins against plain Keras, round 2: disagreements a fresh pair of eyes
-found, fixed, and kept as tests (helpers are test_standin's: `assert_agree`
-probes every point once on the plain path and several times on the fast path):
+"""Stand-ins against plain Keras on blocks that do unusual things to their
+layers and arguments: disagreements found by trying to break stand-ins, fixed,
+and kept as tests (`helpers.standin_compare.assert_agree` probes every point
+once on the plain path and several times on the fast path):
 
 * a real layer whose call failed was kept as a spare while the block could
   still use it (catch the error, retry, inspect, change it): spares are now
@@ -30,12 +31,13 @@ import pickle
 import keras
 import pytest
 from keras import layers
-from test_standin import assert_agree, explain, forget, fresh, pytestmark  # noqa: F401 - fixture and marks
 
-from shapeguard._probe import standins as _standin
-from shapeguard._probe import run as probe_module
+from helpers.standin_compare import MARKS, assert_agree, explain, forget
 from shapeguard._probe import probe, session
 from shapeguard.space import build_space
+
+pytestmark = [pytest.mark.keras, *MARKS]
+
 
 def _strict(reason):
     return pytest.mark.xfail(strict=True, reason=reason)

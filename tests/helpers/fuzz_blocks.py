@@ -32,7 +32,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from plain_keras import raising_layer_classes, run_call
+from helpers.plain_keras import raising_layer_classes, run_call
 
 # Values each axis may take (small, so that probes are cheap and `valid`
 # convolutions and croppings meet inputs too small for them).
