@@ -19,10 +19,6 @@ import pytest
 
 pytestmark = pytest.mark.keras
 
-import pytest
-
-pytestmark = pytest.mark.keras
-
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "data" / "golden" / "examples.json"
 
