@@ -97,7 +97,7 @@ def per_probe(name, fn, space, points, repeats, chunk=16):
     for point in points[:2]:  # warm both paths; not timed
         plain_probe(fn, space, point)
         shapeguard_probe(fn, space, point)
-    _standin._memo.clear()  # the first pass starts, as a check does, with nothing remembered
+    _standin.clear_memo()  # the first pass starts, as a check does, with nothing remembered
     first_pass = 0
     for repeat in range(repeats):
         for start in range(0, len(points), chunk):

@@ -24,8 +24,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TESTS = ["tests/test_differential.py", "tests/test_standin.py", "tests/test_fuzz.py", "tests/test_probe.py",
-         "tests/test_contract.py"]
+TESTS = ["tests/test_differential.py", "tests/test_standin.py", "tests/test_standin_edge_cases.py",
+         "tests/test_fuzz.py", "tests/test_probe.py", "tests/test_contract.py"]
 FLAGS = ("import keras; from shapeguard._probe import fast as _fast, standins as _standin, patches as _hooks; "
          "print(keras.__version__, _fast.available(), _standin.available(), _hooks.available())")
 
