@@ -53,6 +53,7 @@ SPATIAL_DIMS = ("H", "W", "T", "L", "S", "depth", "height", "width")
 # Templates inferred for the tensor parameter, by the rank its first layer wants.
 INFERRED_TEMPLATES = {1: ("C",), 2: ("T", "C"), 3: ("H", "H", "C"), 4: ("depth", "H", "H", "C")}
 INFERRED_TEMPLATE = INFERRED_TEMPLATES[3]
+INFERRED_KINDS = {1: "a vector", 2: "a sequence", 3: "an image", 4: "a volume"}
 
 
 def guess_tensor_param(params, axes) -> str | None:
@@ -66,40 +67,53 @@ def guess_tensor_param(params, axes) -> str | None:
 
 
 def inferred_dim_values(dim: str) -> tuple | None:
+    found = infer_dim(dim)
+    return None if found is None else found[0]
+
+
+def infer_dim(dim: str) -> tuple[tuple, str] | None:
+    """``(values, rule)`` for a template dimension nobody gave values for."""
     if dim in CHANNEL_DIMS:
-        return CHANNEL_VALUES
+        return CHANNEL_VALUES, "a channel dimension"
     if dim in SPATIAL_DIMS:
-        return SPATIAL_VALUES
+        return SPATIAL_VALUES, "a spatial or sequence dimension"
     return None
 
 
 def inferred_param_values(p: inspect.Parameter) -> tuple | None:
-    """Values for a parameter nobody gave (README, "Inferred axes"); None
-    when it keeps its default, or has none and no rule fits."""
+    found = infer_param(p)
+    return None if found is None else found[0]
+
+
+def infer_param(p: inspect.Parameter) -> tuple[tuple, str] | None:
+    """``(values, rule)`` for a parameter nobody gave (README, "Inferred
+    axes"), the rule in a few words (``"a bool"``, ``"named like a channel
+    count"``); None when it keeps its default, or has none and no rule fits."""
     default, name = p.default, p.name
     if isinstance(default, bool) or p.annotation in (bool, "bool"):
-        return (False, True) if default is NO_DEFAULT else (default, not default)
+        return ((False, True) if default is NO_DEFAULT else (default, not default)), "a bool"
     if name in NAMED_VALUES:
-        return _like_default(default, NAMED_VALUES[name])
+        values = _like_default(default, NAMED_VALUES[name])
+        return None if values is None else (values, f"named {name!r}")
     if name == "data_format" and default in (None, "channels_last", "channels_first"):
-        return (default, "channels_last" if default == "channels_first" else "channels_first")
+        return (default, "channels_last" if default == "channels_first" else "channels_first"), "a data format"
     if LABEL_NAMES.match(name) or p.annotation in (str, "str"):
         if default is NO_DEFAULT or default is None:
-            return ("block_" if name.endswith("prefix") else "block",)
+            return ("block_" if name.endswith("prefix") else "block",), "named like a label"
         return None
     if default is not NO_DEFAULT:
         return None
     if INDEX_NAMES.match(name):
-        return (0, 1)
+        return (0, 1), "named like an index"
     if HEAD_NAMES.match(name):
-        return (1, 2, 4)
+        return (1, 2, 4), "named like a head count"
     if CHANNEL_NAMES.match(name):
-        return CHANNEL_VALUES
+        return CHANNEL_VALUES, "named like a channel count"
     for pattern, values in RATIO_VALUES:
         if pattern.match(name):
-            return values
+            return values, "named like a ratio or rate"
     if name in ("activation", "act"):
-        return ("relu",)
+        return ("relu",), "named like an activation"
     return None
 
 

@@ -181,6 +181,7 @@ def _report(callable_, target, space, result, seed, call_of) -> Report:
         unchecked=len(result.unchecked),
         stopped=result.stopped,
         outcomes=[(space.values(p), o) for p, o in result.outcomes.items()],
+        inferred=space.inferred(),
     )
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]

@@ -35,13 +35,15 @@ from typing import Any, Callable, Iterator, Mapping
 from ._expr import Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
 from ._inference import (
     CHANNEL_VALUES,
+    INFERRED_KINDS,
     INFERRED_TEMPLATE,
     INFERRED_TEMPLATES,
     NO_DEFAULT,
     TENSOR_LIKE_NAMES,
     guess_tensor_param,
+    infer_dim,
+    infer_param,
     inferred_dim_values,
-    inferred_param_values,
 )
 from ._show import show_value
 from .errors import AxisOption, InputOption, InputShapeOption, ShapeguardError, WhereOption
@@ -55,6 +57,7 @@ class Axis:
     values: tuple
     default: Any = NO_DEFAULT
     is_dim: bool = False  # a tensor dimension from a template, not a parameter
+    inferred: str = ""  # the rule the values came from (`_inference`); "" when given
 
 
 # A shape is a tuple of dims, each an int, None (unknown size) or an Expr.
@@ -73,6 +76,7 @@ class Template:
     param: str
     choices: tuple
     text: str
+    inferred: str = ""  # why this template, when nobody gave one; "" when given
 
     @property
     def dims(self) -> tuple:
@@ -125,6 +129,14 @@ class Space:
 
     def as_dict(self) -> dict[str, list]:
         return {a.name: list(a.values) for a in self.axes}
+
+    def inferred(self) -> dict:
+        """What nobody gave and shapeguard inferred, with the rule for each:
+        ``{"axes": {"filters": "named 'filters'"}, "templates": {"x": {"template": "H,H,C", "from": "..."}}}``."""
+        return {
+            "axes": {a.name: a.inferred for a in self.axes if a.inferred},
+            "templates": {t.param: {"template": t.text, "from": t.inferred} for t in self.templates if t.inferred},
+        }
 
     def points(self) -> Iterator[tuple[int, ...]]:
         """Every combination, in preference order of the index tuple."""
@@ -459,7 +471,10 @@ def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, op
             raise ShapeguardError(("no parameter to pass a tensor to; name one with ", InputOption("x", "H,W,C"), "."),
                                   subject=name)
         dims = INFERRED_TEMPLATES.get(rank or 3, INFERRED_TEMPLATE)
-        templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims)))
+        what = INFERRED_KINDS.get(rank or 3, "an image")
+        why = f"no template given: {what}, the rank its first layer takes" if rank else \
+            f"no template given: taken as {what}"
+        templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims), why))
     return templates
 
 
@@ -512,7 +527,8 @@ def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: s
         result.append(_make_axis(name, axis_name, values, default, is_dim))
     for dim in dim_names:
         if dim not in axes:
-            result.append(_make_axis(name, dim, inferred_dim_values(dim), NO_DEFAULT, True))
+            values, rule = infer_dim(dim)
+            result.append(replace(_make_axis(name, dim, values, NO_DEFAULT, True), inferred=rule))
     for template in templates:
         if len(template.choices) > 1:
             result.append(Axis(template.param, template.labels))
@@ -520,9 +536,9 @@ def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: s
     for p in params.values():
         if p.name in axes or p.name in tensor_params:
             continue
-        inferred = inferred_param_values(p)
+        inferred = infer_param(p)
         if inferred is not None:
-            result.append(_make_axis(name, p.name, inferred, p.default, False))
+            result.append(replace(_make_axis(name, p.name, inferred[0], p.default, False), inferred=inferred[1]))
         elif p.default is NO_DEFAULT:
             missing.append(p.name)
         else:

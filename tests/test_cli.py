@@ -212,7 +212,9 @@ def check_schema(document: dict) -> None:
         assert set(target) - {"interrupted", "stopped", "notes"} == {
             "target", "status", "mode", "probes", "checked", "space", "skipped", "failures", "errors",
             "axis_summary", "warnings", "grid", "strict",  # README, "Reports that explain"
+            "inferred",  # what nobody gave, and the rule for each
         }
+        assert set(target["inferred"]) == {"axes", "templates"}
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")
         assert isinstance(target["probes"], int) and target["probes"] > 0

@@ -78,3 +78,27 @@ def test_parameter_without_default_or_values_is_an_error():
     with pytest.raises(ShapeguardError, match="no default and no values to try; give values for depth"):
         build_space(f)
     assert build_space(f, {"depth": [1, 2]}).as_dict()["depth"] == [1, 2]
+
+
+def test_every_inferred_axis_and_template_is_named_with_its_rule():
+    def block(x, filters, strides=1, use_bias=True, groups=32):
+        return x
+
+    space = build_space(block, {"C": [16]}, None)  # C given: the others are inferred all the same, and said so
+    assert space.inferred() == {
+        "axes": {"H": "a spatial or sequence dimension", "filters": "named 'filters'", "strides": "named 'strides'",
+                 "use_bias": "a bool"},
+        "templates": {"x": {"template": "H,H,C", "from": "no template given: taken as an image"}},
+    }
+    given = build_space(block, {"filters": [8], "strides": [1], "use_bias": [True], "C": [8], "H": [7]},
+                        {"x": "H,H,C"})
+    assert given.inferred() == {"axes": {}, "templates": {}}  # groups keeps its default: nothing to say
+
+
+def test_the_text_report_names_what_was_inferred():
+    from shapeguard.report import Report
+
+    report = Report(target="b.py:block", mode="exhaustive", probes=1, space={"C": [8]}, size=1, seed=0,
+                    inferred={"axes": {"strides": "named 'strides'"},
+                              "templates": {"x": {"template": "H,H,C", "from": "no template given: taken as an image"}}})
+    assert "  inferred: strides (named 'strides'); x=H,H,C (no template given: taken as an image)" in str(report)

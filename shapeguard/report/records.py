@@ -124,6 +124,7 @@ class Report:
     warnings: list = field(default_factory=list)  # BroadcastWarning
     strict: bool = False  # warnings fail the check
     grid: dict | None = None  # explain.grid
+    inferred: dict = field(default_factory=dict)  # space.Space.inferred: what nobody gave, and the rule for each
 
     @property
     def status(self) -> str:
@@ -174,6 +175,7 @@ class Report:
         data["warnings"] = [w.to_dict() for w in self.warnings]
         data["grid"] = self.grid
         data["strict"] = self.strict
+        data["inferred"] = self.inferred or {"axes": {}, "templates": {}}
         return data
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -55,6 +55,7 @@ def render_text(report, call_lines: bool = False) -> str:
         u = report.unchecked
         lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
     lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
+    lines += _inferred_lines(report.inferred)
     if report.skipped:
         lines.append(f"  skipped: {report.skipped} of {report.size} combinations, ruled out by the contract"
                      " or repeating another's call")
@@ -78,6 +79,15 @@ def render_text(report, call_lines: bool = False) -> str:
         lines += _example_lines(error)
     lines += report_lines(report)
     return "\n".join(lines)
+
+
+def _inferred_lines(inferred: dict) -> list[str]:
+    """``inferred: filters (named 'filters'), H (a spatial or sequence dimension); x=H,H,C (an image, the default)``"""
+    parts = [f"{name} ({rule})" for name, rule in (inferred or {}).get("axes", {}).items()]
+    templates = [f"{param}={t['template']} ({t['from']})" for param, t in (inferred or {}).get("templates", {}).items()]
+    if not parts and not templates:
+        return []
+    return _wrap("  inferred: " + "; ".join(filter(None, [", ".join(parts), ", ".join(templates)])), 12)
 
 
 def _ok_verdict(report) -> str:
