@@ -12,7 +12,7 @@ with argparse types first (`shapeguard._options`). ``None`` in
 
 from __future__ import annotations
 
-import dataclasses
+import difflib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -29,19 +29,27 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _as_axis(name: str, value) -> str:
+    """The hint for a list given where a setting is read: it was meant as an axis."""
+    if isinstance(value, (list, tuple)):
+        return f"; to search an axis named {name}, pass axes={{{name!r}: {value!r:.40}}}"
+    return ""
+
+
 def _validate_max_examples(value) -> None:
     if value is not None and (not _is_int(value) or value < 1):
-        raise ShapeguardError(f"max_examples must be a positive integer, not {value!r}.")
+        raise ShapeguardError(f"max_examples must be a positive integer, not {value!r}"
+                              f"{_as_axis('max_examples', value)}.")
 
 
 def _validate_seed(value) -> None:
     if value is not None and not _is_int(value):
-        raise ShapeguardError(f"seed must be an integer, not {value!r}.")
+        raise ShapeguardError(f"seed must be an integer, not {value!r}{_as_axis('seed', value)}.")
 
 
 def _validate_exhaustive(value) -> None:
     if value is not None and not isinstance(value, bool):
-        raise ShapeguardError(f"exhaustive must be True, False or None, not {value!r}.")
+        raise ShapeguardError(f"exhaustive must be True, False or None, not {value!r}{_as_axis('exhaustive', value)}.")
 
 
 def _validate_database(value) -> None:
@@ -49,7 +57,8 @@ def _validate_database(value) -> None:
         return
     if not all(hasattr(value, m) for m in ("fetch", "save", "delete")):
         raise ShapeguardError(
-            f"database must be True, False, None, a directory or an ExampleDatabase, not {value!r:.60}."
+            f"database must be True, False, None, a directory or an ExampleDatabase, not {value!r:.60}"
+            f"{_as_axis('database', value)}."
         )
 
 
@@ -57,16 +66,20 @@ def _validate_timeout(value) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT
     if value is not None and not ok:
         raise ShapeguardError(f"timeout must be a positive number of seconds up to {MAX_TIMEOUT:,} (a week), "
-                              f"or None for no limit, not {value!r}.")
+                              f"or None for no limit, not {value!r}{_as_axis('timeout', value)}.")
 
 
 def _validate_strict(value) -> None:
     if not isinstance(value, bool):
-        raise ShapeguardError(f"strict must be True or False, not {value!r:.60}; to search an axis named "
-                              f"strict, pass axes={{'strict': {value!r:.40}}}.")
+        raise ShapeguardError(f"strict must be True or False, not {value!r:.60}{_as_axis('strict', value)}.")
 
 
-@dataclass(frozen=True)
+_UNSET = object()
+_DEFAULTS = {"max_examples": None, "seed": None, "exhaustive": None, "database": None, "timeout": DEFAULT_TIMEOUT,
+             "strict": False}
+
+
+@dataclass(frozen=True, init=False)
 class CheckSettings:
     """The options of one check. Fields:
 
@@ -80,35 +93,57 @@ class CheckSettings:
     * ``timeout``: seconds one call of the block may take (default 60; None: no limit).
     * ``strict``: broadcast warnings fail the check.
 
-    Raises `ShapeguardError` for a bad value.
+    The record remembers which fields were given: a check's settings win over
+    the decorator's field by field, for the fields it gave (`over`), even when
+    it gave a field's default (``strict=False`` over ``@guard(strict=True)``).
+    Raises `ShapeguardError` for a bad value or an unknown field.
     """
 
-    max_examples: int | None = None
-    seed: int | None = None
-    exhaustive: bool | None = None
-    database: Any = None
-    timeout: float | None = DEFAULT_TIMEOUT
-    strict: bool = False
+    max_examples: int | None
+    seed: int | None
+    exhaustive: bool | None
+    database: Any
+    timeout: float | None
+    strict: bool
 
-    def __post_init__(self) -> None:
-        for item in dataclasses.fields(self):
-            _VALIDATORS[item.name](getattr(self, item.name))
+    def __init__(self, **given: Any) -> None:
+        unknown = sorted(set(given) - set(_DEFAULTS))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], list(_DEFAULTS), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else f" The settings are {', '.join(_DEFAULTS)}."
+            raise ShapeguardError(f"CheckSettings has no setting {unknown[0]!r}.{hint}")
+        for name, default in _DEFAULTS.items():
+            value = given.get(name, default)
+            _VALIDATORS[name](value)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_given", frozenset(given))
+
+    def given(self, name: str) -> bool:
+        """Whether ``name`` was given (not left at its default)."""
+        return name in self._given
+
+    @property
+    def explicit(self) -> frozenset:
+        """The names of the fields that were given."""
+        return self._given
 
     def replace(self, **changes) -> CheckSettings:
-        """A copy with ``changes`` (validated)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` (validated); what was given stays given."""
+        return CheckSettings(**{name: getattr(self, name) for name in self._given}, **changes)
 
     def over(self, declared: CheckSettings | None) -> CheckSettings:
-        """These settings over the decorator's (``declared``): a field left at
-        its default takes the declared value; then ``max_examples`` and
-        ``seed`` still unset take the defaults (100 and 0)."""
+        """These settings over the decorator's (``declared``): each field
+        these gave, else the declared one, else the default; then
+        ``max_examples`` and ``seed`` still unset take 100 and 0."""
         merged = {}
-        for item in dataclasses.fields(self):
-            mine = getattr(self, item.name)
-            merged[item.name] = getattr(declared, item.name) if declared is not None and mine == item.default else mine
-        if merged["max_examples"] is None:
+        for name in _DEFAULTS:
+            if self.given(name):
+                merged[name] = getattr(self, name)
+            elif declared is not None and declared.given(name):
+                merged[name] = getattr(declared, name)
+        if merged.get("max_examples") is None:
             merged["max_examples"] = DEFAULT_MAX_EXAMPLES
-        if merged["seed"] is None:
+        if merged.get("seed") is None:
             merged["seed"] = DEFAULT_SEED
         return CheckSettings(**merged)
 

@@ -52,14 +52,14 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
             for path in (records, fault):
                 open(path, "w").close()
             env = {**os.environ, CHANNEL: folder, DEATHS: json.dumps(deaths)}
-            status, killed_for_hanging, terminated = _run_child(argv, env, records, timeout)
+            status, hung_past, terminated = _run_child(argv, env, records, timeout)
             last, done = _read_records(records)
             if done:
                 return status
             if terminated:  # SIGTERM was for shapeguard, not a death of the block's
                 print("shapeguard: terminated.", file=sys.stderr)
                 return 128 + signal.SIGTERM
-            cause = _cause(status, killed_for_hanging, timeout)
+            cause = _cause(status, hung_past)
             if last is None:  # it never got to probe, nor said why (os._exit or a signal while importing)
                 print(f"shapeguard: the checking process {cause} before it probed anything"
                       " (does a target's module end the process when imported?).", file=sys.stderr)
@@ -88,10 +88,13 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
             pass
 
 
-def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) -> tuple[int, bool, bool]:
-    """``(exit status, killed by us for hanging, SIGTERM received)``. Ctrl-C and
-    SIGTERM sent to the parent are passed on to the child; after Ctrl-C it
-    reports what it found."""
+def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) -> tuple[int, float | None, bool]:
+    """``(exit status, the time limit it hung past when we killed it (else
+    None), SIGTERM received)``. Each probe's record carries its time limit
+    (``timeout``: the target's setting, the decorator's included, or the
+    plain-Keras confirmation's longer one); ``timeout`` is for records without
+    one. Ctrl-C and SIGTERM sent to the parent are passed on to the child;
+    after Ctrl-C it reports what it found."""
     # Its own process group: Ctrl-C at the terminal reaches the parent only,
     # which passes it on once (a group-wide signal would reach the child twice).
     if os.name != "posix":
@@ -116,8 +119,8 @@ def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) 
             forwarded[signum] = signal.signal(signum, forward)
         except ValueError:  # not the main thread: leave signals alone
             pass
-    limit = None if not timeout else 2 * timeout + GRACE
-    killed = False
+    probe_timeout = timeout
+    killed = None
     try:
         seen, since = -1, time.monotonic()
         while True:
@@ -125,13 +128,14 @@ def _run_child(argv: list[str], env: dict, records: str, timeout: float | None) 
                 return process.wait(timeout=0.5), killed, signal.SIGTERM in received
             except subprocess.TimeoutExpired:
                 pass
-            if limit is None:
-                continue
             size = _size(records)
-            if size != seen:  # a new probe started
+            if size != seen:  # a new probe started: its own time limit
                 seen, since = size, time.monotonic()
-            elif size > 0 and time.monotonic() - since > limit and not killed:
-                killed = True
+                last, _ = _read_records(records)
+                probe_timeout = last.get("timeout", timeout) if last else timeout
+            limit = None if not probe_timeout else 2 * probe_timeout + GRACE
+            if limit is not None and size > 0 and time.monotonic() - since > limit and killed is None:
+                killed = probe_timeout
                 process.send_signal(signal.SIGABRT)  # faulthandler writes the stack
                 try:
                     return process.wait(timeout=5), killed, signal.SIGTERM in received
@@ -168,9 +172,10 @@ def _read_records(path: str) -> tuple[dict | None, bool]:
     return last, done
 
 
-def _cause(status: int, killed_for_hanging: bool, timeout: float | None) -> str:
-    if killed_for_hanging:
-        return f"hung beyond twice the --timeout ({timeout:g} s) where shapeguard could not stop it, and was killed"
+def _cause(status: int, hung_past: float | None) -> str:
+    if hung_past is not None:
+        return (f"hung beyond twice its time limit ({hung_past:g} s) where shapeguard could not stop it, "
+                "and was killed")
     if status < 0:
         try:
             name = signal.Signals(-status).name
@@ -220,8 +225,8 @@ class Channel:
         except ValueError:
             self.deaths = {}
 
-    def probing(self, target: str, point: tuple, call: str) -> None:
-        self._write({"target": target, "point": list(point), "call": call})
+    def probing(self, target: str, point: tuple, call: str, timeout: float | None = None) -> None:
+        self._write({"target": target, "point": list(point), "call": call, "timeout": timeout})
 
     def done(self) -> None:
         self._write({"done": True})

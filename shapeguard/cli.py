@@ -107,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="probe budget per target (default: the decorator's, else 100)")
     check.add_argument("--exhaustive", action="store_true", help="probe every combination, whatever the budget")
     check.add_argument("--seed", type=int, metavar="N", help="seed of the search (default: the decorator's, else 0)")
-    check.add_argument("--timeout", type=positive_seconds, default=60.0, metavar="SECONDS",
+    check.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
                        help="longest one call of a block may take; a block that hangs is stopped and "
-                       "reported as an error (exit status 3) (default: 60)")
+                       "reported as an error (exit status 3) (default: the decorator's, else 60)")
     check.add_argument("--format", choices=FORMATS, default="text",
                        help="text (default), json, github (workflow annotations), or sarif (SARIF 2.1.0, "
                        "for code scanning dashboards)")
@@ -458,8 +458,9 @@ def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argp
 
     tensors, shapes = inputs
     try:
-        settings = CheckSettings(max_examples=args.max_examples, seed=args.seed, timeout=args.timeout,
-                                 exhaustive=True if args.exhaustive else None, strict=args.strict)
+        flags = {"max_examples": args.max_examples, "seed": args.seed, "timeout": args.timeout,
+                 "exhaustive": True if args.exhaustive else None, "strict": True if args.strict else None}
+        settings = CheckSettings(**{name: value for name, value in flags.items() if value is not None})
         planned = engine.plan(target.function, axes=axes, settings=settings)
         declared_where = planned.where
         if declared_where is None:
@@ -488,7 +489,7 @@ def _check(target, planned, progress_stream, channel=None):
     progress = _Progress(progress_stream, target.name) if progress_stream is not None else None
     before_probe, known = None, None
     if channel is not None:
-        before_probe = lambda point, call: channel.probing(target.name, point, call)
+        before_probe = lambda point, call, timeout: channel.probing(target.name, point, call, timeout)
         known = _known_deaths(channel.deaths.get(target.name))
     watch = engine.Watch(target=target.name, on_probe=progress.update if progress is not None else None,
                          before_probe=before_probe, known=known)

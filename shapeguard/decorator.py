@@ -21,7 +21,7 @@ from typing import Any, Callable
 import wrapt
 
 from ._callee import resolve
-from ._settings import SETTING_NAMES, CheckSettings, split_settings
+from ._settings import CheckSettings, split_settings
 from ._spec import SPEC_ATTRIBUTE, WRAPPER_MARK, GuardSpec, refuse_lazy_functions, spec_of, unwrap
 from .errors import ShapeguardError
 
@@ -113,14 +113,14 @@ def guard(
     The space is checked now, so a misspelt axis or a bad setting fails at
     import time, as a `ShapeguardError`.
     """
-    given = {name: more_axes.pop(name) for name in SETTING_NAMES if name in more_axes}
-    if settings is not None and given:
-        split_settings(settings, given)  # raises: one or the other
-    declared = settings if settings is not None else (CheckSettings(**given) if given else None)
+    declared, more_axes = split_settings(settings, dict(more_axes))  # validated now, of the right type
+    if settings is None and not declared.explicit:
+        declared = None  # nothing declared: the check's settings and the defaults
     if axes is not None and not isinstance(axes, dict):
         raise ShapeguardError(f"axes must be a dict of axis name to values, not {axes!r:.60}.")
-    if inputs is not None and not isinstance(inputs, dict):
-        raise ShapeguardError(f"inputs must be a dict of parameter name to template, not {inputs!r:.60}.")
+    for option, value in (("inputs", inputs), ("input_shapes", input_shapes)):
+        if value is not None and not isinstance(value, dict):
+            raise ShapeguardError(f"{option} must be a dict of parameter name to template, not {value!r:.60}.")
     spec = GuardSpec({**(axes or {}), **more_axes}, dict(inputs) if inputs else None, where,
                      dict(input_shapes) if input_shapes else None, declared)
 

@@ -25,13 +25,13 @@ from .search import Prober, search
 class Watch:
     """What the command line and the pytest plugin hook into one check (not
     public API): the report's name for the block, a progress callback
-    ``on_probe(probes, modes)``, ``before_probe(point, call)`` before each new
-    probe (the crash supervisor's record) and ``known`` outcomes to use
+    ``on_probe(probes, modes)``, ``before_probe(point, call, timeout)`` before
+    each new probe (the crash supervisor's record, with the probe's time limit) and ``known`` outcomes to use
     instead of probing (points that killed an earlier process)."""
 
     target: str | None = None
     on_probe: Callable[[int, int], None] | None = None
-    before_probe: Callable[[tuple, str], None] | None = None
+    before_probe: Callable[[tuple, str, float | None], None] | None = None
     known: dict | None = None
 
 
@@ -112,8 +112,8 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     call_of = lambda point: callee.render(space.arguments(point)) + note
     before_probe = None
     if watch.before_probe is not None:  # the supervisor's record: the point (or its values) and the call
-        before_probe = lambda space_, point, record: watch.before_probe(
-            record, callee.render(space_.arguments(point)) + note)
+        before_probe = lambda space_, point, record, timeout: watch.before_probe(
+            record, callee.render(space_.arguments(point)) + note, timeout)
     prober = Prober(callee, space, timeout=settings.timeout, on_probe=watch.on_probe, before_probe=before_probe,
                     known=watch.known)
     # Keras's special methods wrapped once, and the prober's guards kept on, for every probe of the check.

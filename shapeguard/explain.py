@@ -54,7 +54,13 @@ def explain(report, space: Space, result, prober: Prober, call_of: Callable, ext
     extras = _constants(space)
 
     bisected: list = []  # (example, None, Outcome) of probes between two tried sizes
-    report.axis_summary = axis_summaries(rows, space, prober.at, bisected, complete)
+    try:  # bisection probes sizes between tried ones, unless the check was interrupted
+        report.axis_summary = axis_summaries(rows, space, None if report.interrupted else prober.at, bisected,
+                                             complete)
+    except KeyboardInterrupt:  # Ctrl-C (or a block raising it) while bisecting: keep the report
+        report.interrupted = True
+        bisected.clear()
+        report.axis_summary = axis_summaries(rows, space, None, bisected, complete)
     failures = list(report.failures)
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]

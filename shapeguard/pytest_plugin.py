@@ -11,6 +11,7 @@ shapeguard's engine load only when a collected item runs its check.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -65,7 +66,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     options = _check_options(config)
     budget = options["max_examples"] or "as declared (default 100)"
     seed = options["seed"] if options["seed"] is not None else "as declared (default 0)"
-    database = "as Hypothesis's settings say (.hypothesis/ by default)" if options["database"] else "off"
+    database = "off" if options["database"] is False else "as declared, else as Hypothesis's settings say (.hypothesis/ by default)"
     return f"shapeguard: max examples {budget}, seed {seed}, example database {database}"
 
 
@@ -125,8 +126,11 @@ class ShapeguardItem(pytest.Item):
         # As `shapeguard check file.py:Class.method` does: a method is bound to
         # Class() (a class that needs arguments raises a ShapeguardError).
         block = resolve_attribute(self.parent.obj, self.qualname, self.parent.nodeid)
-        settings = CheckSettings(**_check_options(self.config))
-        report = engine.run(engine.plan(block, settings=settings), engine.Watch(target=self.target))
+        options = _check_options(self.config)
+        planned = engine.plan(block, settings=CheckSettings(**{k: v for k, v in options.items() if v is not None}))
+        if not planned.settings.given("database"):  # neither the flag nor the decorator said: the plugin's default
+            planned = dataclasses.replace(planned, settings=planned.settings.replace(database=True))
+        report = engine.run(planned, engine.Watch(target=self.target))
         if report.interrupted:  # Ctrl-C during the search: stop the session as pytest would
             raise KeyboardInterrupt
         if not report.ok:
@@ -151,12 +155,14 @@ class ShapeguardItem(pytest.Item):
 
 def _check_options(config: pytest.Config) -> dict:
     """`CheckSettings` fields from pytest's command line.
-    ``database=True`` means Hypothesis's current default database, so a
+    None: not given (the decorator's, else the default). Without
+    ``--shapeguard-no-database`` and with no ``database`` declared, the plugin
+    uses Hypothesis's current default database (``database=True``), so a
     profile with ``database=None`` turns it off too."""
     return {
         "max_examples": config.getoption("shapeguard_max_examples"),
         "seed": config.getoption("shapeguard_seed"),
-        "database": not config.getoption("shapeguard_no_database"),
+        "database": False if config.getoption("shapeguard_no_database") else None,
     }
 
 

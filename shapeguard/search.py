@@ -69,7 +69,8 @@ class Prober:
     ``result``; points of another space (`at`: a size between two tried ones)
     through the same guards. Around every probe: Keras calls counted (a pass
     that called none checked nothing), ``os._exit`` turned into the block's
-    error, the crash supervisor told first (``before_probe(space, point)``),
+    error, the crash supervisor told first (``before_probe(space, point, record,
+    timeout)``),
     and ``known`` outcomes (points that killed an earlier process) used
     instead of probing. Progress goes to ``on_probe(probes, modes)``."""
 
@@ -138,10 +139,10 @@ class Prober:
     def _probe(self, space: Space, point: Point, record, fast: bool = True) -> tuple[Outcome, int]:
         """The outcome, and how many Keras layers and ops the call made."""
         with self.guarded():
-            if self.before_probe is not None:
-                self.before_probe(space, point, record)
-            before = self.calls.count
             timeout = self.timeout if fast else _confirmation_timeout(self.timeout)
+            if self.before_probe is not None:
+                self.before_probe(space, point, record, timeout)
+            before = self.calls.count
             outcome = probe(self.fn, space, point, timeout, user_files=self.user_files, fast=fast)
             return outcome, self.calls.count - before
 

@@ -82,3 +82,52 @@ def test_explanation_probes_go_through_the_guards():
     threshold = report.axis_summary["T"]["threshold"]
     assert threshold["probes"] == 1  # the first size between stopped the bisection, as a block error does
     assert (threshold["passes_from"], threshold["fails_at"]) == (32, 8)
+
+
+def test_a_checks_own_setting_wins_even_at_its_default():
+    @guard(inputs={"x": "D"}, D=[4], strict=True, timeout=5)
+    def declared(x, units=4):
+        return layers.Dense(units)(x)
+
+    report = check(declared, strict=False, timeout=60)
+    assert report.strict is False
+    from shapeguard import engine
+
+    assert engine.plan(declared, settings=CheckSettings(timeout=60)).settings.timeout == 60
+    assert engine.plan(declared).settings.timeout == 5  # the decorator's, when the check says nothing
+
+
+def test_the_decorator_refuses_bad_settings_and_templates_at_import():
+    with pytest.raises(ShapeguardError, match="settings must be a shapeguard.CheckSettings"):
+        guard(settings={"max_examples": 3})
+    with pytest.raises(ShapeguardError, match="input_shapes must be a dict"):
+        guard(input_shapes="H,W,3")
+    with pytest.raises(ShapeguardError, match="CheckSettings has no setting 'sed'. Did you mean 'seed'"):
+        CheckSettings(sed=1)
+
+
+def interrupts_at_16(x, units=8):
+    if units == 16:
+        raise KeyboardInterrupt
+    return layers.Dense(units)(x)
+
+
+def test_an_interrupted_check_is_never_ok():
+    report = check(interrupts_at_16, inputs={"x": "D"}, D=[4], units=[8, 16, 32])
+    assert report.interrupted and report.status == "pass" and not report.ok
+    with pytest.raises(AssertionError, match="interrupted"):
+        report.raise_for_failures()
+
+
+def interrupts_between_sizes(x):
+    if x.shape[1] not in (8, 32):
+        raise KeyboardInterrupt
+    return layers.Conv1D(4, 12, padding="valid")(x)
+
+
+def test_ctrl_c_while_bisecting_keeps_the_report():
+    report = check(interrupts_between_sizes, inputs={"x": "T,C"}, T=[8, 32], C=[4])
+    assert report.interrupted and not report.ok
+    [failure] = report.failures
+    assert failure.example == {"T": 8, "C": 4}
+    confirm(failure, {"interrupts_between_sizes": interrupts_between_sizes})

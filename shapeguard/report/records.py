@@ -143,7 +143,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.status == "pass"
+        """Passed, and checked to the end: an interrupted check is never ok."""
+        return self.status == "pass" and not self.interrupted
 
     def raise_for_failures(self) -> "Report":
         """Raise `ShapeCheckFailed` (an AssertionError) carrying this report's
