@@ -1,0 +1,32 @@
+"""The README's options table of `shapeguard check` against the argument
+parser: every option the parser takes is documented, and nothing else is
+(the table had drifted: no `sarif`, `--strict` or `--input-shape`). Pure Python."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from shapeguard.cli import FORMATS, build_parser
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _table_rows() -> list[str]:
+    section = README.read_text().split("**Options.**", 1)[1]
+    rows = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("| `"):
+            rows.append(line)
+        elif rows and not line.startswith("|"):
+            break
+    return rows
+
+
+def test_every_option_of_the_parser_is_in_the_readme_and_nothing_else():
+    check = build_parser()._subparsers._group_actions[0].choices["check"]
+    parsed = {flag for action in check._actions for flag in action.option_strings} - {"-h", "--help"}
+    documented = {flag for row in _table_rows() for flag in re.findall(r"(--?[a-z][a-z-]*)", row.split("|")[1])}
+    assert documented - {"--version"} == parsed
+    format_row = next(row for row in _table_rows() if row.startswith("| `--format"))
+    assert re.findall(r"[a-z]+", format_row.split("`")[1].removeprefix("--format")) == list(FORMATS)
