@@ -78,6 +78,14 @@ TRAIN = '''
 raise SystemExit(7)
 '''
 
+RETURNS_NOTHING = '''
+import keras
+
+
+def log_shapes(x):
+    keras.layers.Dense(2)(x)  # and returns None
+'''
+
 UTILS = '''
 import keras
 
@@ -117,7 +125,7 @@ def root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("discovery")
     write(root / "blocks", FOLDER)
     write(root / "clean", {n: t for n, t in FOLDER.items() if n not in BUGGY})
-    write(root / "stuck", {"tiled.py": TILED})
+    write(root / "stuck", {"returns_nothing.py": RETURNS_NOTHING, "tiled.py": TILED})
     write(root / "scripts", {"train.py": TRAIN, "utils.py": UTILS})
     return root
 
@@ -235,11 +243,16 @@ def check_here(root: Path, monkeypatch, *args: str) -> int:
                 del sys.modules[name]
 
 
-def test_a_folder_whose_only_block_cannot_be_checked_exits_3(root, monkeypatch, capfd):
+def test_a_folder_whose_blocks_cannot_be_checked_exits_3(root, monkeypatch, capfd):
+    """One cannot be planned (tiled), one is probed but returns no tensor at any point."""
     assert check_here(root, monkeypatch, "stuck") == 3
     out, err = capfd.readouterr()
-    assert (out, err) == ("shapeguard: found 1 block in stuck: checked 0, could not check 1\n"
-                          f"  could not check stuck/tiled.py:tiled: {TILED_REASON}\n", "")
+    assert out == (
+        "shapeguard: found 2 blocks in stuck: checked 0, could not check 2\n"
+        "  could not check stuck/returns_nothing.py:log_shapes: log_shapes returned None, not a tensor: "
+        "nothing was built from the inputs.\n"
+        f"  could not check stuck/tiled.py:tiled: {TILED_REASON}\n")
+    assert err == ""
 
 
 def test_a_folder_without_keras_blocks_has_nothing_to_check(root, monkeypatch, capfd):
