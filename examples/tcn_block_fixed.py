@@ -9,6 +9,7 @@ from keras import layers
 from shapeguard import guard
 
 
+@guard(T=[16, 64], C=[8], filters=[16], kernel_size=[1, 2, 3], inputs={"x": "T,C"})
 class TemporalBlock(layers.Layer):
     """Two dilated causal 1-D convolutions and a residual connection.
     Input (batch, T, C); output (batch, T, filters)."""

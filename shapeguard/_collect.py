@@ -1,12 +1,15 @@
-"""Turn a command-line target into the functions to check.
+"""Turn a command-line target into the blocks to check.
 
 A target is ``package.module:function``, ``path/to/file.py:function``,
 ``...:Class.method`` (the class is created with no arguments and its bound
 method checked), ``...:MyLayer`` (a Layer subclass or a class with
 ``__call__``, checked as a class: see `shapeguard._callee`; ``MyLayer.call``
-means the same), or a bare module or file, meaning every ``@guard`` function
-and class in it. Every way a target can be wrong becomes one `TargetError` sentence that
-names it; nothing here lets a traceback through, except Ctrl-C.
+means the same), or a bare module, file or folder, meaning every block
+builder defined in it, decorated or not (`find_blocks`). Every way a named
+target can be wrong becomes one `TargetError` sentence that names it; a block
+found in a bare module or file that cannot be bound (a method whose class
+needs arguments) is kept, with that sentence, to be listed as not checked.
+Nothing here lets a traceback through, except Ctrl-C.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ._callee import defines_call, is_layer_class
+from ._discover import CLASS, FUNCTION, METHOD, definitions
 from ._show import one_line
-from ._spec import find_guarded, is_guard_wrapper
+from ._spec import find_guarded, first_line, is_guard_wrapper, unwrap
 from ._usercode import relative_path as _shown_path
 from .errors import ShapeguardError
 
@@ -38,28 +42,122 @@ class TargetError(ShapeguardError):
 
 @dataclass(frozen=True)
 class Target:
-    name: str  # as the user wrote it; ":qualname" added for a bare module's functions
-    function: Callable
+    name: str  # as the user wrote it; ":qualname" added for a bare module's blocks
+    function: Callable | None  # None when it cannot be bound (see problem)
+    found: bool = False  # found in a bare module, file or folder, not named by the user
+    problem: ShapeguardError | None = None  # a found block that cannot be bound, and why
+    defined_at: tuple | None = None  # (file, line) of its definition, when known
 
 
 def collect(text: str) -> list[Target]:
-    """The functions ``text`` names; empty for a bare module or file without
-    ``@guard`` functions. A directory means every Python file under it that
-    ``pytest --shapeguard`` would collect (`python_files_under`)."""
+    """The blocks ``text`` names: the one named, or every block of a bare
+    module or file (`find_blocks`; none for a file `may_define_blocks` rules
+    out). A directory means every Python file under it that ``pytest
+    --shapeguard`` would collect (`python_files_under`)."""
     if os.path.isdir(text) and ":" not in text.rstrip(os.sep + (os.altsep or "")):
         return [t for path in python_files_under(text) for t in collect(path)]
     module_part, attribute = split_target(text)
     if is_file_path(module_part) and os.path.isfile(module_part) and not _is_python_file(module_part):
         raise TargetError(f"cannot import {module_part}: not a Python file (name a .py file, a folder or a module).")
-    if attribute is None and is_file_path(module_part) and not mentions_guard(module_part):
+    if attribute is None and is_file_path(module_part) and not may_define_blocks(module_part):
         return []
     module = load_module(module_part)
     if attribute is not None:
         return [Target(text, resolve_attribute(module, attribute, module_part))]
-    return [
-        Target(f"{text}:{qualname}", resolve_attribute(module, qualname, module_part))
-        for qualname, _ in find_guarded(module)
-    ]
+    return [_found(module, module_part, text, qualname, obj) for qualname, obj in find_blocks(module)]
+
+
+def _found(module: types.ModuleType, module_part: str, text: str, qualname: str, obj: Any) -> Target:
+    """A block of a bare module or file, bound as a named one would be; one
+    that cannot be (its class needs arguments) keeps the sentence saying why."""
+    name = f"{text}:{qualname}"
+    try:
+        return Target(name, resolve_attribute(module, qualname, module_part), True, None, defined_at(obj))
+    except TargetError as exc:
+        return Target(name, None, True, exc, defined_at(obj))
+
+
+def defined_at(obj: Any) -> tuple | None:
+    """``(file, line)`` of a function's or class's definition, else None."""
+    try:
+        file = inspect.getsourcefile(unwrap(obj))
+    except TypeError:
+        return None
+    return (file, first_line(obj) or 1) if file else None
+
+
+def find_blocks(module: types.ModuleType, guarded_only: bool = False) -> list[tuple[str, Any]]:
+    """``(qualified name, object)`` for every block defined in ``module``, in
+    file order: its ``@guard`` functions, methods and classes (`find_guarded`)
+    and, unless ``guarded_only``, every other block builder its source shows
+    (`_discover`): a top-level function, or a method of a top-level class
+    that is not a Layer (``Class.method``, bound to ``Class()`` when checked),
+    that builds Keras, every `keras.layers.Layer` subclass (``keras.Model``
+    too), and a class whose ``__call__`` builds Keras. A Layer's own methods
+    are not blocks (the class is), nor are other special methods. Each is
+    listed once; the decorator's spec is used where there is one."""
+    found: dict[str, Any] = dict(find_guarded(module))
+    if not guarded_only:
+        for qualname, obj in _discovered(module):
+            found.setdefault(qualname, obj)
+    for qualname in [q for q in found if q.endswith(".call")]:  # @guard on a Layer's call(): the Layer is listed
+        owner = found.get(qualname[: -len(".call")])
+        if inspect.isclass(owner) and is_layer_class(owner):
+            del found[qualname]
+    return sorted(found.items(), key=lambda item: first_line(item[1]))
+
+
+def _discovered(module: types.ModuleType):
+    """The undecorated blocks of ``module``: its source's candidates
+    (`_discover.definitions`) that are what the source says in the module."""
+    source = _source_of(module)
+    if source is None:
+        return
+    names = vars(module)
+    layers: dict[str, bool] = {}
+
+    def own(obj: Any, qualname: str) -> bool:
+        return getattr(obj, "__module__", None) == module.__name__ and getattr(obj, "__qualname__", None) == qualname
+
+    for d in definitions(source):
+        if d.kind == FUNCTION:
+            obj = names.get(d.qualname)
+            if d.builds and inspect.isfunction(obj) and own(obj, d.qualname):
+                yield d.qualname, obj
+        elif d.kind == CLASS:
+            cls = names.get(d.qualname)
+            if not inspect.isclass(cls) or not own(cls, d.qualname):
+                continue
+            layers[d.qualname] = is_layer_class(cls)
+            if layers[d.qualname]:
+                yield d.qualname, cls
+        elif d.kind == METHOD:
+            owner, _, attr = d.qualname.partition(".")
+            cls = names.get(owner)
+            if not d.builds or owner not in layers or layers[owner]:
+                continue  # a Layer's methods make the Layer, which is the block
+            member = vars(cls).get(attr)
+            if isinstance(member, (staticmethod, classmethod)):
+                member = member.__func__
+            if not inspect.isfunction(member):
+                continue
+            if attr == "__call__":
+                yield owner, cls  # a callable class, checked as a layer is
+            elif not (attr.startswith("__") and attr.endswith("__")):
+                yield d.qualname, member
+
+
+def _source_of(module: types.ModuleType) -> str | None:
+    path = getattr(module, "__file__", None)
+    if not path or not path.endswith((".py", ".pyw")):
+        return None
+    import tokenize
+
+    try:
+        with tokenize.open(path) as source:  # honours an encoding line
+            return source.read()
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
 
 
 def _is_python_file(path: str) -> bool:
@@ -100,20 +198,24 @@ def is_file_path(module_part: str) -> bool:
 
 
 _MENTIONS_GUARD = re.compile(rb"shapeguard|@[ \t]*guard\b")
+_MENTIONS_BLOCKS = re.compile(rb"keras|shapeguard|@[ \t]*guard\b")
 
 # The folders pytest does not recurse into by default (its `norecursedirs`),
 # and __pycache__; a virtual environment is skipped too, as pytest does.
 NORECURSEDIRS = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}", "__pycache__")
 
 
-def mentions_guard(path: str) -> bool:
-    """Whether a file can define ``@guard`` functions at all: its source says
-    ``shapeguard`` (an import) or ``@guard``. Any other file is skipped
-    unimported: pre-commit passes every staged Python file, and importing
-    scripts and setup.py runs them ("safeguard" in a comment is no reason)."""
+def may_define_blocks(path: str, guarded_only: bool = False) -> bool:
+    """Whether a file can define blocks at all: its source says ``keras``
+    (``import keras``, ``tf.keras``), ``shapeguard`` (an import) or ``@guard``;
+    with ``guarded_only``, ``shapeguard`` or ``@guard``. Any other file is
+    skipped unimported: pre-commit passes every staged Python file, and
+    importing scripts and setup.py runs them ("safeguard" in a comment is no
+    reason)."""
+    pattern = _MENTIONS_GUARD if guarded_only else _MENTIONS_BLOCKS
     try:
         with open(path, "rb") as source:
-            return _MENTIONS_GUARD.search(source.read()) is not None
+            return pattern.search(source.read()) is not None
     except OSError:
         return True  # let the import report what is wrong with it
 
@@ -122,7 +224,7 @@ def python_files_under(directory: str) -> list[str]:
     """The ``.py`` files under ``directory`` that ``pytest --shapeguard
     directory`` would collect, in sorted order: not ``conftest.py``, not in
     folders matching `NORECURSEDIRS` or holding a virtual environment, and
-    only files that `mentions_guard`. Shown relative to ``directory`` as given."""
+    only files that `may_define_blocks`. Shown relative to ``directory`` as given."""
     found = []
     root = directory.rstrip("/" + os.sep) or directory
     for folder, subfolders, files in os.walk(root):
@@ -133,7 +235,7 @@ def python_files_under(directory: str) -> list[str]:
         )
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if name.endswith(".py") and name != "conftest.py" and mentions_guard(path):
+            if name.endswith(".py") and name != "conftest.py" and may_define_blocks(path):
                 found.append(path)
     return found
 

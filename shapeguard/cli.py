@@ -14,7 +14,7 @@ import dataclasses
 import os
 import re
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import report as _report
 from ._callee import resolve
@@ -31,7 +31,7 @@ from .errors import ShapeguardError, WhereOption
 EXIT_PASSED = 0  # every target passed
 EXIT_FAILED = 1  # at least one shape or config failure
 EXIT_USAGE = 2  # bad options, or a target that cannot be imported, found or called
-EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own
+EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own, or a found block was not checked
 EXIT_INTERRUPTED = 130  # Ctrl-C; what was found so far is reported
 
 FORMATS = ("text", "json", "github", "sarif")  # of report.RENDERERS; html is the notebook's
@@ -44,16 +44,24 @@ targets:
   path/to/file.py:function    a function in a file
   path/to/file.py:Class.method  a method; the class is created with no arguments
   path/to/file.py, package.module
-                              every @guard-decorated function and class in it
-  path/to/folder              every such function in the .py files under it
+                              every block builder defined in it, decorated or
+                              not: each function (or method of a top-level
+                              class) that builds Keras layers or calls
+                              keras.ops, each keras Layer/Model subclass; a
+                              file that never mentions keras, shapeguard or
+                              @guard is not imported
+  path/to/folder              every such block in the .py files under it
                               (the files pytest --shapeguard would collect)
+  A block found this way that cannot be checked without options is listed
+  as "could not check" with the option it needs; the others are checked.
 
 exit status:
-  0    every target passed
+  0    every target passed (or no Keras block was found: a note says so)
   1    at least one shape or config failure
   2    usage error, or a target that cannot be imported, found or called
   3    no shape failures, but a block raised errors of its own (or hung,
-       exited, killed its process, or called no Keras layer at all)
+       exited, killed its process, or called no Keras layer at all), or a
+       block that was found could not be checked
   130  interrupted (Ctrl-C); what was found so far is reported
 """
 
@@ -177,9 +185,8 @@ def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], w
     show_progress = not args.quiet and _isatty(sys.stderr)
     with silenced_native_output() as terminal:
         try:
-            targets, reports, interrupted = _check_all(
-                args, axes, inputs, where, terminal.stderr if show_progress else None, channel
-            )
+            run = _check_all(args, axes, inputs, where, terminal.stderr if show_progress else None, channel)
+            targets, reports, not_checked, interrupted = run.targets, run.reports, run.not_checked, run.interrupted
         except ShapeguardError as exc:
             print(f"shapeguard: {exc.for_cli()}", file=terminal.stderr)
             return EXIT_USAGE
@@ -189,7 +196,9 @@ def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], w
             print(f"shapeguard: internal error: {_internal(exc)}", file=terminal.stderr)
             return EXIT_USAGE
 
-        text = _report.render(reports, args.format, args.lines)
+        scope = _report.Scope(paths=tuple(run.found_in), discovered=any(_is_bare(t) for t in args.targets),
+                              found=len(targets), not_checked=tuple(not_checked))
+        text = _report.render(reports, args.format, args.lines, scope)
         if args.output is not None:
             try:
                 write_atomically(args.output, text)
@@ -204,11 +213,22 @@ def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], w
             print(f"shapeguard: interrupted{found}.", file=terminal.stderr)
         elif not targets and not args.quiet:
             print(
-                "shapeguard: nothing to check: no @guard-decorated functions in "
-                + ", ".join(args.targets) + "; name one as path/to/file.py:function.",
+                "shapeguard: nothing to check: no Keras block builders in " + ", ".join(args.targets)
+                + " (no function or class there builds Keras layers; files that never mention keras are not"
+                " imported); name one as path/to/file.py:function.",
                 file=terminal.stderr,
             )
-    return exit_status(reports, interrupted)
+    return exit_status(reports, interrupted, not_checked)
+
+
+def _is_bare(text: str) -> bool:
+    """A bare module, file or folder: its blocks are found, not named."""
+    if os.path.isdir(text):
+        return True
+    try:
+        return split_target(text)[1] is None
+    except ShapeguardError:
+        return False
 
 
 def _internal(exc: BaseException) -> str:
@@ -216,26 +236,54 @@ def _internal(exc: BaseException) -> str:
             " (a bug in shapeguard; set SHAPEGUARD_TRACEBACK=1 to see where, and please report it).")
 
 
+class _Run(NamedTuple):
+    targets: list  # every block found or named, each once
+    reports: list
+    not_checked: list  # report.NotChecked, in file order
+    interrupted: bool
+    found_in: list  # the target texts as given that found or named a block
+
+
 def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list, progress_stream,
-               channel=None) -> tuple[list, list, bool]:
-    """``(targets, reports, interrupted)``. Every target is imported, its
-    space built and its options validated before the first is probed, so a
-    bad one fails at once; Ctrl-C keeps the reports made so far. A bug in
+               channel=None) -> _Run:
+    """The targets, their reports, the blocks not checked and whether Ctrl-C
+    stopped the run (`_Run`). Every target is imported, its space built and its options validated before the first is
+    probed, so a bad one fails at once; Ctrl-C keeps the reports made so far.
+    A block found in a bare module, file or folder (not named) that cannot be
+    planned or checked (a parameter nothing gives values to, a class that
+    needs arguments, no tensor returned) is not an error of the run: it goes
+    to ``not_checked`` (`report.NotChecked`, in file order) with the sentence
+    saying what it needs, and the others are still checked. A bug in
     shapeguard while checking one target makes that target's report an
     ``InternalError`` and the others are still checked."""
     targets: list = []
     reports: list = []
+    skipped: dict = {}  # target index -> NotChecked
+    found_in: list = []
     try:
-        targets = _resolve_all(args.targets)
-        plans = [(target, _plan(target, axes, inputs, where, args)) for target in targets]
+        targets, found_in = _resolve_all(args.targets)
+        plans = []
+        for i, target in enumerate(targets):
+            if target.problem is not None:
+                skipped[i] = _not_checked(target, target.problem.for_cli())
+                continue
+            try:
+                plans.append((i, target, _plan(target, axes, inputs, where, args)))
+            except ShapeguardError as exc:
+                if not target.found:
+                    raise
+                skipped[i] = _not_checked(target, exc.for_cli())
         if channel is not None:
             _freeze_imported_objects()
-        for target, plan in plans:
+        for i, target, plan in plans:
             try:
                 report = _check(target, plan, progress_stream, channel)
             except (KeyboardInterrupt, MemoryError):
                 raise
             except ShapeguardError as exc:  # e.g. a target that returns no tensor at any point
+                if target.found:
+                    skipped[i] = _not_checked(target, exc.with_context(subject=target.name).for_cli())
+                    continue
                 raise exc.with_context(subject=target.name) from None
             except Exception as exc:
                 if os.environ.get("SHAPEGUARD_TRACEBACK"):
@@ -243,10 +291,22 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
                 report = _internal_error_report(target, plan, exc)
             reports.append(report)
             if report.interrupted:
-                return targets, reports, True
+                return _Run(targets, reports, _in_order(skipped), True, found_in)
     except KeyboardInterrupt:
-        return targets, reports, True
-    return targets, reports, False
+        return _Run(targets, reports, _in_order(skipped), True, found_in)
+    return _Run(targets, reports, _in_order(skipped), False, found_in)
+
+
+def _not_checked(target, message: str):
+    """The entry of a found block that could not be checked: the sentence
+    without the target's name in front (the summary names it)."""
+    reason = message.removeprefix(f"{target.name}: ")
+    file, line = target.defined_at or (None, None)
+    return _report.NotChecked(target.name, reason, file, line)
+
+
+def _in_order(skipped: dict) -> list:
+    return [skipped[i] for i in sorted(skipped)]
 
 
 def _freeze_imported_objects() -> None:
@@ -269,13 +329,17 @@ def _internal_error_report(target, plan: dict, exc: BaseException):
     return report
 
 
-def exit_status(reports, interrupted: bool = False) -> int:
+def exit_status(reports, interrupted: bool = False, not_checked=()) -> int:
+    """130 when interrupted; 1 for a shape or config failure; 3 for block
+    errors, or for a found block that could not be checked (blocks found and
+    none checked is never a pass); else 0, nothing found included (the run
+    says so on standard error)."""
     if interrupted:
         return EXIT_INTERRUPTED
     statuses = {r.status for r in reports}
     if "fail" in statuses:
         return EXIT_FAILED
-    if "error" in statuses:
+    if "error" in statuses or not_checked:
         return EXIT_BLOCK_ERRORS
     return EXIT_PASSED
 
@@ -436,16 +500,41 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
-def _resolve_all(texts: list[str]) -> list:
-    """Every target's functions, all imported before any is probed, so a bad
-    target fails at once; repeats are checked once."""
-    targets, seen = [], set()
+def _resolve_all(texts: list[str]) -> tuple[list, list]:
+    """Every target's blocks, all imported before any is probed, so a bad
+    target fails at once, and the texts that found or named one. A block
+    reached twice (the same name, or the same function through a file and its
+    module name, a bare file and one of its functions) is checked once, under
+    its first name; named by the user either time, it counts as named
+    (`_collect.Target.found` is False)."""
+    targets: list = []
+    found_in: list = []
+    by_name: dict = {}
+    by_object: dict = {}
     for text in texts:
-        for target in collect(text):
-            if target.name not in seen:
-                seen.add(target.name)
+        collected = collect(text)
+        if collected and text not in found_in:
+            found_in.append(text)
+        for target in collected:
+            key = _identity(target.function)
+            index = by_name.get(target.name, by_object.get(key))
+            if index is None:
+                by_name[target.name] = len(targets)
+                if key is not None:
+                    by_object[key] = len(targets)
                 targets.append(target)
-    return targets
+            elif targets[index].found and not target.found:
+                targets[index] = dataclasses.replace(targets[index], found=False)
+    return targets, found_in
+
+
+def _identity(function) -> int | None:
+    """The same block whichever way it was reached: a bound method by its
+    function (each resolution makes a fresh instance), else the object."""
+    if function is None:
+        return None
+    underlying = getattr(function, "__func__", None)
+    return id(underlying if underlying is not None else function)
 
 
 def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argparse.Namespace):

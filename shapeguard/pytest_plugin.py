@@ -1,8 +1,11 @@
 """shapeguard's pytest plugin, registered through the ``pytest11`` entry point.
 
-``pytest --shapeguard PATHS`` collects every ``@guard``-decorated function in
-the ``.py`` files under PATHS as its own test item,
-``models/blocks.py::block[shapeguard]``, which fails with shapeguard's report.
+``pytest --shapeguard PATHS`` collects every block builder defined in the
+``.py`` files under PATHS, decorated or not (the blocks ``shapeguard check
+FOLDER`` finds), as its own test item, ``models/blocks.py::block[shapeguard]``,
+which fails with shapeguard's report; ``--shapeguard-guarded-only`` keeps to
+the ``@guard`` ones. A block that cannot be checked without options fails its
+item with the one sentence saying what it needs.
 
 pytest loads this module in every session of every project that has shapeguard
 installed, so it imports nothing heavy: TensorFlow, Keras, Hypothesis and
@@ -23,13 +26,21 @@ MARKER = "shapeguard"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("shapeguard", "shapeguard: tensor-shape checks of @guard blocks")
+    group = parser.getgroup("shapeguard", "shapeguard: tensor-shape checks of Keras blocks")
     group.addoption(
         "--shapeguard",
         action="store_true",
         default=False,
-        help="collect every @guard-decorated function in the given paths as a test item "
-        "(path.py::block[shapeguard]) that fails with shapeguard's report.",
+        help="collect every Keras block builder (function, Layer subclass, factory, model builder; "
+        "@guard-decorated or not) in the given paths as a test item (path.py::block[shapeguard]) "
+        "that fails with shapeguard's report.",
+    )
+    group.addoption(
+        "--shapeguard-guarded-only",
+        action="store_true",
+        default=False,
+        help="with --shapeguard, collect only @guard-decorated blocks (and import only files that "
+        "mention shapeguard or @guard).",
     )
     group.addoption(
         "--shapeguard-max-examples",
@@ -56,7 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", f"{MARKER}: a shape check of a @guard block, collected by --shapeguard."
+        "markers", f"{MARKER}: a shape check of a Keras block, collected by --shapeguard."
     )
 
 
@@ -71,37 +82,43 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_collect_file(file_path, parent: pytest.Collector):
-    """With ``--shapeguard``, a ``.py`` file whose text mentions ``guard``
-    becomes a `ShapeguardModule`; other files are never imported (the same
-    rule as ``shapeguard check FILE``). pytest's own walk decides which files
-    we see, so ``--ignore``, ``norecursedirs`` and virtual environments hold."""
+    """With ``--shapeguard``, a ``.py`` file whose text mentions ``keras``,
+    ``shapeguard`` or ``@guard`` (only the last two with
+    ``--shapeguard-guarded-only``) becomes a `ShapeguardModule`; other files
+    are never imported (the same rule as ``shapeguard check FILE``). pytest's
+    own walk decides which files we see, so ``--ignore``, ``norecursedirs``
+    and virtual environments hold."""
     if not parent.config.getoption("shapeguard"):
         return None
     if file_path.suffix != ".py" or file_path.name == "conftest.py":
         return None
-    from shapeguard._collect import mentions_guard
+    from shapeguard._collect import may_define_blocks
 
-    if not mentions_guard(str(file_path)):
+    if not may_define_blocks(str(file_path), parent.config.getoption("shapeguard_guarded_only")):
         return None
     return ShapeguardModule.from_parent(parent, path=file_path)
 
 
 class ShapeguardModule(pytest.Module):
-    """A Python file seen for its ``@guard`` functions. Being a `pytest.Module`,
-    it imports the file as pytest does (import mode, rootdir, ``sys.modules``),
-    so a file that pytest also collects as a test module is imported once."""
+    """A Python file seen for its blocks (`shapeguard._collect.find_blocks`).
+    Being a `pytest.Module`, it imports the file as pytest does (import mode,
+    rootdir, ``sys.modules``), so a file that pytest also collects as a test
+    module is imported once."""
 
     def collect(self):
-        from shapeguard._spec import find_guarded
+        from shapeguard._collect import find_blocks
 
-        for qualname, guarded in find_guarded(self.obj):
+        guarded_only = self.config.getoption("shapeguard_guarded_only")
+        for qualname, guarded in find_blocks(self.obj, guarded_only):
             yield ShapeguardItem.from_parent(
                 self, name=qualname + ITEM_SUFFIX, qualname=qualname, guarded=guarded
             )
 
 
 class ShapeguardItem(pytest.Item):
-    """One guarded function's shape check; fails with the text report."""
+    """One block's shape check; fails with the text report, or with the one
+    sentence saying why it cannot be checked (a parameter nothing can give
+    values to, a class that needs arguments, a function that returns no tensor)."""
 
     def __init__(self, *, qualname: str, guarded, **kwargs):
         super().__init__(**kwargs)
@@ -121,16 +138,21 @@ class ShapeguardItem(pytest.Item):
         from shapeguard import engine
         from shapeguard._collect import resolve_attribute
         from shapeguard._settings import CheckSettings
-        from shapeguard.errors import ShapeCheckFailed
+        from shapeguard.errors import ShapeCheckFailed, ShapeguardError
 
         # As `shapeguard check file.py:Class.method` does: a method is bound to
         # Class() (a class that needs arguments raises a ShapeguardError).
         block = resolve_attribute(self.parent.obj, self.qualname, self.parent.nodeid)
         options = _check_options(self.config)
-        planned = engine.plan(block, settings=CheckSettings(**{k: v for k, v in options.items() if v is not None}))
-        if not planned.settings.given("database"):  # neither the flag nor the decorator said: the plugin's default
-            planned = dataclasses.replace(planned, settings=planned.settings.replace(database=True))
-        report = engine.run(planned, engine.Watch(target=self.target))
+        try:
+            planned = engine.plan(block, settings=CheckSettings(**{k: v for k, v in options.items() if v is not None}))
+            if not planned.settings.given("database"):  # neither the flag nor the decorator said: the plugin's
+                planned = dataclasses.replace(planned, settings=planned.settings.replace(database=True))  # default
+            report = engine.run(planned, engine.Watch(target=self.target))
+        except ShapeguardError as exc:  # cannot be checked as it is: the sentence, naming the item
+            if exc.subject == getattr(block, "__qualname__", self.qualname):
+                exc = type(exc)(exc.reason, option=exc.option)
+            raise exc.with_context(subject=self.target) from None
         if report.interrupted:  # Ctrl-C during the search: stop the session as pytest would
             raise KeyboardInterrupt
         if not report.ok:

@@ -143,7 +143,7 @@ def runs(workdir):
         "github": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "github", "--exhaustive"),
         "fixed": lambda: shapeguard_on_terminal("check", f"{FIXED}:block", "--max-examples", "30", "--seed", "7"),
         "module": lambda: shapeguard_on_terminal(
-            "check", "blocks.py", "blocks:plain", "--format", "json", "--quiet", cwd=workdir
+            "check", "blocks:plain", "blocks.py", "--format", "json", "--quiet", cwd=workdir
         ),
         "own error": lambda: shapeguard(
             "check", "own_error.py:broken", "--input", "x=T,D", "--axis", "T=2", "--axis", "D=3",
@@ -206,8 +206,9 @@ def test_fixed_example_passes_with_progress_on_a_terminal(runs):
 
 def check_schema(document: dict) -> None:
     """The README's "JSON output" contract, key by key."""
-    assert set(document) == {"shapeguard", "targets"}
+    assert set(document) == {"shapeguard", "targets", "summary", "not_checked"}
     assert document["shapeguard"] == "0.1.0"
+    check_summary(document)
     for target in document["targets"]:
         assert set(target) - {"interrupted", "stopped", "notes"} == {
             "target", "status", "mode", "probes", "checked", "space", "skipped", "failures", "errors",
@@ -240,6 +241,24 @@ def check_schema(document: dict) -> None:
             check_location(error["location"])
             check_example(error, target, exhaustive)
         assert target["status"] == ("fail" if target["failures"] else "error" if target["errors"] else "pass")
+
+
+def check_summary(document: dict) -> None:
+    """The counts agree with the reports and the blocks not checked."""
+    summary, targets, not_checked = document["summary"], document["targets"], document["not_checked"]
+    assert set(summary) == {"found", "checked", "not_checked", "failed", "failure_modes", "block_errors", "passed"}
+    assert all(isinstance(v, int) and not isinstance(v, bool) for v in summary.values())
+    assert summary["checked"] == len(targets) and summary["not_checked"] == len(not_checked)
+    assert summary["found"] >= summary["checked"] + summary["not_checked"]
+    statuses = [t["status"] for t in targets]
+    assert (summary["failed"], summary["block_errors"], summary["passed"]) == (
+        statuses.count("fail"), statuses.count("error"), statuses.count("pass"))
+    assert summary["failure_modes"] == sum(len(t["failures"]) for t in targets)
+    for entry in not_checked:
+        assert set(entry) == {"target", "reason", "location"}
+        assert isinstance(entry["target"], str) and isinstance(entry["reason"], str) and entry["reason"]
+        if entry["location"] is not None:
+            check_location(entry["location"])
 
 
 def check_location(location) -> None:
@@ -332,14 +351,16 @@ def test_github_annotations_point_at_the_failing_lines(runs, example):
 
 
 def test_bare_file_checks_every_guarded_function_and_method(runs, workdir):
-    """Also: a module named from the current directory, an undecorated function,
-    and --quiet keeping a terminal free of progress."""
+    """Also: a module named from the current directory, an undecorated function
+    (which the bare file finds too, and checks once), and --quiet keeping a
+    terminal free of progress."""
     run = runs["module"].result()
     assert run.code == 1 and run.stderr == ""
     document = json.loads(run.stdout)
     check_schema(document)
     targets = {t["target"]: t for t in document["targets"]}
-    assert list(targets) == ["blocks.py:residual", "blocks.py:Blocks.dense", "blocks:plain"]
+    assert list(targets) == ["blocks:plain", "blocks.py:residual", "blocks.py:Blocks.dense"]
+    assert document["summary"]["found"] == 3 and document["not_checked"] == []
     assert targets["blocks.py:Blocks.dense"]["status"] == "pass"
     assert targets["blocks:plain"]["status"] == "pass"  # undecorated: space inferred
     assert set(targets["blocks:plain"]["space"]) == {"H", "C", "filters"}
@@ -431,11 +452,11 @@ def test_unknown_axis_suggests_the_closest_name(workdir):
     assert run.stderr.rstrip().endswith("Did you mean 'filters'?")
 
 
-def test_file_that_never_mentions_guard_is_not_imported(workdir):
+def test_file_that_never_mentions_keras_is_not_imported(workdir):
     """pre-commit passes every staged file; a script must not run."""
     run = shapeguard("check", "script.py", cwd=workdir)
     assert run.code == 0 and run.stdout == ""
-    assert run.stderr.startswith("shapeguard: nothing to check: no @guard-decorated functions in script.py")
+    assert run.stderr.startswith("shapeguard: nothing to check: no Keras block builders in script.py")
 
 
 # --- the front door stays light ---------------------------------------------

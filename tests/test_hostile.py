@@ -259,13 +259,20 @@ def test_directory_targets_resolve_the_same_files(folder, monkeypatch, text):
 
 
 def test_the_bare_file_rule_ignores_safeguard_in_a_comment(tmp_path):
-    from shapeguard._collect import mentions_guard
+    from shapeguard._collect import may_define_blocks
 
     cases = {"# a safeguard\n": False, "import shapeguard\n": True, "@guard\ndef f(x): ...\n": True,
              "from shapeguard import guard\n": True, "guardian = 1\n": False}
-    for text, expected in cases.items():
+    keras = {"import keras\n": True, "from tensorflow import keras\n": True, "tf.keras.layers.Dense(2)\n": True,
+             "import tensorflow as tf\n": False}
+    for text, expected in {**cases, **keras}.items():
         (tmp_path / "f.py").write_text(text)
-        assert mentions_guard(str(tmp_path / "f.py")) is expected, text
+        assert may_define_blocks(str(tmp_path / "f.py")) is expected, text
+    for text, expected in cases.items():  # --shapeguard-guarded-only: today's rule
+        (tmp_path / "f.py").write_text(text)
+        assert may_define_blocks(str(tmp_path / "f.py"), guarded_only=True) is expected, text
+    (tmp_path / "f.py").write_text("import keras\n")
+    assert may_define_blocks(str(tmp_path / "f.py"), guarded_only=True) is False
 
 
 # --- 4: blocks that would pass without running ---------------------------------

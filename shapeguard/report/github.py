@@ -1,19 +1,22 @@
 """``--format github``: GitHub Actions workflow commands, one annotation per
-failure mode, block error and broadcast warning, shown on the lines they name."""
+failure mode, block error and broadcast warning, and one warning per block
+found but not checked, shown on the lines they name."""
 
 from __future__ import annotations
 
 from .._usercode import relative_path
 from ._words import FAILURE_WORDS, error_verb, headline
-from .text import summary
+from .scope import Scope, tally
+from .text import found_summary, summary
 
 
-def render_github(reports, call_lines: bool = False) -> str:
-    return "".join(line + "\n" for line in github_lines(reports))
+def render_github(reports, call_lines: bool = False, scope: Scope | None = None) -> str:
+    return "".join(line + "\n" for line in github_lines(reports, scope))
 
 
-def github_lines(reports: list) -> list[str]:
-    """One workflow command per failure mode and per block error, then the
+def github_lines(reports: list, scope: Scope | None = None) -> list[str]:
+    """One workflow command per failure mode and per block error, and a
+    warning per block that could not be checked (at its definition), then the
     summary line (GitHub shows the annotations on the lines they name)."""
     lines = []
     for report in reports:
@@ -30,8 +33,22 @@ def github_lines(reports: list) -> list[str]:
             body = [f"{report.target}: {warning.message}", f"call: {warning.call}"]
             level = "error" if report.strict else "warning"
             lines.append(_annotation(warning.location, "shapeguard: broadcast", body, level))
-    lines.append(summary(reports))
+    for block in scope.not_checked if scope is not None else ():
+        location = _Where(block.file, block.line) if block.file is not None else None
+        lines.append(_annotation(location, "shapeguard: not checked", [f"{block.target}: {block.reason}"],
+                                 "warning"))
+    if scope is not None and scope.discovered and tally(reports, scope)["found"]:
+        lines.append(found_summary(reports, scope)[0])
+    else:
+        lines.append(summary(reports))
     return lines
+
+
+class _Where:
+    """A definition's place, as an annotation reads a location."""
+
+    def __init__(self, file: str, line: int | None):
+        self.file, self.line = file, line or 1
 
 
 def _counts(item) -> list[str]:

@@ -25,5 +25,5 @@ def render_html(report) -> str:
     return "".join(parts)
 
 
-def render_html_all(reports, call_lines: bool = False) -> str:
+def render_html_all(reports, call_lines: bool = False, scope=None) -> str:
     return "".join(render_html(report) for report in reports) + "\n"

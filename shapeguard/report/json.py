@@ -12,16 +12,27 @@ import json
 from .._show import show_value
 from .._usercode import relative_path
 from .._version import __version__
+from .scope import Scope, tally
 
 
-def reports_to_json(reports, indent: int | None = 2) -> str:
-    """The documented JSON document for one or more targets."""
-    document = {"shapeguard": __version__, "targets": [r.to_dict() for r in reports]}
+def reports_to_json(reports, indent: int | None = 2, scope: Scope | None = None) -> str:
+    """The documented JSON document for one or more targets: the reports,
+    the summary's counts and the blocks found but not checked (``scope``)."""
+    document = {
+        "shapeguard": __version__,
+        "targets": [r.to_dict() for r in reports],
+        "summary": tally(reports, scope),
+        "not_checked": [
+            {"target": n.target, "reason": n.reason,
+             "location": None if n.file is None else {"file": relative_path(n.file), "line": n.line}}
+            for n in (scope.not_checked if scope is not None else ())
+        ],
+    }
     return json.dumps(document, indent=indent, default=show_value)
 
 
-def render_json(reports, call_lines: bool = False) -> str:
-    return reports_to_json(reports) + "\n"
+def render_json(reports, call_lines: bool = False, scope: Scope | None = None) -> str:
+    return reports_to_json(reports, scope=scope) + "\n"
 
 
 def location_dict(location) -> dict | None:

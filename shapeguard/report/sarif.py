@@ -21,8 +21,9 @@ from .json import plain as _plain
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def render_sarif(reports, call_lines: bool = False) -> str:
-    """The SARIF document for ``reports`` (a list of `Report`), ending with a newline."""
+def render_sarif(reports, call_lines: bool = False, scope=None) -> str:
+    """The SARIF document for ``reports`` (a list of `Report`), ending with a
+    newline; results only (blocks not checked, ``scope``, are not listed)."""
     rule_ids = [words.rule for words in ALL_RULES]
     results = []
     for report in reports:

@@ -3,7 +3,9 @@
 `render_text` writes one report: its verdict and what was checked, each
 failure mode with its minimal call and explanations (README, "Reports that
 explain"), the block errors, size summaries, the grid and broadcast warnings;
-`summary` is the line after several reports.
+`summary` is the line after several reports, and `found_summary` the lines
+after the reports of a bare module, file or folder (what was found, checked
+and not checked).
 """
 
 from __future__ import annotations
@@ -15,12 +17,17 @@ from .._outcome import NO_KERAS_CALL
 from .._show import show_example, show_value
 from ._words import FAILURE_WORDS, LEGEND, MARKS, error_verb, headline
 from .json import chain_list
+from .scope import Scope, tally
 
 
-def render(reports, call_lines: bool = False) -> str:
-    """The text of several reports, then the summary line, ending with a newline."""
+def render(reports, call_lines: bool = False, scope: Scope | None = None) -> str:
+    """The text of several reports, then the summary, ending with a newline:
+    `found_summary` when blocks were found in a bare module, file or folder
+    (``scope``), else the `summary` line when there are several reports."""
     parts = [report.render(call_lines) for report in reports]
-    if len(reports) > 1:
+    if scope is not None and scope.discovered and tally(reports, scope)["found"]:
+        parts.append("\n".join(found_summary(reports, scope)))
+    elif len(reports) > 1:
         parts.append(summary(reports))
     return "".join(part + "\n\n" for part in parts[:-1]) + (parts[-1] + "\n" if parts else "")
 
@@ -217,3 +224,29 @@ def summary(reports: list) -> str:
         parts.append(f"{counts['pass']} passed")
     n = len(reports)
     return f"shapeguard: {n} target{'s' * (n != 1)}: " + (", ".join(parts) or "nothing checked")
+
+
+def found_summary(reports: list, scope: Scope) -> list[str]:
+    """``shapeguard: found 5 blocks in blocks/: checked 4 (1 failed with 2
+    failure modes, 3 passed), could not check 1``, then one line per block
+    that could not be checked, with the sentence saying what it needs."""
+    counts = tally(reports, scope)
+    found, checked, not_checked = counts["found"], counts["checked"], counts["not_checked"]
+    parts = []
+    if counts["failed"]:
+        modes = counts["failure_modes"]
+        parts.append(f"{counts['failed']} failed with {modes} failure mode{'s' * (modes != 1)}")
+    if counts["block_errors"]:
+        parts.append(f"{counts['block_errors']} with block errors")
+    if counts["passed"]:
+        parts.append(f"{counts['passed']} passed")
+    paths = list(scope.paths)
+    where = ", ".join(paths) if len(paths) <= 3 else f"{len(paths)} paths"
+    line = f"shapeguard: found {found} block{'s' * (found != 1)} in {where}: checked {checked}"
+    line += f" ({', '.join(parts)})" if parts else ""
+    if not_checked:
+        line += f", could not check {not_checked}"
+    unreached = found - checked - not_checked
+    if unreached > 0:
+        line += f", {unreached} not reached (interrupted)"
+    return [line] + [f"  could not check {n.target}: {n.reason}" for n in scope.not_checked]
