@@ -2,10 +2,9 @@
 
     shapeguard check examples/resnext_block.py:block
 
-finds that Add() breaks when conv_shortcut=False and the input's channels are
-not filters * 2, or strides=2 (the identity shortcut keeps the input's size),
-and that the grouped convolution breaks when filters is not a multiple of
-groups.
+finds that Add() breaks when conv_shortcut=False and the input's channels are not
+filters * 2, or strides=2 (the identity shortcut keeps the input's size), and that
+the grouped convolution breaks when filters is not a multiple of groups.
 """
 
 from keras.layers import Add, BatchNormalization, Conv2D, ReLU
@@ -13,6 +12,7 @@ from keras.layers import Add, BatchNormalization, Conv2D, ReLU
 from shapeguard import guard
 
 
+@guard(H=[7], C=[32, 64], strides=[1, 2], groups=[32], g_channels=[1, 2], inputs={"x": "H,H,C"})
 def grouped_convolution_block(x, strides, groups, g_channels):
     return Conv2D(g_channels * groups, 3, strides=strides, padding="same", groups=groups)(x)
 

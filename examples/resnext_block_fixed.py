@@ -1,9 +1,9 @@
 """The ResNeXt block with its shape bugs fixed; shapeguard passes it on the
 same space as examples/resnext_block.py.
 
-Two changes: the shortcut is projected (1x1 convolution) whenever the identity
-would not match the main path, and `groups` is reduced to the largest count
-that divides `filters`, so the grouped convolution always has whole groups.
+Two changes: the shortcut is projected (1x1 convolution) whenever the identity would
+not match the main path, and `groups` is reduced to the largest count that divides
+`filters`, so the grouped convolution always has whole groups.
 """
 
 import math
@@ -13,6 +13,7 @@ from keras.layers import Add, BatchNormalization, Conv2D, ReLU
 from shapeguard import guard
 
 
+@guard(H=[7], C=[32, 64], strides=[1, 2], groups=[32], g_channels=[1, 2], inputs={"x": "H,H,C"})
 def grouped_convolution_block(x, strides, groups, g_channels):
     return Conv2D(g_channels * groups, 3, strides=strides, padding="same", groups=groups)(x)
 

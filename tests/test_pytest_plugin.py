@@ -366,9 +366,11 @@ def test_xdist_gives_the_same_outcomes_and_reports(pytester):
             "-p", "no:cacheprovider", "examples", "blocks.py"]
     serial = pytester.runpytest_subprocess(*args, "--junitxml=serial.xml")
     parallel = pytester.runpytest_subprocess(*args, "-n", "2", "--junitxml=parallel.xml")
-    assert "2 workers [5 items]" in parallel.stdout.str()
+    assert "2 workers [7 items]" in parallel.stdout.str()
     expected = {
+        "examples/resnext_block.py::grouped_convolution_block[shapeguard]": "PASSED",
         "examples/resnext_block.py::block[shapeguard]": "FAILED",
+        "examples/resnext_block_fixed.py::grouped_convolution_block[shapeguard]": "PASSED",
         "examples/resnext_block_fixed.py::block[shapeguard]": "PASSED",
         "blocks.py::buggy_block[shapeguard]": "FAILED",
         "blocks.py::fixed_block[shapeguard]": "PASSED",
