@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 import keras  # noqa: F401 - imported before any pytester session (see test_pytest_plugin)
 import pytest
+from helpers.command_line import child_env as env
 from helpers.plain_keras import confirm, run_call
 
 import shapeguard.engine  # noqa: F401
@@ -109,12 +110,6 @@ def write(folder: Path, files: dict) -> Path:
     for name, text in files.items():
         (folder / name).write_text(textwrap.dedent(text).lstrip())
     return folder
-
-
-def env() -> dict:
-    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
-    return environment
 
 
 def shapeguard_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
