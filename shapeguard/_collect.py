@@ -14,7 +14,6 @@ Nothing here lets a traceback through, except Ctrl-C.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import importlib
 import importlib.util
@@ -28,6 +27,7 @@ from typing import Any, Callable
 
 from ._callee import defines_call, is_layer_class
 from ._discover import CLASS, FUNCTION, METHOD, definitions
+from ._expr import suggest
 from ._show import one_line
 from ._spec import find_guarded, first_line, is_guard_wrapper, unwrap
 from ._usercode import relative_path as _shown_path
@@ -384,9 +384,7 @@ def _instantiate(cls: type, target: str) -> Any:
 
 
 def _suggest(name: str, owner: Any) -> str:
-    names = [n for n in dir(owner) if not n.startswith("_")]
-    close = difflib.get_close_matches(name, names, n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    return suggest(name, [n for n in dir(owner) if not n.startswith("_")])
 
 
 def _same_file(a: str | None, b: str) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from types import SimpleNamespace
 
 import keras  # noqa: F401 - imported before any pytester session (see test_pytest_plugin)
 import pytest
-from helpers.command_line import child_env as env
+from helpers.command_line import shapeguard as shapeguard_cli
 from helpers.plain_keras import confirm, run_call
 
 import shapeguard.engine  # noqa: F401
@@ -112,11 +111,6 @@ def write(folder: Path, files: dict) -> Path:
     return folder
 
 
-def shapeguard_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shapeguard", *args], cwd=cwd, env=env(),
-                          capture_output=True, text=True, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("discovery")
@@ -160,7 +154,7 @@ def line_of(source: str, text: str) -> int:
 
 def test_every_block_of_a_folder_is_checked_and_the_summary_says_what_was_found(runs):
     run = runs["text"].result()
-    assert run.returncode == 1, run.stderr  # the identity-shortcut bug
+    assert run.code == 1, run.stderr  # the identity-shortcut bug
     assert run.stderr == ""
     headings = [line.split(": ", 1)[0] for line in run.stdout.splitlines() if re.match(r"^blocks/\S+: ", line)]
     assert headings == ["blocks/residual.py:residual", "blocks/residual_fixed.py:conv_bn",
@@ -189,7 +183,7 @@ def test_the_readme_sample_is_what_the_folder_gives(runs):
 
 def test_the_json_document_counts_what_was_found_checked_and_not(runs):
     run = runs["json"].result()
-    assert run.returncode == 1 and run.stderr == ""
+    assert run.code == 1 and run.stderr == ""
     document = json.loads(run.stdout)
     assert document["summary"] == {"found": 5, "checked": 4, "not_checked": 1, "failed": 1, "failure_modes": 1,
                                    "block_errors": 0, "passed": 3}
@@ -209,7 +203,7 @@ def test_the_json_document_counts_what_was_found_checked_and_not(runs):
 
 def test_github_annotations_warn_at_a_block_that_was_not_checked(runs):
     run = runs["github"].result()
-    assert run.returncode == 1 and run.stderr == ""
+    assert run.code == 1 and run.stderr == ""
     lines = run.stdout.splitlines()
     warning = (f"::warning file=blocks/tiled.py,line={line_of(TILED, 'def tiled')},title=shapeguard%3A not checked::"
                f"blocks/tiled.py:tiled: {TILED_REASON}")
@@ -221,7 +215,7 @@ def test_github_annotations_warn_at_a_block_that_was_not_checked(runs):
 
 def test_the_folder_without_its_buggy_files_passes(runs):
     run = runs["clean"].result()
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.code == 0, run.stdout + run.stderr
     assert run.stdout.rstrip("\n").splitlines()[-1] == "shapeguard: found 3 blocks in clean: checked 3 (3 passed)"
 
 
