@@ -51,9 +51,11 @@ TENSOR_LIKE_NAMES = re.compile(r"^(x|y|h|p|ip|z|inputs?|tensors?|skips?|skip_.*|
 CHANNEL_DIMS = ("C", "channels", "D")
 SPATIAL_DIMS = ("H", "W", "T", "L", "S", "depth", "height", "width")
 # Templates inferred for the tensor parameter, by the rank its first layer wants.
-INFERRED_TEMPLATES = {1: ("C",), 2: ("T", "C"), 3: ("H", "H", "C"), 4: ("depth", "H", "H", "C")}
+INFERRED_TEMPLATES = {1: ("D",), 2: ("T", "C"), 3: ("H", "H", "C"), 4: ("depth", "H", "H", "C")}
 INFERRED_TEMPLATE = INFERRED_TEMPLATES[3]
-INFERRED_KINDS = {1: "a vector", 2: "a sequence", 3: "an image", 4: "a volume"}
+TOKEN_TEMPLATE = ("T",)  # integer ids for an Embedding first
+INFERRED_KINDS = {("D",): "a vector", ("T",): "a sequence of token ids", ("T", "C"): "a sequence",
+                  ("H", "H", "C"): "an image", ("depth", "H", "H", "C"): "a volume"}
 
 
 def guess_tensor_param(params, axes) -> str | None:

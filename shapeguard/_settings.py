@@ -134,18 +134,22 @@ class CheckSettings:
     def over(self, declared: CheckSettings | None) -> CheckSettings:
         """These settings over the decorator's (``declared``): each field
         these gave, else the declared one, else the default; then
-        ``max_examples`` and ``seed`` still unset take 100 and 0."""
+        ``max_examples`` and ``seed`` still unset take 100 and 0 (and are
+        still not `given`)."""
         merged = {}
         for name in _DEFAULTS:
             if self.given(name):
                 merged[name] = getattr(self, name)
             elif declared is not None and declared.given(name):
                 merged[name] = getattr(declared, name)
-        if merged.get("max_examples") is None:
-            merged["max_examples"] = DEFAULT_MAX_EXAMPLES
-        if merged.get("seed") is None:
-            merged["seed"] = DEFAULT_SEED
-        return CheckSettings(**merged)
+        result = CheckSettings(**merged)
+        # Unset budget and seed take their defaults, still not "given": a
+        # budget nobody gave leaves the check to the time budget (`search.budget`).
+        if result.max_examples is None:
+            object.__setattr__(result, "max_examples", DEFAULT_MAX_EXAMPLES)
+        if result.seed is None:
+            object.__setattr__(result, "seed", DEFAULT_SEED)
+        return result
 
 
 _VALIDATORS = {

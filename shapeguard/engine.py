@@ -11,13 +11,15 @@ from typing import Any, Callable
 
 from ._callee import NoTensor, resolve
 from ._outcome import ERROR, NO_KERAS_CALL
-from ._probe import first_layer_rank, session
+from ._inference import INFERRED_TEMPLATES
+from ._probe import rank_hint, session
 from ._settings import CheckSettings, split_settings
 from ._spec import refuse_lazy_functions, spec_of, unwrap
-from .errors import ShapeguardError
+from ._working import RankRejected, find, grown_axes, rejects_rank
+from .errors import InputOption, ShapeguardError
 from .explain import explain
 from .report import BlockError, Failure, Location, Report
-from .search import Prober, search
+from .search import Prober, budget, measured_cost, search
 
 
 
@@ -107,9 +109,6 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     callee = resolve(callable_, planned.inputs, planned.input_shapes, name=name, call_name=call_name)
     space = callee.space(planned.axes, where=where)
     space.check_contract()
-    if callee.inputs is None:
-        space = _space_of_inferred_rank(callee, space, planned.axes, where, settings.timeout)
-    call_of = lambda point: callee.render(space.arguments(point)) + note
     before_probe = None
     if watch.before_probe is not None:  # the supervisor's record: the point (or its values) and the call
         before_probe = lambda space_, point, record, timeout: watch.before_probe(
@@ -117,21 +116,43 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     prober = Prober(callee, space, timeout=settings.timeout, on_probe=watch.on_probe, before_probe=before_probe,
                     known=watch.known)
     # Keras's special methods wrapped once, and the prober's guards kept on, for every probe of the check.
-    with session(), prober.guarded():
-        result = search(
-            prober,
-            max_examples=settings.max_examples,
-            seed=settings.seed,
-            exhaustive=settings.exhaustive,
-            database=_database(settings.database),
-            database_key=_database_key(callable_),
-        )
-        _refuse_non_blocks(result.outcomes.values(), target)
-        report = _report(callable_, target, space, result, settings.seed, call_of)
-        report.notes.extend(callee.notes)
-        if callee.inputs is None:
-            _reject_wrong_rank(report, space, target)
-        report.strict = settings.strict
+    with prober.guarded():
+        # The rank hint records the Keras layers a plain call makes: before the
+        # session's stand-ins answer for them.
+        hint = rank_hint(callee, space, _first(space), settings.timeout) if callee.inputs is None else None
+        with session():
+            return _checked(planned, callee, space, prober, hint, target, note)
+
+
+def _checked(planned, callee, space, prober, hint, target, note) -> Report:
+    """`run`'s check inside the session: working point, search, report, explanations."""
+    settings, callable_, where = planned.settings, planned.function, planned.where
+    working = _working_point(prober, callee, space, planned.axes, where, hint, target)
+    if working is not None:
+        space = prober.space = working.space
+    call_of = lambda point: callee.render(space.arguments(point)) + note
+    counted = settings.given("max_examples") or settings.exhaustive is not None  # no time budget then
+    cost = working.cost if working is not None else None if counted else measured_cost(prober)
+    chosen = budget(space, cost, settings.max_examples,
+                    given=settings.given("max_examples"), exhaustive=settings.exhaustive)
+    result = search(
+        prober,
+        max_examples=chosen.max_examples,
+        seed=settings.seed,
+        exhaustive=chosen.exhaustive,
+        database=_database(settings.database),
+        database_key=_database_key(callable_),
+    )
+    _refuse_non_blocks(result.outcomes.values(), target)
+    report = _report(callable_, target, space, result, settings.seed, call_of)
+    report.notes.extend(callee.notes)
+    report.budget = chosen.why
+    if working is not None:
+        report.working_point = working.as_dict()
+    if callee.inputs is None and working is None:
+        _reject_wrong_rank(report, space, target)
+    report.strict = settings.strict
+    if working is None or working.works:
         explain(report, space, result, prober, call_of, extra_budget=settings.max_examples)
     return report
 
@@ -217,37 +238,60 @@ def _report(callable_, target, space, result, seed, call_of) -> Report:
     return report
 
 
-def _space_of_inferred_rank(callee, space, axes, where, timeout):
-    """With no template given, the first layer that gets the tensor decides
-    its rank: a `Conv1D`, `LSTM` or `Dense` first means a sequence (``T,C``), a
-    `Conv3D` a volume (``depth,H,H,C``); an image (``H,H,C``) otherwise."""
-    template = space.templates[0]
-    rank = first_layer_rank(callee, space, space.valid_points[0] if space.valid_points else next(space.points()),
-                            template.param, timeout)
-    if rank is None or rank == len(template.dims):
-        return space
-    inferred = callee.space(axes, where=where, rank=rank)
-    inferred.check_contract()
-    return inferred
+def _first(space):
+    return space.valid_points[0] if space.valid_points else next(space.points())
+
+
+def _working_point(prober, callee, space, axes, where, hint, target):
+    """`_working.find` over the candidate spaces: with no template given, the
+    template the block's layers ask for first (`rank_hint`), then the other
+    ranks. Every candidate rejected for its rank is one sentence naming the
+    template to give, not a failure per point."""
+    candidates = [space]
+    if callee.inputs is None:
+        ranks = [hint] if hint is not None else []
+        ranks += [r for r in (INFERRED_TEMPLATES[3], INFERRED_TEMPLATES[2], INFERRED_TEMPLATES[4],
+                              INFERRED_TEMPLATES[1]) if r not in ranks]
+        candidates = []
+        for rank in ranks:
+            if rank == space.templates[0].dims:
+                candidates.append(space)
+                continue
+            try:  # the caller's axes may name dims another rank does not have (H for T,C)
+                candidate = callee.space(axes, where=where, rank=rank)
+                candidate.check_contract()
+            except ShapeguardError:
+                continue
+            candidates.append(candidate)
+        if candidates and not grown_axes(candidates[0]):  # the caller gave every dim of the first: that rank
+            candidates = candidates[:1]
+    try:
+        return find(prober, candidates, getattr(callee, "shape_defaults", None), builder=bool(callee.shape_params))
+    except RankRejected as rejected:
+        raise _wrong_rank(rejected.space, rejected.outcome, target) from None
 
 
 def _reject_wrong_rank(report: Report, space, target: str) -> None:
     """A block that rejects the inferred template's rank at every point gets
     one sentence naming the template to give, not a failure per point."""
+    outcomes = [o for _, o in report.outcomes]
+    if outcomes and all(rejects_rank(o) for o in outcomes):
+        raise _wrong_rank(space, outcomes[0], target, others=False)
+
+
+def _wrong_rank(space, outcome, target: str, others: bool = True) -> ShapeguardError:
+    """The block rejects the template's rank (and, with ``others``, every
+    other rank tried at its defaults): name the template to give."""
     import re
 
-    outcomes = [o for _, o in report.outcomes]
-    if not outcomes or not all(o.failed and re.search(r"\bndim\b|\brank\b", o.message) for o in outcomes):
-        return
     template = space.templates[0]
-    wanted = re.search(r"(?:min_)?ndim=(\d)", outcomes[0].message)
+    wanted = re.search(r"(?:min_)?ndim=(\d)", outcome.message or "")
     suggestion = {3: "T,C", 4: "H,W,C", 5: "depth,H,W,C", 2: "C"}.get(int(wanted.group(1)) if wanted else 0, "T,C")
-    what = f"{outcomes[0].layer_class or outcomes[0].error_type}: {outcomes[0].message}"
-    from .errors import InputOption
-
-    raise ShapeguardError((f"the block rejects the inferred input {template.param}={template} (rank {len(template.dims)})"
-                           f" at every point ({what}); give the tensor's template, e.g. ",
-                           InputOption(template.param, suggestion), "."), subject=target)
+    failure = f"{outcome.layer_class or outcome.error_type}: {outcome.message}"
+    also = ", and every other rank tried at its defaults," if others else " at every point"
+    return ShapeguardError((f"the block rejects the inferred input {template.param}={template} "
+                            f"(rank {len(template.dims)}){also} ({failure}); give the tensor's template, e.g. ",
+                            InputOption(template.param, suggestion), "."), subject=target)
 
 
 def _refuse_non_blocks(outcomes, target: str) -> None:

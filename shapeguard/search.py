@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -153,6 +154,61 @@ def outside_key(space: Space, point: Point) -> tuple:
     return ("values", *(f"{k}={v!r}" for k, v in sorted(space.values(point).items())))
 
 
+TIME_BUDGET = 30.0  # seconds of probing an exhaustive check may take, at the measured probe cost
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How the search runs and why, for the report: ``exhaustive``, the probe
+    budget of a search, and the reason in a few words."""
+
+    exhaustive: bool
+    max_examples: int
+    why: str
+
+
+def budget(space: Space, cost: float | None, max_examples: int, *, given: bool = False,
+           exhaustive: bool | None = None) -> Budget:
+    """Exhaustive when every combination fits `TIME_BUDGET` at ``cost``
+    seconds a probe, a Hypothesis search of as many probes as fit otherwise
+    (at least ``max_examples``). A budget ``given`` (``max_examples`` from the
+    caller or the decorator) or ``exhaustive`` set wins: then the count rule
+    (exhaustive when the space has no more points than the budget)."""
+    n = space.probe_count
+    if exhaustive is not None:
+        return Budget(exhaustive, max_examples, "exhaustive as asked" if exhaustive else "a search as asked")
+    if given or cost is None:
+        if n <= max_examples:
+            return Budget(True, max_examples, f"{n} combinations, within the budget of {max_examples} probes")
+        return Budget(False, max_examples, f"{n} combinations, over the budget of {max_examples} probes")
+    # The reason leaves the measured cost out: reports of the same code stay byte for byte the same.
+    if n * cost <= TIME_BUDGET:
+        return Budget(True, max_examples, f"{n} combinations fit the {TIME_BUDGET:g} s time budget at the "
+                                          "measured probe cost")
+    examples = min(n, max(max_examples, int(TIME_BUDGET / cost)))
+    return Budget(False, examples, f"{n} combinations would take longer than the {TIME_BUDGET:g} s time budget "
+                                   f"at the measured probe cost: a search of {examples} probes")
+
+
+def measured_cost(prober: Prober, count: int = 2) -> float | None:
+    """Seconds a probe takes: the quickest of the space's first ``count``
+    points, probed through the prober (so the search reuses them); None when
+    the space's points are not enumerated."""
+    points = [p for p in (prober.space.valid_points or []) if p not in prober.known][:count]
+    timings = []
+    for point in points:
+        start = time.perf_counter()
+        try:
+            prober(point)
+        except StopSearch:  # the search meets it again, and stops there
+            break
+        except KeyboardInterrupt:  # Ctrl-C: the search keeps what was found (`search`)
+            prober.result.interrupted = True
+            break
+        timings.append(time.perf_counter() - start)
+    return min(timings) if timings else None
+
+
 def search(
     prober: Prober,
     *,
@@ -177,7 +233,12 @@ def search(
         guards.enter_context(prober.guarded())
         if database is None:
             guards.enter_context(private_hypothesis_home())
-        _run(prober, space, result, exhaustive, max_examples, seed, database, database_key)
+        if result.interrupted:  # Ctrl-C before the search began (`measured_cost`)
+            result.counts = None
+            for mode_key, point in _best_seen(result.outcomes).items():
+                result.minimal.setdefault(mode_key, point)
+        else:
+            _run(prober, space, result, exhaustive, max_examples, seed, database, database_key)
         if not result.interrupted:
             _confirm_on_plain_path(prober, result)
     if database is not None and not result.interrupted:

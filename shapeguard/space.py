@@ -406,13 +406,14 @@ def build_space(
     *,
     name: str | None = None,
     where: Any = None,
-    rank: int | None = None,
+    rank: int | tuple | None = None,
     shape_params: frozenset = frozenset(),
 ) -> Space:
     """The space for ``fn``: the given axes, templates and constraints, the
     rest inferred (README, "Inferred axes" and "Telling shapeguard the
     contract"). ``rank`` picks the inferred template when none is given
-    (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``).
+    (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``; or the
+    dims themselves, ``("T",)``).
     ``shape_params`` are the templates' parameters that take a shape tuple
     (given as ``input_shapes``, which is how errors name them). Raises
     `ShapeguardError` for anything that does not fit the signature.
@@ -470,9 +471,9 @@ def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, op
         if tensor is None:
             raise ShapeguardError(("no parameter to pass a tensor to; name one with ", InputOption("x", "H,W,C"), "."),
                                   subject=name)
-        dims = INFERRED_TEMPLATES.get(rank or 3, INFERRED_TEMPLATE)
-        what = INFERRED_KINDS.get(rank or 3, "an image")
-        why = f"no template given: {what}, the rank its first layer takes" if rank else \
+        dims = rank if isinstance(rank, tuple) else INFERRED_TEMPLATES.get(rank or 3, INFERRED_TEMPLATE)
+        what = INFERRED_KINDS.get(dims, "an image")
+        why = f"no template given: {what}, the rank its layers take" if rank else \
             f"no template given: taken as {what}"
         templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims), why))
     return templates

@@ -5,7 +5,7 @@ Search, explanations and the decorator use only what this module names:
 * `probe`: one call of a block at one point of its space, on symbolic
   `keras.Input` tensors, judged as an `Outcome` (`run`, `classify`);
 * `session`: the context a check's probes run in (`patches.installed`);
-* `first_layer_rank`: the rank the first layer given a tensor asks for;
+* `rank_hint`: the template the block's first rank-constraining layer asks for;
 * `enriched_errors`, `describe_value`: the decorator's help on errors that
   escape a normal call (`enrich`);
 * `KerasCalls`: how many Keras layers and ops were called (a probe that
@@ -19,6 +19,6 @@ it, so importing this package costs nothing.
 
 from .enrich import describe_value, enriched_errors
 from .patches import KerasCalls
-from .run import first_layer_rank, probe, session
+from .run import probe, rank_hint, session
 
-__all__ = ["KerasCalls", "describe_value", "enriched_errors", "first_layer_rank", "probe", "session"]
+__all__ = ["KerasCalls", "describe_value", "enriched_errors", "probe", "rank_hint", "session"]

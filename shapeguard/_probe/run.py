@@ -14,6 +14,7 @@ import copy
 from contextlib import nullcontext
 from typing import Callable
 
+from .._inference import INFERRED_TEMPLATES, TOKEN_TEMPLATE
 from .._outcome import ERROR, PASS, PASSED, TIMEOUT, Outcome
 from .._timeout import time_limit
 from .._usercode import innermost
@@ -118,51 +119,80 @@ def _time_limit(seconds: float | None):
     return time_limit(seconds, ProbeTimeout)  # also stops blocks that swallow it, and in other threads
 
 
-# Layers that take a sequence (batch, T, C) when they come first in a block,
-# whatever rank their input spec allows (README, "Rank").
-_SEQUENCE_LAYERS = frozenset({
-    "Dense", "EinsumDense", "LayerNormalization", "RMSNormalization", "MultiHeadAttention",
-    "GroupedQueryAttention", "Attention", "AdditiveAttention", "LSTM", "GRU", "SimpleRNN", "RNN",
-    "Bidirectional", "ConvLSTM1D",
+# The first Keras layer that constrains a tensor's rank decides its template
+# (README, "Rank"). Layers that take any rank (normalization, activation,
+# dropout, merges, the user's own Layer subclasses) are looked through.
+_RANK_FREE = frozenset({
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "RMSNormalization",
+    "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Dropout", "GaussianNoise", "GaussianDropout",
+    "AlphaDropout", "ActivityRegularization", "Lambda", "Identity", "Rescaling", "Normalization", "Masking",
+    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "TFOpLambda",
 })
+_SEQUENCE = frozenset({
+    "Conv1D", "SeparableConv1D", "DepthwiseConv1D", "Conv1DTranspose", "MaxPooling1D", "AveragePooling1D",
+    "GlobalAveragePooling1D", "GlobalMaxPooling1D", "ZeroPadding1D", "UpSampling1D", "Cropping1D",
+    "SpatialDropout1D", "LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional", "ConvLSTM1D", "MultiHeadAttention",
+    "GroupedQueryAttention", "Attention", "AdditiveAttention",
+})
+_IMAGE = frozenset({
+    "Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "UpSampling2D", "Cropping2D",
+    "SpatialDropout2D", "ConvLSTM2D", "Resizing", "CenterCrop", "RandomFlip", "RandomCrop",
+})
+_VOLUME = frozenset({
+    "Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D", "GlobalAveragePooling3D",
+    "GlobalMaxPooling3D", "ZeroPadding3D", "UpSampling3D", "Cropping3D", "SpatialDropout3D", "ConvLSTM3D",
+})
+_DENSE = frozenset({"Dense", "EinsumDense"})
+TEMPLATES = {"vector": INFERRED_TEMPLATES[1], "sequence": INFERRED_TEMPLATES[2], "image": INFERRED_TEMPLATES[3],
+             "volume": INFERRED_TEMPLATES[4], "tokens": TOKEN_TEMPLATE}
 
 
-def first_layer_rank(fn: Callable, space: Space, point: tuple[int, ...], param: str,
-                     timeout: float | None = None) -> int | None:
-    """The rank (batch dimension left out) that the first Keras layer given
-    the tensor parameter ``param`` declares: 2 for a sequence layer (``Conv1D``,
-    ``LSTM``, ``MultiHeadAttention``, ``Dense`` or ``LayerNormalization``
-    first), 4 for a volume (``Conv3D``), 3 for an image; None when the first
-    layer says nothing about rank or no layer got the tensor. Calls ``fn``
-    once at ``point``; its outcome does not matter."""
-    import keras
+def rank_hint(fn: Callable, space: Space, point: tuple[int, ...], timeout: float | None = None) -> tuple | None:
+    """The template the block's layers ask for, from the Keras layers one call
+    at ``point`` makes, in call order (inside the user's Layer subclasses too):
+    the first that constrains rank decides: ``Conv1D``, pooling 1D, an RNN or
+    attention: a sequence ``("T", "C")``; ``Conv3D``: a volume; ``Conv2D``: an
+    image; ``Embedding``: tokens ``("T",)``; ``Dense`` first: a sequence when a
+    sequence layer follows, else a vector ``("D",)``. None when no layer
+    constrains it (or none was called); the call's outcome does not matter."""
     from keras.src.layers.layer import Layer
 
     original = Layer.__call__
-    first: list = []
-    tensors: list = []
+    seen: list[str] = []
 
     def recording_call(self, *args, **kwargs):
-        if not first and any(t is v for v in keras.tree.flatten((args, kwargs)) for t in tensors):
-            first.append(self)
+        if type(self).__module__.startswith("keras"):
+            seen.append(type(self).__name__)
         return original(self, *args, **kwargs)
 
     with patches.patched((Layer, "__call__", recording_call)), isolation.isolated():
-        args, kwargs, by_name = _call_arguments(space, point)
-        tensors.extend(keras.tree.flatten(by_name.get(param)))
+        args, kwargs, _ = _call_arguments(space, point)
         try:
             with _time_limit(timeout):
                 fn(*args, **kwargs)
         except (Exception, SystemExit, ProbeTimeout):
             pass
-    if not first:
-        return None
-    layer = first[0]
-    if type(layer).__name__ in _SEQUENCE_LAYERS:
-        return 2
-    spec = layer.input_spec[0] if isinstance(layer.input_spec, (list, tuple)) and layer.input_spec else layer.input_spec
-    ndim = getattr(spec, "ndim", None) or getattr(spec, "min_ndim", None)
-    return ndim - 1 if ndim in (3, 4, 5) else None
+    return _template_of(seen)
+
+
+def _template_of(seen: list[str]) -> tuple | None:
+    for i, name in enumerate(seen):
+        if name in _RANK_FREE:
+            continue
+        if name in _SEQUENCE:
+            return TEMPLATES["sequence"]
+        if name in _IMAGE:
+            return TEMPLATES["image"]
+        if name in _VOLUME:
+            return TEMPLATES["volume"]
+        if name == "Embedding":
+            return TEMPLATES["tokens"]
+        if name in _DENSE:
+            later = set(seen[i + 1:])
+            return TEMPLATES["sequence"] if later & _SEQUENCE else TEMPLATES["vector"]
+        return None  # a layer that reshapes or that shapeguard does not know: say nothing
+    return None
 
 
 def _own_copy(value):

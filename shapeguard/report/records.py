@@ -125,6 +125,8 @@ class Report:
     strict: bool = False  # warnings fail the check
     grid: dict | None = None  # explain.grid
     inferred: dict = field(default_factory=dict)  # space.Space.inferred: what nobody gave, and the rule for each
+    working_point: dict | None = None  # _working.WorkingPoint.as_dict: where the block works at its defaults
+    budget: str = ""  # why the check was exhaustive or a search (search.budget)
 
     @property
     def status(self) -> str:
@@ -177,6 +179,8 @@ class Report:
         data["grid"] = self.grid
         data["strict"] = self.strict
         data["inferred"] = self.inferred or {"axes": {}, "templates": {}}
+        data["working_point"] = self.working_point
+        data["budget"] = self.budget
         return data
 
     def to_json(self, indent: int | None = 2) -> str:

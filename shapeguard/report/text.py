@@ -63,6 +63,9 @@ def render_text(report, call_lines: bool = False) -> str:
         lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
     lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
     lines += _inferred_lines(report.inferred)
+    lines += _working_lines(report.working_point, report.space)
+    if report.budget:
+        lines.append(f"  budget: {report.mode}, {report.budget}")
     if report.skipped:
         lines.append(f"  skipped: {report.skipped} of {report.size} combinations, ruled out by the contract"
                      " or repeating another's call")
@@ -95,6 +98,18 @@ def _inferred_lines(inferred: dict) -> list[str]:
     if not parts and not templates:
         return []
     return _wrap("  inferred: " + "; ".join(filter(None, [", ".join(parts), ", ".join(templates)])), 12)
+
+
+def _working_lines(working: dict | None, space: dict) -> list[str]:
+    """``works at: H=32, C=64 (defaults otherwise)``, or the sizes tried without one."""
+    if not working:
+        return []
+    if working["works"]:
+        at = ", ".join(f"{k}={show_value(v)}" for k, v in working["at"].items())
+        return [f"  works at: {at} (defaults otherwise)"]
+    tried = ", ".join(f"{k}={lo}..{hi}" for k, (lo, hi) in working["tried"].items())
+    return [f"  works at: no size tried ({tried}), with every parameter at its default; the failure below is at"
+            " the largest size, and nothing else was searched"]
 
 
 def _ok_verdict(report) -> str:

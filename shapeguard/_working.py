@@ -1,0 +1,190 @@
+"""The working point: where a block works at its defaults, found before the search.
+
+Input sizes nobody gave are not guessed once and searched blind: a block with
+three poolings fails at ``H=8`` whatever its bug is. Before the search, the
+block is probed with every parameter at its default (its first value) and its
+inferred sizes grown from small to large (`SIZES`, `CHANNELS`; a builder's own
+``input_shape`` default first) until it passes. The space is then centred on
+that point: each grown spatial size takes that size and the odd one above it
+(odd sizes break stride-2 joins), each channel size that size and its doubles;
+smaller sizes are the explanations' bisection's job, reported as thresholds
+(README, "Working point"). A block that fails at its defaults at every size
+tried is not searched: its one finding is the failure at the largest size.
+
+With no template given, the same growth picks the rank: the template the
+block's layers ask for first (`_probe.rank_hint`), then the others; a rank
+the block rejects outright (``expected ndim=3``) is dropped at its first probe.
+Every probe goes through the check's one `Prober`.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from dataclasses import dataclass, replace
+
+from ._inference import CHANNEL_DIMS, SPATIAL_DIMS
+from ._outcome import PASS, TIMEOUT
+from .search import Prober
+from .space import Space
+
+SIZES = (8, 16, 32, 64, 128, 256, 512)  # spatial and sequence sizes tried, in order
+CHANNELS = (8, 16, 32, 64, 128, 256)  # channel sizes tried at each spatial size
+IMAGE_CHANNELS = (3, 1)  # tried first for a model builder's input shape
+CHANNEL_SPAN = 4  # a centred channel axis: c, 2c, 4c, 8c
+_RANK = re.compile(r"\bndim\b|\brank\b|out of bounds|Expected an input with rank")
+
+
+@dataclass(frozen=True)
+class WorkingPoint:
+    """What growing found. ``space``: the space to search (centred on the
+    working point; with none, the one point failing at the largest sizes);
+    ``sizes``: the grown sizes where it works (or the largest tried);
+    ``works``; ``probes``: how many probes growing took; ``cost``: seconds a
+    probe took (the median), for the time budget."""
+
+    space: Space
+    sizes: dict
+    works: bool
+    probes: int
+    cost: float | None
+    tried: dict  # axis name -> (smallest, largest) size tried
+
+    def as_dict(self) -> dict:
+        return {"works": self.works, "at": dict(self.sizes), "probes": self.probes,
+                "tried": {k: list(v) for k, v in self.tried.items()}}
+
+
+class RankRejected(Exception):
+    """Every template tried was rejected for its rank (``outcome``: the first rejection)."""
+
+    def __init__(self, space: Space, outcome) -> None:
+        super().__init__(outcome.message)
+        self.space, self.outcome = space, outcome
+
+
+def grown_axes(space: Space) -> list:
+    """The inferred template dimensions growing may set (nobody gave their values)."""
+    return [a for a in space.axes if a.is_dim and a.inferred and (a.name in SPATIAL_DIMS or a.name in CHANNEL_DIMS)]
+
+
+def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = None,
+         builder: bool = False) -> WorkingPoint | None:
+    """Grow each candidate space's inferred sizes (module doc) until the block
+    works at its defaults; None when no candidate has a size to grow (or
+    Ctrl-C came first: then ``prober.result.interrupted``). Raises
+    `RankRejected` when every candidate's rank is rejected outright."""
+    if not any(grown_axes(space) for space in candidates):
+        return None
+    timings: list[float] = []
+    rejected = failed = None
+    for space in candidates:
+        axes = grown_axes(space)
+        if not axes:
+            continue
+        last = None
+        for sizes in _tries(space, axes, shape_defaults, builder):
+            point_space = _at(space, sizes)
+            point = (0,) * len(point_space.axes)
+            if point_space.call(point) is None:  # the contract rules it out
+                continue
+            start = time.perf_counter()
+            try:
+                outcome = prober.at(point_space, point)
+            except KeyboardInterrupt:  # Ctrl-C: no working point; the search reports the interruption
+                prober.result.interrupted = True
+                return None
+            timings.append(time.perf_counter() - start)
+            if outcome.status == PASS:
+                return WorkingPoint(_centred(space, sizes), sizes, True, len(timings), _cost(timings),
+                                    _tried(axes, shape_defaults, builder))
+            if rejects_rank(outcome):
+                rejected = rejected or (space, outcome)
+                last = None
+                break
+            last = (space, sizes, point_space)
+            if outcome.error_type == TIMEOUT:
+                break
+        if last is not None and failed is None:
+            failed = last
+    if failed is None:
+        raise RankRejected(*rejected)
+    space, sizes, point_space = failed
+    return WorkingPoint(point_space, sizes, False, len(timings), _cost(timings),
+                        _tried(grown_axes(space), shape_defaults, builder))
+
+
+def rejects_rank(outcome) -> bool:
+    """The block rejected the tensor's rank itself (``expected ndim=3``): no size will do."""
+    return outcome.failed and (outcome.cause in ("wrong rank", "rank") or bool(_RANK.search(outcome.message or "")))
+
+
+def _tries(space: Space, axes: list, shape_defaults: dict | None, builder: bool):
+    """The sizes to try, in order: a builder's default shape, then each spatial
+    size with each channel size (`SIZES` x `CHANNELS`)."""
+    spatial = [a.name for a in axes if a.name in SPATIAL_DIMS]
+    channel = [a.name for a in axes if a.name in CHANNEL_DIMS]
+    default = _default_sizes(space, shape_defaults or {})
+    if default:
+        yield default
+    channels = (IMAGE_CHANNELS + CHANNELS) if builder else CHANNELS
+    for s in SIZES if spatial else (None,):
+        for c in channels if channel else (None,):
+            sizes = {**{n: s for n in spatial}, **{n: c for n in channel}}
+            if sizes != default:
+                yield sizes
+
+
+def _default_sizes(space: Space, shape_defaults: dict) -> dict:
+    """The sizes a builder's default shape gives its template's dims
+    (``input_shape=(28, 28, 1)`` on ``H,H,C``: ``{"H": 28, "C": 1}``), or {}."""
+    grown = {a.name for a in grown_axes(space)}
+    for template in space.templates:
+        default = shape_defaults.get(template.param)
+        if not isinstance(default, tuple) or len(template.choices) != 1:
+            continue
+        dims = template.dims
+        if len(dims) != len(default):
+            continue
+        sizes: dict = {}
+        for dim, value in zip(dims, default):
+            if isinstance(dim, str) and dim in grown and isinstance(value, int) and value > 0:
+                if sizes.setdefault(dim, value) != value:
+                    return {}  # H,H,C on a non-square default: grow instead
+        return sizes
+    return {}
+
+
+def _at(space: Space, sizes: dict) -> Space:
+    """A one-point space: the grown sizes, every other axis at its first value (its default)."""
+    axes = tuple(replace(a, values=(sizes[a.name],) if a.name in sizes else a.values[:1]) for a in space.axes)
+    return replace(space, axes=axes)
+
+
+def _centred(space: Space, sizes: dict) -> Space:
+    """The space with each grown axis around its working size (module doc)."""
+    axes = []
+    for a in space.axes:
+        if a.name not in sizes:
+            axes.append(a)
+            continue
+        v = sizes[a.name]
+        if a.name in SPATIAL_DIMS:
+            values, rule = (v, v + 1), f"works at {v}; {v + 1} for an odd size"
+        else:
+            values, rule = tuple(v * 2 ** i for i in range(CHANNEL_SPAN)), f"works at {v}; and its doubles"
+        axes.append(replace(a, values=values, inferred=f"{a.inferred}: {rule}"))
+    return replace(space, axes=tuple(axes))
+
+
+def _tried(axes: list, shape_defaults, builder: bool) -> dict:
+    tried = {}
+    for a in axes:
+        sizes = SIZES if a.name in SPATIAL_DIMS else (IMAGE_CHANNELS + CHANNELS if builder else CHANNELS)
+        tried[a.name] = (min(sizes), max(sizes))
+    return tried
+
+
+def _cost(timings: list[float]) -> float | None:
+    return statistics.median(timings) if timings else None
