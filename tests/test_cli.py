@@ -214,8 +214,12 @@ def check_schema(document: dict) -> None:
             "target", "status", "mode", "probes", "checked", "space", "skipped", "failures", "errors",
             "axis_summary", "warnings", "grid", "strict",  # README, "Reports that explain"
             "inferred",  # what nobody gave, and the rule for each
+            "working_point", "budget",  # where it works at its defaults; why exhaustive or a search
         }
         assert set(target["inferred"]) == {"axes", "templates"}
+        working = target["working_point"]
+        assert working is None or (set(working) == {"works", "at", "probes", "tried"} and working["probes"] > 0)
+        assert isinstance(target["budget"], str) and target["budget"]
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")
         assert isinstance(target["probes"], int) and target["probes"] > 0
@@ -287,7 +291,7 @@ def test_json_follows_the_schema_and_every_failure_reproduces(runs, example):
     check_schema(document)
     [target] = document["targets"]
     assert target["target"] == f"{EXAMPLE}:block"
-    assert (target["status"], target["mode"]) == ("fail", "search")
+    assert (target["status"], target["mode"]) == ("fail", "exhaustive")  # 128 combinations fit the time budget
     assert target["space"] == {
         "C": [16, 32, 64, 128], "H": [7, 8], "filters": [16, 32, 48, 64],
         "strides": [1, 2], "conv_shortcut": [True, False],
