@@ -1,0 +1,2 @@
+"""A small undecorated project: block functions, a layer and plain helpers
+(see README.md)."""
