@@ -5,8 +5,9 @@ three poolings fails at ``H=8`` whatever its bug is. Before the search, the
 block is probed with every parameter at its default (its first value) and its
 inferred sizes grown from small to large (`SIZES`, `CHANNELS`; a builder's own
 ``input_shape`` default first) until it passes. The space is then centred on
-that point: each grown spatial size takes that size and the odd one above it
-(odd sizes break stride-2 joins), each channel size that size and its doubles;
+that point: each grown spatial size takes that size, the odd one above it
+(odd sizes break stride-2 joins) and its double (a builder that only builds
+near its own default), each channel size that size and its doubles;
 smaller sizes are the explanations' bisection's job, reported as thresholds
 (README, "Working point"). A block that fails at its defaults at every size
 tried is not searched: its one finding is the failure at the largest size.
@@ -171,7 +172,7 @@ def _centred(space: Space, sizes: dict) -> Space:
             continue
         v = sizes[a.name]
         if a.name in SPATIAL_DIMS:
-            values, rule = (v, v + 1), f"works at {v}; {v + 1} for an odd size"
+            values, rule = (v, v + 1, 2 * v), f"works at {v}; {v + 1} for an odd size, {2 * v} for a larger one"
         else:
             values, rule = tuple(v * 2 ** i for i in range(CHANNEL_SPAN)), f"works at {v}; and its doubles"
         axes.append(replace(a, values=values, inferred=f"{a.inferred}: {rule}"))
