@@ -48,6 +48,9 @@ RATIO_VALUES: tuple[tuple[re.Pattern, tuple], ...] = (
 TENSOR_LIKE_NAMES = re.compile(r"^(x|y|h|p|ip|z|inputs?|tensors?|skips?|skip_.*|.*_skip|.*_tensors?|"
                                r".*_inputs?|.*_list|features?|residual|shortcut|prev|previous|memory|"
                                r"context|query|key|value|encoder_outputs?|hidden_states?)$", re.IGNORECASE)
+# A second required tensor parameter (README, "Inferred axes"): a list of
+# tensors when named like one, else one tensor at the first's size, double or half.
+TENSOR_LIST_NAMES = re.compile(r"^(skips|tensors|.*_tensors|.*_list|features)$", re.IGNORECASE)
 CHANNEL_DIMS = ("C", "channels", "D")
 SPATIAL_DIMS = ("H", "W", "T", "L", "S", "depth", "height", "width")
 # Templates inferred for the tensor parameter, by the rank its first layer wants.
@@ -66,6 +69,22 @@ def guess_tensor_param(params, axes) -> str | None:
         if p.name not in axes and p.default is NO_DEFAULT:
             return p.name
     return None
+
+
+def other_tensor_params(params, axes, first: str) -> list[str]:
+    """Required parameters besides ``first`` named like tensors (``skip``, ``residual``)."""
+    return [p.name for p in params.values() if p.name != first and p.name not in axes
+            and p.default is NO_DEFAULT and TENSOR_LIKE_NAMES.match(p.name)]
+
+
+def related_shapes(dims: tuple) -> tuple[tuple, ...]:
+    """The shapes a second tensor is tried at, as template dims: the first's,
+    its spatial sizes doubled, halved (a channel dim kept)."""
+    spatial = [i for i, d in enumerate(dims) if d in SPATIAL_DIMS]
+    if not spatial:
+        return (dims,)
+    scaled = lambda f: tuple(f(d) if i in spatial else d for i, d in enumerate(dims))
+    return dims, scaled(lambda d: f"2*{d}"), scaled(lambda d: f"{d}//2")
 
 
 def inferred_dim_values(dim: str) -> tuple | None:

@@ -20,6 +20,7 @@ Every probe goes through the check's one `Prober`.
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 import time
@@ -68,6 +69,12 @@ class RankRejected(Exception):
 def grown_axes(space: Space) -> list:
     """The inferred template dimensions growing may set (nobody gave their values)."""
     return [a for a in space.axes if a.is_dim and a.inferred and (a.name in SPATIAL_DIMS or a.name in CHANNEL_DIMS)]
+
+
+def _choice_axes(space: Space) -> list:
+    """Inferred templates with choices (a second tensor at the first's size, double or half): one is picked."""
+    inferred = {t.param for t in space.templates if t.inferred and len(t.choices) > 1}
+    return [a for a in space.axes if a.name in inferred]
 
 
 def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = None,
@@ -130,11 +137,14 @@ def _tries(space: Space, axes: list, shape_defaults: dict | None, builder: bool)
     if default:
         yield default
     channels = (IMAGE_CHANNELS + CHANNELS) if builder else CHANNELS
+    choices = [[(a.name, v) for v in a.values] for a in _choice_axes(space)]
     for s in SIZES if spatial else (None,):
         for c in channels if channel else (None,):
             sizes = {**{n: s for n in spatial}, **{n: c for n in channel}}
-            if sizes != default:
-                yield sizes
+            for picked in itertools.product(*choices):
+                tried = {**sizes, **dict(picked)}
+                if tried != default:
+                    yield tried
 
 
 def _default_sizes(space: Space, shape_defaults: dict) -> dict:
@@ -171,6 +181,9 @@ def _centred(space: Space, sizes: dict) -> Space:
             axes.append(a)
             continue
         v = sizes[a.name]
+        if not a.is_dim:  # a second tensor's shape: the one the block works with
+            axes.append(replace(a, values=(v,), inferred=f"{a.inferred}: works at {v}"))
+            continue
         if a.name in SPATIAL_DIMS:
             values, rule = (v, v + 1, 2 * v), f"works at {v}; {v + 1} for an odd size, {2 * v} for a larger one"
         else:

@@ -40,10 +40,13 @@ from ._inference import (
     INFERRED_TEMPLATES,
     NO_DEFAULT,
     TENSOR_LIKE_NAMES,
+    TENSOR_LIST_NAMES,
     guess_tensor_param,
     infer_dim,
     infer_param,
     inferred_dim_values,
+    other_tensor_params,
+    related_shapes,
 )
 from ._show import show_value
 from .errors import AxisOption, InputOption, InputShapeOption, ShapeguardError, WhereOption
@@ -134,9 +137,13 @@ class Space:
         """What nobody gave and shapeguard inferred, with the rule for each:
         ``{"axes": {"filters": "named 'filters'"}, "templates": {"x": {"template": "H,H,C", "from": "..."}}}``."""
         return {
-            "axes": {a.name: a.inferred for a in self.axes if a.inferred},
+            "axes": {a.name: a.inferred for a in self.axes if a.inferred and a.name not in self._template_params},
             "templates": {t.param: {"template": t.text, "from": t.inferred} for t in self.templates if t.inferred},
         }
+
+    @property
+    def _template_params(self) -> set:
+        return {t.param for t in self.templates}
 
     def points(self) -> Iterator[tuple[int, ...]]:
         """Every combination, in preference order of the index tuple."""
@@ -476,6 +483,14 @@ def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, op
         why = f"no template given: {what}, the rank its layers take" if rank else \
             f"no template given: taken as {what}"
         templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims), why))
+        for other in other_tensor_params(params, axes, tensor):
+            if TENSOR_LIST_NAMES.match(other):
+                text = "[" + "; ".join([",".join(dims)] * 2) + "]"
+                rule = f"a list of tensors: two at {tensor}'s shape"
+            else:
+                text = "|".join(",".join(shape) for shape in related_shapes(tuple(dims)))
+                rule = f"another tensor: at {tensor}'s size, double or half (the working point picks one)"
+            templates.append(Template(other, parse_template(text), text, rule))
     return templates
 
 
@@ -532,7 +547,7 @@ def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: s
             result.append(replace(_make_axis(name, dim, values, NO_DEFAULT, True), inferred=rule))
     for template in templates:
         if len(template.choices) > 1:
-            result.append(Axis(template.param, template.labels))
+            result.append(Axis(template.param, template.labels, inferred=template.inferred))
     constants, missing = [], []
     for p in params.values():
         if p.name in axes or p.name in tensor_params:
