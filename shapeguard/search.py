@@ -175,18 +175,19 @@ def budget(space: Space, cost: float | None, max_examples: int, *, given: bool =
     caller or the decorator) or ``exhaustive`` set wins: then the count rule
     (exhaustive when the space has no more points than the budget)."""
     n = space.probe_count
+    combinations = f"{n} combination{'s' * (n != 1)}"
     if exhaustive is not None:
         return Budget(exhaustive, max_examples, "exhaustive as asked" if exhaustive else "a search as asked")
     if given or cost is None:
         if n <= max_examples:
-            return Budget(True, max_examples, f"{n} combinations, within the budget of {max_examples} probes")
-        return Budget(False, max_examples, f"{n} combinations, over the budget of {max_examples} probes")
+            return Budget(True, max_examples, f"{combinations}, within the budget of {max_examples} probes")
+        return Budget(False, max_examples, f"{combinations}, over the budget of {max_examples} probes")
     # The reason leaves the measured cost out: reports of the same code stay byte for byte the same.
     if n * cost <= TIME_BUDGET:
-        return Budget(True, max_examples, f"{n} combinations fit the {TIME_BUDGET:g} s time budget at the "
+        return Budget(True, max_examples, f"{combinations} fit the {TIME_BUDGET:g} s time budget at the "
                                           "measured probe cost")
     examples = min(n, max(max_examples, int(TIME_BUDGET / cost)))
-    return Budget(False, examples, f"{n} combinations would take longer than the {TIME_BUDGET:g} s time budget "
+    return Budget(False, examples, f"{combinations} would take longer than the {TIME_BUDGET:g} s time budget "
                                    f"at the measured probe cost: a search of {examples} probes")
 
 

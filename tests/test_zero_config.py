@@ -1,0 +1,94 @@
+"""The shipped examples checked with no options at all, as a Keras user's
+first run is: each buggy example fails with its real bug (every failure
+confirmed in plain Keras, eagerly on real arrays where the symbolic path wraps
+the layer's error), each fixed twin passes, and the report says where the
+block works. An undecorated folder is checked block by block."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.command_line import REPO, shapeguard
+from helpers.eager_keras import run_eager
+from helpers.plain_keras import raising_layer_classes, run_call
+from shapeguard import check
+
+pytestmark = pytest.mark.keras
+
+EXAMPLES = REPO / "examples"
+
+# example file -> (block name, the layer that rejects, the cause), for the buggy twin
+TWINS = {
+    "conv1d_residual_layer": ("CausalResidualBlock", "Add", "channels"),
+    "transformer_block": ("transformer_block", "Add", "channels"),
+    "conv3d_block": ("conv3d_block", "Add", "spatial"),
+    "pooling_builder": ("build_model", "Concatenate", "spatial"),
+    "multi_model_builder": ("build_autoencoder", None, None),
+    "mode_block": ("conv_block", "Add", "channels"),
+}
+
+
+def load(stem: str):
+    spec = importlib.util.spec_from_file_location(f"zero_config_{stem}", EXAMPLES / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def confirmed(failure, namespace: dict) -> None:
+    """Plain Keras raises at the reported call, in the reported layer with the
+    reported message; where the symbolic path wraps the error (a Layer
+    subclass's call()), the same call on real arrays raises it."""
+    message = " ".join(failure.message.split())
+    exc = run_call(failure.call, namespace)
+    if message in " ".join(str(exc).split()) and (failure.layer_class is None or failure.layer_class
+                                                   in raising_layer_classes(exc) + ["Functional"]):
+        return
+    eager = run_eager(failure.call, namespace)
+    assert eager is not None, f"{failure.call} runs on real arrays"
+    assert failure.layer_class in raising_layer_classes(eager) or message in " ".join(str(eager).split()), \
+        (failure, eager)
+
+
+@pytest.mark.parametrize("stem", sorted(TWINS))
+def test_the_buggy_example_fails_with_its_real_bug(stem):
+    name, layer, cause = TWINS[stem]
+    module = load(stem)
+    report = check(getattr(module, name))
+    assert report.failures, report
+    if layer is not None:
+        assert any(f.layer_class == layer and f.cause == cause for f in report.failures), report
+    for failure in report.failures:
+        confirmed(failure, vars(module))
+    assert report.working_point is not None and report.working_point["works"], report
+
+
+@pytest.mark.parametrize("stem", sorted(TWINS))
+def test_the_fixed_twin_passes_with_no_options(stem):
+    name = TWINS[stem][0]
+    report = check(getattr(load(f"{stem}_fixed"), name))
+    assert report.ok and report.errors == [], report
+    assert report.working_point is None or report.working_point["works"]
+    assert "works at:" in str(report) or report.working_point is None
+
+
+def test_the_pooling_builder_is_tried_at_its_own_input_shape_first():
+    report = check(load("pooling_builder").build_model)
+    assert report.working_point["at"] == {"H": 28, "C": 1} and report.working_point["probes"] == 1
+    assert "works at: H=28, C=1 (defaults otherwise)" in str(report)
+
+
+def test_an_undecorated_folder_is_checked_block_by_block():
+    run = shapeguard("check", "examples/undecorated", "--format", "json")
+    assert run.code == 1, run.stderr
+    document = json.loads(run.stdout)
+    by_name = {t["target"].split(":")[-1]: t for t in document["targets"]}
+    assert set(by_name) == {"conv_bn", "basic_block", "bottleneck_block", "SqueezeExcite"}
+    assert [n for n, t in by_name.items() if t["status"] != "pass"] == ["bottleneck_block"]
+    (failure,) = by_name["bottleneck_block"]["failures"]
+    assert failure["layer"]["class"] == "Add" and failure["cause"] == "spatial"
+    assert document["summary"]["found"] == 4 and document["summary"]["checked"] == 4
+    assert document["not_checked"] == []
+    assert not any("utils" in t["target"] for t in document["targets"])
