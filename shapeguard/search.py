@@ -184,8 +184,9 @@ def budget(space: Space, cost: float | None, max_examples: int, *, given: bool =
         return Budget(False, max_examples, f"{combinations}, over the budget of {max_examples} probes")
     # The reason leaves the measured cost out: reports of the same code stay byte for byte the same.
     if n * cost <= TIME_BUDGET:
-        return Budget(True, max_examples, f"{combinations} {'fit' if n != 1 else 'fits'} the {TIME_BUDGET:g} s time budget at the "
-                                          "measured probe cost")
+        fit = "fit" if n != 1 else "fits"
+        return Budget(True, max_examples, f"{combinations} {fit} the {TIME_BUDGET:g} s time budget at the measured "
+                                          "probe cost")
     examples = min(n, max(max_examples, int(TIME_BUDGET / cost)))
     return Budget(False, examples, f"{combinations} would take longer than the {TIME_BUDGET:g} s time budget "
                                    f"at the measured probe cost: a search of {examples} probes")
