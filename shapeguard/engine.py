@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._callee import NoTensor, resolve
+from ._callee import FACTORY, NoTensor, resolve
 from ._outcome import ERROR, NO_KERAS_CALL
 from ._probe import first_layer_rank, session
 from ._settings import CheckSettings, split_settings
@@ -107,8 +107,13 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     callee = resolve(callable_, planned.inputs, planned.input_shapes, name=name, call_name=call_name)
     space = callee.space(planned.axes, where=where)
     space.check_contract()
-    if callee.inputs is None:
+    if callee.inputs is None and space.templates:
         space = _space_of_inferred_rank(callee, space, planned.axes, where, settings.timeout)
+    if callee.kind == FACTORY and callee.built_calls:
+        # Its first call returned built models: a model builder, whose space has no tensor axes.
+        callee = callee.as_builder()
+        space = callee.space(planned.axes, where=where)
+        space.check_contract()
     call_of = lambda point: callee.render(space.arguments(point)) + note
     before_probe = None
     if watch.before_probe is not None:  # the supervisor's record: the point (or its values) and the call
@@ -129,7 +134,7 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
         _refuse_non_blocks(result.outcomes.values(), target)
         report = _report(callable_, target, space, result, settings.seed, call_of)
         report.notes.extend(callee.notes)
-        if callee.inputs is None:
+        if callee.inputs is None and space.templates:
             _reject_wrong_rank(report, space, target)
         report.strict = settings.strict
         explain(report, space, result, prober, call_of, extra_budget=settings.max_examples)

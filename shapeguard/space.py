@@ -408,13 +408,16 @@ def build_space(
     where: Any = None,
     rank: int | None = None,
     shape_params: frozenset = frozenset(),
+    tensors: bool = True,
 ) -> Space:
     """The space for ``fn``: the given axes, templates and constraints, the
     rest inferred (README, "Inferred axes" and "Telling shapeguard the
     contract"). ``rank`` picks the inferred template when none is given
     (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``).
     ``shape_params`` are the templates' parameters that take a shape tuple
-    (given as ``input_shapes``, which is how errors name them). Raises
+    (given as ``input_shapes``, which is how errors name them). With
+    ``tensors=False`` (a model builder, which makes its own inputs) no
+    template is inferred and the space has only values. Raises
     `ShapeguardError` for anything that does not fit the signature.
 
     Four steps: the signature's parameters, the templates, the names the
@@ -423,7 +426,7 @@ def build_space(
     axes = dict(axes or {})
     signature, params = _parameters(fn, name)
     option = lambda param, text: (InputShapeOption if param in shape_params else InputOption)(param, text)
-    templates = _templates(name, params, axes, inputs, rank, option)
+    templates = _templates(name, params, axes, inputs, rank, option) if tensors or inputs else []
     tensor_params = {t.param for t in templates}
     dim_names = _dimension_names(name, params, axes, templates, tensor_params, option)
     result, constants = _axes(name, params, axes, templates, tensor_params, dim_names)
