@@ -108,7 +108,7 @@ class Callee:
     def as_builder(self) -> Callee:
         """This factory as the model builder its first call showed it to be
         (it returned built models): no tensor, no second call, no factory note."""
-        values = [p for p in self.signature.parameters.values() if p.name not in self.tensors]
+        values = [p for p in self.signature.parameters.values() if p.name not in self.tensors]  # **kwargs too
         return replace(self, kind=BUILDER, signature=inspect.Signature(values), inputs=None, tensors=(),
                        notes=[n for n in self.notes if n != _factory_note(self.name)], built_calls=set(),
                        raised_calls=set())
@@ -116,6 +116,9 @@ class Callee:
     def __call__(self, *args, **kwargs):
         bound = self.signature.bind(*args, **kwargs)
         values = dict(bound.arguments)
+        for param in self.signature.parameters.values():
+            if param.kind == param.VAR_KEYWORD and self.kind != FUNCTION:  # a factory's or builder's keywords
+                values.update(values.pop(param.name, {}))
         for param in self.shape_params:
             values[param] = _shape_of(values[param])
         shapes = [values[p] for p in self.shape_params]
@@ -273,9 +276,12 @@ def _resolve_class(cls: type, inputs: dict, input_shapes: dict, label: str, call
 
 
 def _resolve_function(fn: Callable, inputs: dict, input_shapes: dict, label: str, call_name: str) -> Callee:
-    params = _parameters(_signature(fn, label))
+    full = _signature(fn, label)
+    params = _parameters(full)
     if params[:1] and params[0].name in ("self", "cls"):
         params = params[1:]  # a method seen through its class
+    # **kwargs is kept, so that an axis the space passes by keyword reaches it (space._keyword_axes).
+    var_keyword = [p for p in full.parameters.values() if p.kind == p.VAR_KEYWORD]
     names = {p.name for p in params}
     templates = {**inputs, **input_shapes}
     shape_defaults = {p.name: tuple(p.default) for p in params
@@ -290,15 +296,18 @@ def _resolve_function(fn: Callable, inputs: dict, input_shapes: dict, label: str
     outside = [n for n in templates if n not in names]
     # A factory has no parameter a tensor can go to: templates then name what its result takes.
     factory = len(outside) == len(templates) and not any(_looks_like_tensor(p) for p in params)
+    if factory and templates and var_keyword and not params:
+        factory = False  # def block(**kwargs) given a template: the tensor goes into its **kwargs
     if not factory:
-        signature = inspect.Signature(params)
+        signature = inspect.Signature(params + var_keyword)
         return Callee(call_name, FUNCTION, fn, signature, templates or None,
                       shape_params=frozenset(input_shapes), shape_defaults=shape_defaults)
     if not templates and _makes_own_inputs(fn):  # no tensor to take, its own keras.Input: a model builder
-        return Callee(call_name, BUILDER, fn, _signature_of([], params), None, shape_defaults=shape_defaults)
+        return Callee(call_name, BUILDER, fn, _signature_of([], params, var_keyword), None,
+                      shape_defaults=shape_defaults)
     tensor_names = outside or [FACTORY_TENSOR]
     tensors = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in tensor_names]
-    signature = _signature_of(tensors, params)
+    signature = _signature_of(tensors, params, var_keyword)
     # The factory note is added by the first call whose result is applied (`Callee.__call__`).
     return Callee(call_name, FACTORY, fn, signature, templates or None, tuple(tensor_names),
                   frozenset(input_shapes), shape_defaults=shape_defaults)
@@ -335,12 +344,13 @@ def _makes_own_inputs(fn: Callable) -> bool:
     return False
 
 
-def _signature_of(tensors: list, values: list) -> inspect.Signature:
-    """Tensors first (positional, so the space passes them first), then values by keyword."""
+def _signature_of(tensors: list, values: list, var_keyword: list = ()) -> inspect.Signature:
+    """Tensors first (positional, so the space passes them first), then values
+    by keyword (and ``**kwargs``, if the target has it)."""
     P = inspect.Parameter
     return inspect.Signature(
         [t.replace(kind=P.POSITIONAL_OR_KEYWORD, default=P.empty) for t in tensors]
-        + [v.replace(kind=P.KEYWORD_ONLY) for v in values]
+        + [v.replace(kind=P.KEYWORD_ONLY) for v in values] + list(var_keyword)
     )
 
 
