@@ -299,8 +299,11 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
 
 def _not_checked(target, message: str):
     """The entry of a found block that could not be checked: the sentence
-    without the target's name in front (the summary names it)."""
+    without the target's name in front (the summary names it; a sentence
+    naming it inline reads "it raised ...")."""
     reason = message.removeprefix(f"{target.name}: ")
+    if reason.startswith(f"{target.name} "):  # a sentence that names the block inline: "X raised ..."
+        reason = "it " + reason.removeprefix(f"{target.name} ")
     file, line = target.defined_at or (None, None)
     return _report.NotChecked(target.name, reason, file, line)
 

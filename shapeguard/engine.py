@@ -9,14 +9,14 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._callee import NoTensor, resolve
+from ._callee import FACTORY, NoTensor, resolve
 from ._outcome import ERROR, NO_KERAS_CALL
 from ._inference import INFERRED_TEMPLATES
-from ._probe import rank_hint, session
+from ._probe import OWN_ERROR, rank_hint, session
 from ._settings import CheckSettings, split_settings
 from ._spec import refuse_lazy_functions, spec_of, unwrap
 from ._working import RankRejected, find, grown_axes, rejects_rank
-from .errors import InputOption, ShapeguardError
+from .errors import SUBJECT, AxisOption, InputOption, InputShapeOption, ShapeguardError
 from .explain import explain
 from .report import BlockError, Failure, Location, Report
 from .search import Prober, budget, measured_cost, search
@@ -119,8 +119,16 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     with prober.guarded():
         # The rank hint records the Keras layers a plain call makes: before the
         # session's stand-ins answer for them.
-        hint = rank_hint(callee, space, _first(space), settings.timeout) if callee.inputs is None else None
-        with session():
+        inferred = callee.inputs is None and space.templates
+        hint = rank_hint(callee, space, _first(space), settings.timeout) if inferred else None
+        if callee.kind == FACTORY and callee.built_calls:
+            # Its first call returned built models: a model builder, whose space has no tensor axes.
+            callee = callee.as_builder()
+            space = callee.space(planned.axes, where=where)
+            space.check_contract()
+            prober = Prober(callee, space, timeout=settings.timeout, on_probe=watch.on_probe,
+                            before_probe=before_probe, known=watch.known)
+        with session(), prober.guarded():
             return _checked(planned, callee, space, prober, hint, target, note)
 
 
@@ -144,12 +152,13 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
         database_key=_database_key(callable_),
     )
     _refuse_non_blocks(result.outcomes.values(), target)
+    _refuse_unrunnable(result, callee, space, target)
     report = _report(callable_, target, space, result, settings.seed, call_of)
     report.notes.extend(callee.notes)
     report.budget = chosen.why
     if working is not None:
         report.working_point = working.as_dict()
-    if callee.inputs is None and working is None:
+    if callee.inputs is None and space.templates and working is None:
         _reject_wrong_rank(report, space, target)
     report.strict = settings.strict
     if working is None or working.works:
@@ -248,7 +257,7 @@ def _working_point(prober, callee, space, axes, where, hint, target):
     ranks. Every candidate rejected for its rank is one sentence naming the
     template to give, not a failure per point."""
     candidates = [space]
-    if callee.inputs is None:
+    if callee.inputs is None and space.templates:
         ranks = [hint] if hint is not None else []
         ranks += [r for r in (INFERRED_TEMPLATES[3], INFERRED_TEMPLATES[2], INFERRED_TEMPLATES[4],
                               INFERRED_TEMPLATES[1]) if r not in ranks]
@@ -300,6 +309,66 @@ def _refuse_non_blocks(outcomes, target: str) -> None:
     outcomes = list(outcomes)
     if outcomes and all(o.status == ERROR and o.error_type == NoTensor.__name__ for o in outcomes):
         raise ShapeguardError(f"{outcomes[0].message}.", subject=target)
+
+
+def _refuse_unrunnable(result, callee, space, target: str) -> None:
+    """A block that refused every point probed (`REFUSALS`: a ValueError, a
+    KeyError, ...) before calling any Keras layer never ran with any value
+    shapeguard gave it: one
+    usage-error sentence (exit 2) naming the error and the option it needs
+    (values it reads from ``**kwargs``, other values, or the input's
+    template), not a report of its errors."""
+    outcomes = result.outcomes
+    if not outcomes or result.interrupted or result.stopped:
+        return
+    if not all(o.status == ERROR and o.cause == OWN_ERROR and o.error_type in REFUSALS
+               and p in result.unrun for p, o in outcomes.items()):
+        return
+    first = min(outcomes, key=lambda p: (sum(p), p))
+    outcome = outcomes[first]
+    what = outcome.error_type + (f" ({outcome.message})" if outcome.message else "")
+    at = f" at {Location(outcome.file, outcome.line).shown()}" if outcome.file else ""
+    n = len(outcomes)
+    every = "at the one combination probed" if n == 1 else f"at every one of the {n} combinations probed"
+    head = (SUBJECT, f" raised {what}{at}, {every}, before calling any Keras layer, so no shape was checked; ")
+    raise ShapeguardError((*head, *_unrunnable_hint(outcome, callee, space), "."), subject=target)
+
+
+# The errors with which a block refuses its values or misses one (raise ValueError("unsupported"),
+# kwargs["filters"]); any other error at every point (a TypeError, an AttributeError) is a bug of the
+# block, reported with its line as every block error is.
+REFUSALS = ("ValueError", "KeyError", "IndexError", "LookupError", "AssertionError", "NotImplementedError")
+
+
+def _unrunnable_hint(outcome, callee, space) -> tuple:
+    """The option a block that never ran needs, as parts of a sentence."""
+    option = lambda param, template: (InputShapeOption if param in callee.shape_params else InputOption)(
+        param, template)
+    try:
+        own = inspect.signature(callee.target).parameters.values()
+    except (TypeError, ValueError):
+        own = []
+    kinds = {p.kind for p in own}
+    if inspect.Parameter.VAR_POSITIONAL in kinds and outcome.error_type != "KeyError":
+        return ("it takes *args, which shapeguard leaves empty (it passes values by name): give the values it "
+                "reads there parameters of their own, e.g. def block(x, filters=8)",)
+    if inspect.Parameter.VAR_KEYWORD in kinds and (outcome.error_type == "KeyError" or not space.axes):
+        key = outcome.message.strip("'\"") if outcome.error_type == "KeyError" else ""
+        key = key if key.isidentifier() else "NAME"
+        given = InputOption(key, "H,W,C") if key in _TENSOR_KEYS else AxisOption(key, (8, 16))
+        return ("it reads **kwargs, which shapeguard leaves empty: give what it reads there by name, e.g. ", given)
+    parts: list = []
+    tried = next((a for a in space.axes if not a.is_dim and a.inferred), None)
+    if tried is not None:
+        parts += ["give values it accepts (", AxisOption(tried.name, tried.values), " were inferred)"]
+    template = next((t for t in space.templates if t.inferred), None)
+    if template is not None:
+        parts += [", or " if parts else "give ", "its input's template (", option(template.param, template.text),
+                  " was inferred)"]
+    return tuple(parts) or ("it rejects every value it was given: give values it accepts",)
+
+
+_TENSOR_KEYS = ("x", "inputs", "input", "input_tensor", "tensor")
 
 
 def _definition(fn: Callable) -> Location | None:

@@ -60,6 +60,21 @@ class AxisOption(Option):
 
 
 @dataclass(frozen=True)
+class ObjectOption(Option):
+    """An object for a parameter, one shapeguard cannot make (a config, a
+    backbone model): ``backbone=[my_backbone]`` / ``--axis
+    backbone=mymodule.BACKBONE`` (the command line imports a dotted name)."""
+
+    name: str
+
+    def python(self) -> str:
+        return f"{self.name}=[my_{self.name}]"
+
+    def cli(self) -> str:
+        return f"--axis {self.name}=mymodule.{self.name.upper()}"
+
+
+@dataclass(frozen=True)
 class InputOption(Option):
     """A tensor parameter's template: ``inputs={'x': 'H,H,C'}`` / ``--input x=H,H,C``."""
 

@@ -54,6 +54,7 @@ class SearchResult:
     counts: dict | None = None  # Outcome.mode -> failing points (exhaustive only)
     interrupted: bool = False
     unchecked: set = field(default_factory=set)  # points that passed without calling Keras
+    unrun: set = field(default_factory=set)  # points where the block raised before calling Keras
     stopped: str = ""  # why the search ended early, other than Ctrl-C
 
 
@@ -110,6 +111,8 @@ class Prober:
                 outcome, calls = self._probe(self.space, point, point)
                 if outcome.status == PASS and calls == 0:
                     self.result.unchecked.add(point)
+                elif outcome.status == ERROR and calls == 0:
+                    self.result.unrun.add(point)
             self.result.outcomes[point] = outcome
             if outcome.failed:
                 self.modes.add(outcome.mode)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -49,9 +50,14 @@ from ._inference import (
     related_shapes,
 )
 from ._show import show_value
-from .errors import AxisOption, InputOption, InputShapeOption, ShapeguardError, WhereOption
+from .errors import AxisOption, InputOption, InputShapeOption, ObjectOption, ShapeguardError, WhereOption
 
 ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
+# Parameters that hold an object shapeguard cannot make (named so, when not annotated with a class).
+OBJECT_NAMES = re.compile(r"^(config|cfg|conf|configuration|params|hparams|hyperparams|hp|args|opts|options|"
+                          r"settings|backbone|base_model|model|encoder|decoder|submodel|optimizer|loss|"
+                          r".*_config|.*_cfg|.*_model|.*_params)$")
+_SCALAR_ANNOTATIONS = (int, float, str, bool, tuple, list, "int", "float", "str", "bool", "tuple", "list")
 
 
 @dataclass(frozen=True)
@@ -415,6 +421,7 @@ def build_space(
     where: Any = None,
     rank: int | tuple | None = None,
     shape_params: frozenset = frozenset(),
+    tensors: bool = True,
 ) -> Space:
     """The space for ``fn``: the given axes, templates and constraints, the
     rest inferred (README, "Inferred axes" and "Telling shapeguard the
@@ -422,7 +429,9 @@ def build_space(
     (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``; or the
     dims themselves, ``("T",)``).
     ``shape_params`` are the templates' parameters that take a shape tuple
-    (given as ``input_shapes``, which is how errors name them). Raises
+    (given as ``input_shapes``, which is how errors name them). With
+    ``tensors=False`` (a model builder, which makes its own inputs) no
+    template is inferred and the space has only values. Raises
     `ShapeguardError` for anything that does not fit the signature.
 
     Four steps: the signature's parameters, the templates, the names the
@@ -431,7 +440,10 @@ def build_space(
     axes = dict(axes or {})
     signature, params = _parameters(fn, name)
     option = lambda param, text: (InputShapeOption if param in shape_params else InputOption)(param, text)
-    templates = _templates(name, params, axes, inputs, rank, option)
+    signature, params = _keyword_axes(signature, params, [n for n in inputs or {} if n not in params])
+    templates = _templates(name, params, axes, inputs, rank, option) if tensors or inputs else []
+    read = {n for t in templates for n in t.names()}
+    signature, params = _keyword_axes(signature, params, [a for a in axes if a not in params and a not in read])
     tensor_params = {t.param for t in templates}
     dim_names = _dimension_names(name, params, axes, templates, tensor_params, option)
     result, constants = _axes(name, params, axes, templates, tensor_params, dim_names)
@@ -457,6 +469,23 @@ def _parameters(fn: Callable, name: str) -> tuple[inspect.Signature, dict]:
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     }
     return signature, params
+
+
+def _keyword_axes(signature: inspect.Signature, params: dict, names: list):
+    """A function taking ``**kwargs`` (``def block(x, **kwargs)``) gets the
+    ``names`` (axes naming neither a parameter nor a template dimension, or
+    templates naming no parameter) by keyword: ``--axis filters=8`` for a
+    block reading ``kwargs["filters"]``. A name close to a parameter's stays
+    an error (a misspelling, not a keyword)."""
+    var_keyword = next((p for p in signature.parameters.values() if p.kind == p.VAR_KEYWORD), None)
+    if var_keyword is None:
+        return signature, params
+    extra = [a for a in names if not suggest(a, params)]
+    if not extra:
+        return signature, params
+    added = [inspect.Parameter(a, inspect.Parameter.KEYWORD_ONLY) for a in extra]
+    listed = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    return signature.replace(parameters=[*listed, *added, var_keyword]), {**params, **{p.name: p for p in added}}
 
 
 def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, option) -> list[Template]:
@@ -560,7 +589,7 @@ def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: s
         else:
             constants.append((p.name, p.default))
     if missing:
-        raise _missing_error(name, missing)
+        raise _missing_error(name, [params[n] for n in missing])
     return result, constants
 
 
@@ -609,17 +638,42 @@ def _parse_conditions(where: Any, name: str, known: list[str], tensors: set = fr
     return conditions
 
 
-def _missing_error(name: str, missing: list[str]) -> ShapeguardError:
+def _missing_error(name: str, missing: list[inspect.Parameter]) -> ShapeguardError:
     """One sentence listing every parameter still without values, each with
-    the form to give it."""
-    noun = "parameter" if len(missing) == 1 else "parameters"
-    parts: list = [f"{noun} with no default and no values to try; give values for "]
-    for i, param in enumerate(missing):
+    the form to give it; a parameter that holds an object (`_object_kind`:
+    a config, a backbone model) is said to need one, given by name."""
+    objects = [(p.name, _object_kind(p)) for p in missing if _object_kind(p)]
+    values = [p.name for p in missing if not _object_kind(p)]
+    parts: list = []
+    if values:
+        noun = "parameter" if len(values) == 1 else "parameters"
+        parts.append(f"{noun} with no default and no values to try; give values for ")
+    for i, param in enumerate(values):
         if TENSOR_LIKE_NAMES.match(param):
             parts += [", " * (i > 0) + f"{param} (a tensor? ", InputOption(param, "H,H,C"), ")"]
         else:
             parts += [", " * (i > 0) + f"{param} (", AxisOption(param, tuple(CHANNEL_VALUES[:2])), ")"]
+    for i, (param, kind) in enumerate(objects):
+        parts += ["; " if values or i else "", f"{param} needs a value shapeguard cannot make ({kind}); give one, e.g. ",
+                  ObjectOption(param)]
     return ShapeguardError((*parts, "."), subject=name)
+
+
+def _object_kind(p: inspect.Parameter) -> str:
+    """What object a parameter without values holds, when it holds one:
+    annotated with a class that is not a number, string or sequence
+    (``backbone: keras.Model``), or named like a config or a model
+    (`OBJECT_NAMES`); "" otherwise."""
+    annotation = p.annotation
+    if annotation is not NO_DEFAULT and annotation not in _SCALAR_ANNOTATIONS:
+        if inspect.isclass(annotation):
+            return f"a {annotation.__qualname__}"
+        if isinstance(annotation, str) and annotation.isidentifier() or isinstance(annotation, str) and all(
+                part.isidentifier() for part in annotation.split(".")):
+            return f"a {annotation.rpartition('.')[2]}"
+    if OBJECT_NAMES.match(p.name):
+        return "an object"
+    return ""
 
 
 def _make_axis(name, axis_name, values, default, is_dim) -> Axis:

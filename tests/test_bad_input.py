@@ -140,6 +140,18 @@ def generator_block(x):
     yield x
 
 
+def configured(x, config):
+    return x
+
+
+class Backbone:  # stands for keras.Model: any class that is not a number, string or sequence
+    pass
+
+
+def on_a_backbone(x, backbone: Backbone, depth: int):
+    return x
+
+
 SMALL = {"inputs": {"x": "D"}, "D": [2]}
 
 # (what to call, the start of the message)
@@ -170,6 +182,11 @@ API_CASES = [
     (lambda: check(functools.partial(generator_block), **SMALL), "generator_block is a generator function"),
     (lambda: check(dense, unit=[4], **SMALL), "axis 'unit' names neither"),
     (lambda: check(dense, inputs={"x": "D"}, D=[0]), "axis 'D': 0 is not a valid size"),
+    # a parameter holding an object: said to need one, given by name (no probe, no Keras)
+    (lambda: check(configured, **SMALL), "configured: config needs a value shapeguard cannot make (an object); "
+                                         "give one, e.g. config=[my_config]."),
+    (lambda: check(on_a_backbone, **SMALL), "give values for depth (depth=[8, 16]); backbone needs a value "
+                                            "shapeguard cannot make (a Backbone); give one, e.g. backbone=[my_backbone]."),
     (lambda: guard(max_examples=0), "max_examples must be a positive integer, not 0."),
     (lambda: guard(max_examples=-5), "max_examples must be a positive integer, not -5."),
     (lambda: guard(seed="abc"), "seed must be an integer, not 'abc'."),
@@ -200,3 +217,34 @@ def test_a_usage_error_after_a_good_run_leaves_the_output_file_alone(folder, mon
     assert (folder / "keep.json").read_bytes() == before
     assert not [p for p in os.listdir(folder) if p.startswith(".shapeguard-")]
     capfd.readouterr()
+
+
+def refuses(x, units=8):
+    if x.shape[-1] != 3:  # no inferred channel count is 3
+        raise ValueError("expects an RGB image")
+    import keras
+
+    return keras.layers.Dense(units)(x)
+
+
+def reads_kwargs(x, **kwargs):
+    import keras
+
+    return keras.layers.Dense(kwargs["units"])(x)
+
+
+@pytest.mark.keras
+def test_api_a_block_that_runs_with_no_value_is_one_sentence_naming_the_option():
+    with pytest.raises(ShapeguardError) as raised:
+        check(refuses, max_examples=8)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith("test_bad_input:refuses raised ValueError (expects an RGB image) at ")
+    assert message.endswith("before calling any Keras layer, so no shape was checked; give values it accepts "
+                            "(units=[8, 16, 32, 64] were inferred), or its input's template "
+                            "(inputs={'x': 'H,H,C'} was inferred).")
+    assert check(refuses, inputs={"x": "4,3"}, units=[8]).ok
+    with pytest.raises(ShapeguardError, match=r"reads \*\*kwargs, which shapeguard leaves empty: give what it "
+                                              r"reads there by name, e.g. units=\[8, 16\]\.$"):
+        check(reads_kwargs, inputs={"x": "4"})
+    assert check(reads_kwargs, inputs={"x": "4"}, units=[8, 16]).ok

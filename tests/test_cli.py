@@ -9,6 +9,7 @@ reported call with plain Keras in this process.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -94,6 +95,45 @@ HANGS = '''
         return keras.layers.Conv2D(filters, 1)(x)
 '''
 
+# Odd blocks: each needs an option (or runs with no value at all), said in one sentence.
+ODD = '''
+    import keras
+    from keras import layers
+
+    CONFIG = {"units": 8}
+
+
+    def kw_filters(x, **kwargs):
+        return layers.Add()([x, layers.Conv2D(kwargs["filters"], 1)(x)])
+
+
+    def kw_only(**kwargs):
+        return layers.Dense(8)(kwargs["inputs"])
+
+
+    class Configured:
+        def __init__(self, config):
+            self.config = config
+
+        def __call__(self, x):
+            return layers.Dense(self.config["units"])(x)
+
+
+    class OnABackbone(keras.layers.Layer):
+        def __init__(self, backbone: keras.Model, **kwargs):
+            super().__init__(**kwargs)
+            self.backbone = backbone
+
+        def call(self, x):
+            return self.backbone(x)
+
+
+    def refuses(x, units=8):
+        if x.shape[-1] != 3:  # no inferred channel count is 3
+            raise ValueError("expects an RGB image")
+        return layers.Dense(units)(x)
+'''
+
 INTERRUPTING = '''
     import keras
 
@@ -118,6 +158,7 @@ def workdir(tmp_path_factory) -> Path:
         "own_error.py": OWN_ERROR,
         "interrupting.py": INTERRUPTING,
         "hangs.py": HANGS,
+        "odd_blocks.py": ODD,
         "broken_syntax.py": "def block(x):\n    return x +\n",
         "raises_at_import.py": 'raise ValueError("no GPU\\nconfigured")\n',
         "script.py": 'raise SystemExit("a script, run if imported")\n',
@@ -151,6 +192,16 @@ def runs(workdir):
         ),
         "interrupted": lambda: shapeguard("check", "interrupting.py:block", cwd=workdir),
         "hangs": lambda: shapeguard("check", "hangs.py:block", "--timeout", "1", cwd=workdir),
+        "odd folder": lambda: shapeguard("check", "odd_blocks.py", cwd=workdir),
+        **{f"odd {name}": functools.partial(shapeguard, "check", f"odd_blocks.py:{name}", cwd=workdir)
+           for name in ODD_SENTENCES},
+        "odd kw_filters given": lambda: shapeguard(
+            "check", "odd_blocks.py:kw_filters", "--axis", "filters=8,16", "--input", "x=4,4,C", "--axis", "C=8",
+            "--format", "json", cwd=workdir),
+        "odd kw_only given": lambda: shapeguard("check", "odd_blocks.py:kw_only", "--input", "inputs=4", cwd=workdir),
+        "odd refuses given": lambda: shapeguard("check", "odd_blocks.py:refuses", "--input", "x=4,3", cwd=workdir),
+        "odd Configured given": lambda: shapeguard(
+            "check", "odd_blocks.py:Configured", "--axis", "config=odd_blocks.CONFIG", "--input", "x=4", cwd=workdir),
     }
     pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
     futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -388,6 +439,60 @@ def test_block_errors_exit_3_and_options_reach_the_space(runs, workdir):
     assert error["type"] == "AttributeError"
     assert error["location"] == {"file": "own_error.py", "line": line_of(workdir / "own_error.py", "no_such_attribute")}
     assert error["call"] == "broken(keras.Input(shape=(2, 3)), filters=8)"
+
+
+# The one sentence each odd block gets, as the command line spells it (after "shapeguard: odd_blocks.py:NAME").
+ODD_SENTENCES = {
+    "kw_filters": " raised KeyError ('filters') at odd_blocks.py:{line}, at every one of the 8 combinations probed, "
+                  "before calling any Keras layer, so no shape was checked; it reads **kwargs, which shapeguard "
+                  "leaves empty: give what it reads there by name, e.g. --axis filters=8,16.",
+    "kw_only": " raised KeyError ('inputs') at odd_blocks.py:{line}, at every one of the 8 combinations probed, "
+               "before calling any Keras layer, so no shape was checked; it reads **kwargs, which shapeguard "
+               "leaves empty: give what it reads there by name, e.g. --input inputs=H,W,C.",
+    "Configured": ": config needs a value shapeguard cannot make (an object); give one, e.g. "
+                  "--axis config=mymodule.CONFIG.",
+    "OnABackbone": ": backbone needs a value shapeguard cannot make (a Model); give one, e.g. "
+                   "--axis backbone=mymodule.BACKBONE.",
+    "refuses": " raised ValueError (expects an RGB image) at odd_blocks.py:{line}, at every one of the 32 "
+               "combinations probed, before calling any Keras layer, so no shape was checked; give values it "
+               "accepts (--axis units=8,16,32,64 were inferred), or its input's template (--input x=H,H,C was "
+               "inferred).",
+}
+ODD_LINES = {"kw_filters": 'kwargs["filters"]', "kw_only": 'kwargs["inputs"]', "refuses": "raise ValueError"}
+
+
+def odd_sentence(workdir: Path, name: str) -> str:
+    line = line_of(workdir / "odd_blocks.py", ODD_LINES[name]) if name in ODD_LINES else 0
+    return ODD_SENTENCES[name].format(line=line)
+
+
+@pytest.mark.parametrize("name", list(ODD_SENTENCES))
+def test_an_odd_block_named_exits_2_with_the_sentence_and_the_option_it_needs(runs, workdir, name):
+    run = runs[f"odd {name}"].result()
+    assert run.code == 2 and run.stdout == "", run.stderr
+    assert run.stderr == f"shapeguard: odd_blocks.py:{name}{odd_sentence(workdir, name)}\n"
+
+
+def test_odd_blocks_found_in_a_file_are_listed_as_not_checked_with_their_sentence(runs, workdir):
+    run = runs["odd folder"].result()
+    assert run.code == 3 and "Traceback" not in run.stdout + run.stderr, run.stderr
+    for name in ODD_SENTENCES:
+        sentence = odd_sentence(workdir, name)
+        reason = sentence.removeprefix(": ") if sentence.startswith(": ") else "it" + sentence
+        assert f"could not check odd_blocks.py:{name}: {reason}" in run.stdout + run.stderr, (name, run.stdout)
+
+
+def test_the_options_the_sentences_name_make_the_odd_blocks_checkable(runs, workdir):
+    given = runs["odd kw_filters given"].result()
+    assert given.code == 1, given.stderr
+    [target] = json.loads(given.stdout)["targets"]
+    [failure] = target["failures"]
+    assert failure["call"] == "kw_filters(keras.Input(shape=(4, 4, 8)), filters=16)"
+    confirm_with_keras(failure["call"], import_file(workdir / "odd_blocks.py", "cli_test_odd_blocks"),
+                       "Inputs have incompatible shapes")
+    for name in ("kw_only", "Configured", "refuses"):
+        run = runs[f"odd {name} given"].result()
+        assert run.code == 0 and ": OK" in run.stdout, (name, run.stdout, run.stderr)
 
 
 def test_a_block_that_hangs_is_stopped_by_timeout_and_exits_3(runs, workdir):

@@ -249,6 +249,147 @@ def test_unbuilt_model_returned_by_a_builder_is_traced_on_the_shape():
     confirm(reshape, {"build_sequential": build_sequential})
 
 
+# --- model builders that make their own inputs ------------------------------------
+
+
+def build_forecaster(look_back=10, n_features=1, units=8):
+    """The tutorials' builder: the input's shape comes from int parameters."""
+    inp = keras.Input(shape=(look_back, n_features))
+    return keras.Model(inp, layers.Dense(1)(layers.LSTM(units)(inp)))
+
+
+def build_text_model(maxlen=10, units=8):
+    """Its head assumes one value more than the embeddings hold."""
+    inp = keras.Input(shape=(maxlen,))
+    x = layers.Embedding(100, units)(inp)
+    return keras.Model(inp, layers.Reshape((maxlen * units + 1,))(x))
+
+
+def _sequence_model(units, timesteps):
+    inp = keras.Input(shape=(timesteps, 4))
+    return keras.Model(inp, layers.Dense(units)(inp))
+
+
+def build_through_a_helper(units=4, timesteps=12):
+    """A builder whose own source makes no keras.Input: its first call shows it."""
+    model = _sequence_model(units, timesteps)
+    return keras.Model(model.input, layers.Reshape((timesteps * 4,))(model.output))  # right for units=4 only
+
+
+def test_a_builder_of_int_shapes_returns_a_built_model_and_passes_without_a_second_call():
+    from shapeguard._callee import BUILDER
+
+    assert resolve_callee(build_forecaster).kind == BUILDER
+    report = check(build_forecaster, units=[8, 16])
+    assert report.ok and report.probes == 2, report
+    assert report.space == {"units": [8, 16]} and report.inferred["templates"] == {}  # no tensor axes: it takes no tensor
+    assert not any("factory" in note for note in report.notes) and "factory" not in str(report)
+
+
+def test_a_failing_builder_is_reproduced_by_its_own_call():
+    reshape = only_failure(report := check(build_text_model, units=[8]))
+    assert reshape.layer_class == "Reshape" and reshape.call == "build_text_model(units=8)"
+    assert "factory" not in str(report)
+    confirm(reshape, {"build_text_model": build_text_model})
+
+
+def test_a_builder_that_makes_its_inputs_in_a_helper_is_a_builder_from_its_first_result():
+    report = check(build_through_a_helper, units=[4, 8])
+    reshape = only_failure(report)
+    assert report.space == {"units": [4, 8]} and reshape.example == {"units": 8}
+    assert reshape.call == "build_through_a_helper(units=8)" and "factory" not in str(report)
+    confirm(reshape, {"build_through_a_helper": build_through_a_helper})
+
+
+def resolve_callee(target, **options):
+    from shapeguard._callee import resolve
+
+    return resolve(target, **options)
+
+
+# --- builders taking a shape under another name ------------------------------------
+
+
+def build_classifier(img_shape=(28, 28, 1), classes=10):
+    """Its head assumes 'same' padding."""
+    inp = keras.Input(shape=img_shape)
+    x = layers.Conv2D(8, 3)(inp)
+    x = layers.Reshape((img_shape[0] * img_shape[1] * 8,))(x)
+    return keras.Model(inp, layers.Dense(classes)(x))
+
+
+def build_sequence_classifier(data_shape=(10, 4), units=8):
+    inp = keras.Input(shape=data_shape)
+    x = layers.Conv1D(units, 3)(inp)
+    return keras.Model(inp, layers.Reshape((data_shape[0] * units,))(x))
+
+
+@pytest.mark.parametrize("param", ["input_shape", "data_shape", "img_shape", "image_shape", "shape"])
+def test_a_shape_parameter_takes_the_template_of_its_defaults_rank(param):
+    three = eval(f"lambda {param}=(28, 28, 1), filters=8: None")
+    two = eval(f"lambda {param}=(10, 4), filters=8: None")
+    none = eval(f"lambda {param}=None, filters=8: None")
+    for fn, template, default in ((three, "H,H,C", (28, 28, 1)), (two, "T,C", (10, 4)), (none, "H,H,C", None)):
+        callee = resolve_callee(fn)
+        assert callee.shape_params == {param} and callee.inputs == {param: template}
+        assert callee.shape_defaults == ({param: default} if default else {})
+
+
+def test_an_image_shape_parameter_drives_a_builder():
+    reshape = only_failure(check(build_classifier, H=[8], C=[1], classes=[10]))
+    assert reshape.layer_class == "Reshape" and reshape.call == "build_classifier(img_shape=(8, 8, 1), classes=10)"
+    confirm(reshape, {"build_classifier": build_classifier})
+
+
+def test_a_two_tuple_default_makes_a_sequence_template():
+    report = check(build_sequence_classifier, T=[7], C=[4], units=[8])
+    reshape = only_failure(report)
+    assert set(report.space) == {"T", "C", "units"}
+    assert reshape.call == "build_sequence_classifier(data_shape=(7, 4), units=8)"
+    confirm(reshape, {"build_sequence_classifier": build_sequence_classifier})
+
+
+# --- builders returning several models ---------------------------------------------
+
+
+def _autoencoder(input_shape, latent):
+    inp = keras.Input(shape=input_shape)
+    z = layers.Dense(latent)(layers.Flatten()(inp))
+    encoder = keras.Model(inp, z)
+    z_in = keras.Input(shape=(latent,))
+    size = input_shape[0] * input_shape[1] * input_shape[2]
+    decoder = keras.Model(z_in, layers.Reshape(input_shape)(layers.Dense(size)(z_in)))
+    return keras.Model(inp, decoder(encoder(inp))), encoder, decoder
+
+
+def build_autoencoder(input_shape=(8, 8, 1), latent=4):
+    autoencoder, encoder, decoder = _autoencoder(input_shape, latent)
+    return autoencoder, encoder, decoder
+
+
+def build_autoencoder_dict(input_shape=(8, 8, 1), latent=4):
+    autoencoder, encoder, decoder = _autoencoder(input_shape, latent)
+    return {"autoencoder": autoencoder, "parts": [encoder, decoder]}
+
+
+def build_with_an_unbuilt_decoder(input_shape=(8, 8, 1), latent=4):
+    _, encoder, _ = _autoencoder(input_shape, latent)
+    return encoder, keras.Sequential([layers.Dense(latent)])
+
+
+@pytest.mark.parametrize("builder", [build_autoencoder, build_autoencoder_dict])
+def test_a_builder_returning_several_built_models_passes(builder):
+    report = check(builder, H=[8], C=[1, 3])
+    assert report.ok and report.probes == 2, report
+
+
+def test_several_models_not_all_built_are_no_pass():
+    with pytest.raises(ShapeguardError) as raised:
+        check(build_with_an_unbuilt_decoder, H=[8], C=[1])
+    assert "build_with_an_unbuilt_decoder returned a tuple of 2 models, not all built (unbuilt: Sequential)" \
+        in str(raised.value)
+
+
 # --- no tensor, no pass -------------------------------------------------------------
 
 

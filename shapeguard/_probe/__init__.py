@@ -9,7 +9,8 @@ Search, explanations and the decorator use only what this module names:
 * `enriched_errors`, `describe_value`: the decorator's help on errors that
   escape a normal call (`enrich`);
 * `KerasCalls`: how many Keras layers and ops were called (a probe that
-  called none checked nothing).
+  called none checked nothing);
+* `OWN_ERROR`: the cause of an error no rule explains (the block's own).
 
 Every change to a Keras class goes through `patches.patched`; nothing outside
 this package imports ``keras.src`` (import-linter holds both, see
@@ -17,8 +18,12 @@ this package imports ``keras.src`` (import-linter holds both, see
 it, so importing this package costs nothing.
 """
 
+from .._outcome import ERROR as _ERROR
+from .causes import GENERIC as _GENERIC
 from .enrich import describe_value, enriched_errors
 from .patches import KerasCalls
 from .run import probe, rank_hint, session
 
-__all__ = ["KerasCalls", "describe_value", "enriched_errors", "probe", "rank_hint", "session"]
+OWN_ERROR = _GENERIC[_ERROR]
+
+__all__ = ["OWN_ERROR", "KerasCalls", "describe_value", "enriched_errors", "probe", "rank_hint", "session"]
