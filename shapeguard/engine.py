@@ -136,6 +136,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
     """`run`'s check inside the session: working point, search, report, explanations."""
     settings, callable_, where = planned.settings, planned.function, planned.where
     working = _working_point(prober, callee, space, planned.axes, where, hint, target)
+    original = space
     if working is not None:
         space = prober.space = working.space
     call_of = lambda point: callee.render(space.arguments(point)) + note
@@ -152,7 +153,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
         database_key=_database_key(callable_),
     )
     _refuse_non_blocks(result.outcomes.values(), target)
-    _refuse_unrunnable(result, callee, space, target)
+    _refuse_unrunnable(result, callee, original, target, working)
     report = _report(callable_, target, space, result, settings.seed, call_of)
     report.notes.extend(callee.notes)
     report.budget = chosen.why
@@ -311,7 +312,7 @@ def _refuse_non_blocks(outcomes, target: str) -> None:
         raise ShapeguardError(f"{outcomes[0].message}.", subject=target)
 
 
-def _refuse_unrunnable(result, callee, space, target: str) -> None:
+def _refuse_unrunnable(result, callee, space, target: str, working=None) -> None:
     """A block that refused every point probed (`REFUSALS`: a ValueError, a
     KeyError, ...) before calling any Keras layer never ran with any value
     shapeguard gave it: one
@@ -330,6 +331,8 @@ def _refuse_unrunnable(result, callee, space, target: str) -> None:
     at = f" at {Location(outcome.file, outcome.line).shown()}" if outcome.file else ""
     n = len(outcomes)
     every = "at the one combination probed" if n == 1 else f"at every one of the {n} combinations probed"
+    if working is not None and not working.works:
+        every = f"with every parameter at its default at each of the {working.probes} input sizes tried"
     head = (SUBJECT, f" raised {what}{at}, {every}, before calling any Keras layer, so no shape was checked; ")
     raise ShapeguardError((*head, *_unrunnable_hint(outcome, callee, space), "."), subject=target)
 
