@@ -8,8 +8,8 @@ inferred sizes grown from small to large (`SIZES`, `CHANNELS`; a builder's own
 that point: each grown spatial size takes that size, the odd one above it
 (odd sizes break stride-2 joins) and its double (a builder that only builds
 near its own default), each channel size that size and its doubles;
-smaller sizes are the explanations' bisection's job, reported as thresholds
-(README, "Working point"). A block that fails at its defaults at every size
+below the working size, a bisection finds the smallest size that works and
+the failure one size below it, reported as a threshold (README, "Working point"). A block that fails at its defaults at every size
 tried is not searched: its one finding is the failure at the largest size.
 
 With no template given, the same growth picks the rank: the template the
@@ -44,7 +44,8 @@ class WorkingPoint:
     working point; with none, the one point failing at the largest sizes);
     ``sizes``: the grown sizes where it works (or the largest tried);
     ``works``; ``probes``: how many probes growing took; ``cost``: seconds a
-    probe took (the median), for the time budget."""
+    probe took (the median), for the time budget; ``threshold``: the smallest
+    spatial size that works, with the failure one below it."""
 
     space: Space
     sizes: dict
@@ -52,10 +53,11 @@ class WorkingPoint:
     probes: int
     cost: float | None
     tried: dict  # axis name -> (smallest, largest) size tried
+    threshold: dict | None = None  # the smallest spatial size that works (`_threshold`)
 
     def as_dict(self) -> dict:
         return {"works": self.works, "at": dict(self.sizes), "probes": self.probes,
-                "tried": {k: list(v) for k, v in self.tried.items()}}
+                "tried": {k: list(v) for k, v in self.tried.items()}, "smallest": self.threshold}
 
 
 class RankRejected(Exception):
@@ -105,8 +107,9 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
                 return None
             timings.append(time.perf_counter() - start)
             if outcome.status == PASS:
+                threshold = _threshold(prober, space, sizes, timings)
                 return WorkingPoint(_centred(space, sizes), sizes, True, len(timings), _cost(timings),
-                                    _tried(axes, shape_defaults, builder))
+                                    _tried(axes, shape_defaults, builder), threshold)
             if rejects_rank(outcome):
                 rejected = rejected or (space, outcome)
                 last = None
@@ -126,6 +129,36 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
 def rejects_rank(outcome) -> bool:
     """The block rejected the tensor's rank itself (``expected ndim=3``): no size will do."""
     return outcome.failed and (outcome.cause in ("wrong rank", "rank") or bool(_RANK.search(outcome.message or "")))
+
+
+def _threshold(prober: Prober, space: Space, sizes: dict, timings: list) -> dict | None:
+    """The smallest spatial size that works, by bisection between the size
+    grown from (which failed at every channel count) and the working one,
+    every other value as at the working point: ``{"works": {"H": 22},
+    "fails": {"H": 21}, "layer": "MaxPooling2D", "message": ...}``, each
+    probed; None when the block works at the smallest size or has none grown."""
+    spatial = [n for n in sizes if n in SPATIAL_DIMS]
+    works = sizes.get(spatial[0]) if spatial else None
+    if works is None or works not in SIZES or works == SIZES[0]:
+        return None
+    fails, failure = SIZES[SIZES.index(works) - 1], None
+    while works - fails > 1:
+        mid = (works + fails) // 2
+        point_space = _at(space, {**sizes, **{n: mid for n in spatial}})
+        if point_space.call((0,) * len(point_space.axes)) is None:
+            return None
+        start = time.perf_counter()
+        outcome = prober.at(point_space, (0,) * len(point_space.axes))
+        timings.append(time.perf_counter() - start)
+        if outcome.status == PASS:
+            works = mid
+        else:
+            fails, failure = mid, outcome
+    if failure is None:  # the size grown from is the bound: probe it once more for its outcome
+        point_space = _at(space, {**sizes, **{n: fails for n in spatial}})
+        failure = prober.at(point_space, (0,) * len(point_space.axes))
+    return {"works": {n: works for n in spatial}, "fails": {n: fails for n in spatial},
+            "layer": failure.layer_class or failure.error_type, "message": failure.message}
 
 
 def _tries(space: Space, axes: list, shape_defaults: dict | None, builder: bool):

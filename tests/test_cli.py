@@ -269,7 +269,7 @@ def check_schema(document: dict) -> None:
         }
         assert set(target["inferred"]) == {"axes", "templates"}
         working = target["working_point"]
-        assert working is None or (set(working) == {"works", "at", "probes", "tried"} and working["probes"] > 0)
+        assert working is None or (set(working) == {"works", "at", "probes", "tried", "smallest"} and working["probes"] > 0)
         assert isinstance(target["budget"], str) and target["budget"]
         assert target["status"] in ("pass", "fail", "error")
         assert target["mode"] in ("search", "exhaustive")

@@ -106,7 +106,14 @@ def _working_lines(working: dict | None, space: dict) -> list[str]:
         return []
     if working["works"]:
         at = ", ".join(f"{k}={show_value(v)}" for k, v in working["at"].items())
-        return [f"  works at: {at} (defaults otherwise)"]
+        lines = [f"  works at: {at} (defaults otherwise)"]
+        smallest = working.get("smallest")
+        if smallest:
+            works = ", ".join(f"{k}={v}" for k, v in smallest["works"].items())
+            fails = ", ".join(f"{k}={v}" for k, v in smallest["fails"].items())
+            lines += _wrap(f"  smallest size that works: {works}; at {fails} {smallest['layer']} rejects it: "
+                           f"{smallest['message']}", 6)
+        return lines
     tried = ", ".join(f"{k}={lo}..{hi}" for k, (lo, hi) in working["tried"].items())
     return [f"  works at: no size tried ({tried}), with every parameter at its default; the failure below is at"
             " the largest size, and nothing else was searched"]
