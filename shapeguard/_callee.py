@@ -34,7 +34,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-from ._inference import INFERRED_TEMPLATE, TENSOR_PARAM_NAMES
+from ._inference import INFERRED_TEMPLATE, TENSOR_PARAM_NAMES, KerasFunction
 from ._show import call_string
 from .errors import SUBJECT, ShapeguardError
 from .space import Argument, build_space
@@ -90,6 +90,7 @@ class Callee:
 
     def __call__(self, *args, **kwargs):
         bound = self.signature.bind(*args, **kwargs)
+        bound.arguments.update({k: v.resolve() for k, v in bound.arguments.items() if isinstance(v, KerasFunction)})
         values = dict(bound.arguments)
         for param in self.shape_params:
             values[param] = _shape_of(values[param])
