@@ -45,6 +45,7 @@ _POSITIONAL = (
     (re.compile(r"^(Dense|EinsumDense)$"), ("units",)),
     (re.compile(r"^Activation$"), ("activation",)),
 )
+COMPARED = "what the code compares it with"  # where choices from comparisons come from
 _READS_EVERYTHING = frozenset({"locals", "vars", "eval", "exec"})
 _SIMPLE_TYPES = {bool: "bool", int: "int", float: "float", str: "str"}
 
@@ -108,7 +109,7 @@ def _evidence(target) -> dict[str, Evidence]:
             choices = _doc_choices(name, docs)
             source_of = "its docstring" if choices else ""
         if not choices and reader.compared.get(name):
-            choices, source_of = tuple(reader.compared[name]), "what the code compares it with"
+            choices, source_of = tuple(reader.compared[name]), COMPARED
         keywords = tuple(k for k in KERAS_KEYWORDS if k in reader.keywords.get(name, ()))
         found[name] = Evidence(choices, source_of, annotation, keywords, name in reader.called,
                                reader.everything or name in reader.used)

@@ -17,7 +17,7 @@ import inspect
 import re
 from typing import Any, Callable, Mapping
 
-from ._evidence import Evidence
+from ._evidence import COMPARED, Evidence
 from ._show import show_value
 
 NO_DEFAULT = inspect.Parameter.empty
@@ -107,11 +107,6 @@ def infer_dim(dim: str) -> tuple[tuple, str] | None:
     return None
 
 
-def inferred_param_values(p: inspect.Parameter, evidence: Evidence | None = None) -> tuple | None:
-    found = infer_param(p, evidence)
-    return None if found is None else found[0]
-
-
 def infer_param(p: inspect.Parameter, evidence: Evidence | None = None, *, widen: bool = True
                 ) -> tuple[tuple, str] | None:
     """``(values, rule)`` for a parameter nobody gave (README, "Inferred
@@ -148,8 +143,9 @@ def _default_first(p: inspect.Parameter, evidence: Evidence) -> tuple[tuple, str
         return None  # nothing it could change
     if isinstance(default, bool) or _is_bool(p, evidence):
         return (default, not default) if isinstance(default, bool) else (default, False, True), "a bool"
-    if any(not _same(c, default) for c in evidence.choices):  # `if stride == 1` alone says nothing new
-        return (default, *evidence.choices), evidence.choices_from
+    choices = tuple(c for c in evidence.choices if not _same(c, default))  # `if stride == 1`: nothing new
+    if len(choices) > 1 or choices and evidence.choices_from != COMPARED:
+        return (default, *choices), evidence.choices_from
     for keyword in evidence.keywords:
         values = _keyword_values(keyword, default)
         if values is not None:
@@ -159,6 +155,8 @@ def _default_first(p: inspect.Parameter, evidence: Evidence) -> tuple[tuple, str
         return None if values is None else (values, f"named {name!r}")
     if name == "data_format" and _other_layout(default) is not None:
         return _other_layout(default), "a data format"
+    if choices:  # one literal it is compared with (`if groups == 1`): after the keyword and name rules
+        return (default, *choices), evidence.choices_from
     return _label(p, evidence)
 
 
@@ -179,14 +177,17 @@ def _required(p: inspect.Parameter, evidence: Evidence) -> tuple[tuple, str] | N
         return (None,), "never used by the code"
     if _is_bool(p, evidence):
         return (False, True), "a bool"
-    if evidence.choices:
-        return evidence.choices, evidence.choices_from
+    choices = evidence.choices
+    if len(choices) > 1 or choices and evidence.choices_from != COMPARED:
+        return choices, evidence.choices_from
     for keyword in evidence.keywords:
         if keyword == "activation":
             return _activation(evidence, "passed as activation=")
         values = _keyword_values(keyword, NO_DEFAULT)
         if values is not None:
             return values, f"passed as {keyword}="
+    if choices:  # one literal it is compared with (`if stride == 1`): after the keyword rules
+        return choices, evidence.choices_from
     if ACTIVATION_NAMES.match(name):
         return _activation(evidence, "from its name")
     if _label(p, evidence) is not None:

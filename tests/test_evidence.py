@@ -236,6 +236,11 @@ def test_a_comparison_with_the_default_alone_leaves_the_name_rule_in_charge():
     assert space["stride"] == [1, 2] and space["groups"] == [32, 1]
     assert "activation" not in space  # "relu" and "relu": nothing else to try
 
+    def required(x, strides):
+        return x if strides == 1 else layers.Conv2D(8, 3, strides=strides)(x)  # noqa: F821 - read, never run
+
+    assert build_space(required, {}, {"x": "H,H,C"}).as_dict()["strides"] == [1, 2]  # passed as strides=
+
 
 def test_self_attributes_set_together_are_followed_and_a_none_label_is_held_even_with_axes():
     class Tower:
