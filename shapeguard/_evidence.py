@@ -1,7 +1,8 @@
 """What a block's own source says about each of its parameters, read with
 `ast` alone: nothing of the user's text is imported, evaluated or run here
-(annotations are read through `typing.get_type_hints` only when Python has
-already made them objects; else from their source).
+(an annotation is read as the object Python already made of it, else from
+its source; a name in it, ``Kind``, is looked up in the module's namespace,
+never evaluated).
 
 For a function the evidence is its signature's annotations, its docstring and
 its body (nested functions and lambdas included: a factory's closure). For a
@@ -98,13 +99,13 @@ def _evidence(target) -> dict[str, Evidence]:
     reader = _Reader(names, attributes)
     for statement in body:
         reader.visit(statement)
-    hints = _hints(hinted)
+    hints, namespace = _hints(hinted), getattr(hinted, "__globals__", {})
     found = {}
     for arg in args:
         name = arg.arg
         if name not in names:
             continue
-        annotation, choices, source_of = _annotation(hints.get(name, _NO_HINT), arg.annotation)
+        annotation, choices, source_of = _annotation(hints.get(name, _NO_HINT), arg.annotation, namespace)
         if not choices:
             choices = _doc_choices(name, docs)
             source_of = "its docstring" if choices else ""
@@ -235,21 +236,23 @@ _NO_HINT = object()
 
 
 def _hints(function) -> dict:
-    """The resolved annotations, or none when Python cannot resolve them."""
+    """The annotations Python already made objects (not strings: those are
+    read from their source, never evaluated)."""
     if function is None:
         return {}
     try:
-        return typing.get_type_hints(function)
-    except Exception:  # noqa: BLE001 - a forward reference that does not resolve: read the source instead
+        annotations = inspect.get_annotations(function)
+    except Exception:  # noqa: BLE001 - no annotations to read: the source has them
         return {}
+    return {name: hint for name, hint in annotations.items() if not isinstance(hint, str)}
 
 
-def _annotation(hint, node) -> tuple[str, tuple, str]:
+def _annotation(hint, node, namespace: dict) -> tuple[str, tuple, str]:
     """``(annotation kind, choices, where the choices come from)`` from the
-    resolved hint, else from the annotation's source."""
+    annotation's object, else from its source."""
     if hint is not _NO_HINT:
         return _from_hint(hint)
-    return _from_source(node) if node is not None else ("", (), "")
+    return _from_source(node, namespace) if node is not None else ("", (), "")
 
 
 def _from_hint(hint) -> tuple[str, tuple, str]:
@@ -268,7 +271,7 @@ def _from_hint(hint) -> tuple[str, tuple, str]:
     return "", (), ""
 
 
-def _from_source(node) -> tuple[str, tuple, str]:
+def _from_source(node, namespace: dict) -> tuple[str, tuple, str]:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):  # a string annotation: parse it
         try:
             node = ast.parse(node.value, mode="eval").body
@@ -276,19 +279,36 @@ def _from_source(node) -> tuple[str, tuple, str]:
             return "", (), ""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # X | None
         sides = [s for s in (node.left, node.right) if not (isinstance(s, ast.Constant) and s.value is None)]
-        return _from_source(sides[0]) if len(sides) == 1 else ("", (), "")
+        return _from_source(sides[0], namespace) if len(sides) == 1 else ("", (), "")
     head = node.value if isinstance(node, ast.Subscript) else node
     name = head.attr if isinstance(head, ast.Attribute) else getattr(head, "id", "")
     if isinstance(node, ast.Subscript) and name == "Literal":
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         return "", tuple(n.value for n in items if isinstance(n, ast.Constant)), "a Literal annotation"
     if isinstance(node, ast.Subscript) and name == "Optional":
-        return _from_source(node.slice)
+        return _from_source(node.slice, namespace)
     if name in ("bool", "int", "float", "str"):
         return name, (), ""
     if name == "Callable":
         return "callable", (), ""
+    found = _look_up(node, namespace)
+    if inspect.isclass(found) and issubclass(found, enum.Enum):
+        return "", tuple(found), "an enum annotation"
     return "", (), ""
+
+
+def _look_up(node, namespace: dict):
+    """What a dotted name (``Kind``, ``modes.Kind``) names, by dictionary
+    look-ups alone (no ``getattr``, so no user ``__getattr__`` runs); None if not found."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id) if isinstance(namespace, dict) else None
+    if isinstance(node, ast.Attribute):
+        owner = _look_up(node.value, namespace)
+        try:
+            return vars(owner).get(node.attr) if owner is not None else None
+        except TypeError:  # no __dict__
+            return None
+    return None
 
 
 # -- docstrings -------------------------------------------------------------

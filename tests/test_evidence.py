@@ -211,7 +211,13 @@ def test_a_source_file_is_read_not_run(tmp_path, monkeypatch):
         import sys
         from typing import Literal
 
-        def block(x, mode: "Literal['a', 'b']" = "a", flag=None, *, pad="same"):
+        import enum
+
+        class Kind(enum.Enum):
+            A = "a"
+            B = "b"
+
+        def block(x, mode: "Literal['a', 'b']" = "a", flag=None, *, pad="same", kind: "Kind" = Kind.A):
             """flag: 'on' or 'off'."""
             if flag != "on":
                 pass
@@ -224,6 +230,7 @@ def test_a_source_file_is_read_not_run(tmp_path, monkeypatch):
     assert found["mode"].choices == ("a", "b")
     assert found["flag"].choices == ("on", "off") and found["flag"].choices_from == "its docstring"
     assert found["pad"].keywords == ("padding",)
+    assert [k.name for k in found["kind"].choices] == ["A", "B"]  # a string annotation: looked up, not evaluated
 
 
 def test_a_comparison_with_the_default_alone_leaves_the_name_rule_in_charge():
