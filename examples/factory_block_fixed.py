@@ -11,7 +11,7 @@ from keras import layers
 from shapeguard import guard
 
 
-@guard(C=[16, 32], filters=[16, 32], H=[7], inputs={"inputs": "H,H,C"})
+@guard(C=[16, 32], filters=[16, 32], strides=[1, 2], H=[7], inputs={"inputs": "H,H,C"})
 def InvertedResidual(filters, expansion=2, strides=1):
     def apply(inputs):
         channels = inputs.shape[-1]

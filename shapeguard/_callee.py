@@ -46,7 +46,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
-from ._inference import INFERRED_TEMPLATE, INFERRED_TEMPLATES, TENSOR_PARAM_NAMES
+from ._inference import INFERRED_TEMPLATE, INFERRED_TEMPLATES, TENSOR_PARAM_NAMES, KerasFunction
 from ._show import call_string
 from .errors import SUBJECT, ShapeguardError
 from .space import Argument, build_space
@@ -115,6 +115,7 @@ class Callee:
 
     def __call__(self, *args, **kwargs):
         bound = self.signature.bind(*args, **kwargs)
+        bound.arguments.update({k: v.resolve() for k, v in bound.arguments.items() if isinstance(v, KerasFunction)})
         values = dict(bound.arguments)
         for param in self.signature.parameters.values():
             if param.kind == param.VAR_KEYWORD and self.kind != FUNCTION:  # a factory's or builder's keywords

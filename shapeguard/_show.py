@@ -6,6 +6,7 @@ repr with a memory address, so that reports stay byte-identical from run to run.
 
 from __future__ import annotations
 
+import enum
 import inspect
 from typing import Any
 
@@ -14,6 +15,8 @@ def show_value(value: Any) -> str:
     """A value as Python source: functions and classes by dotted name
     (``keras.src.activations.activations.relu``), never a repr with a memory
     address, so reports and JSON stay byte-identical from run to run."""
+    if isinstance(value, enum.Enum):  # a member by its dotted name, as the block's code writes it
+        return f"{type(value).__module__}.{type(value).__qualname__}.{value.name}"
     if inspect.isfunction(value) or inspect.isclass(value) or inspect.isbuiltin(value) or inspect.ismethod(value):
         module = getattr(value, "__module__", None)
         qualname = getattr(value, "__qualname__", getattr(value, "__name__", None))

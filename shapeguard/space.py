@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping
 
+from ._evidence import evidence as read_evidence
 from ._expr import Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
 from ._inference import (
     CHANNEL_VALUES,
@@ -446,7 +447,7 @@ def build_space(
     signature, params = _keyword_axes(signature, params, [a for a in axes if a not in params and a not in read])
     tensor_params = {t.param for t in templates}
     dim_names = _dimension_names(name, params, axes, templates, tensor_params, option)
-    result, constants = _axes(name, params, axes, templates, tensor_params, dim_names)
+    result, constants = _axes(name, params, axes, templates, tensor_params, dim_names, read_evidence(fn))
     axis_names = [a.name for a in result]
     conditions = tuple(_parse_conditions(where, name, axis_names + [n for n, _ in constants], tensor_params))
     layout = "data_format" if "data_format" in params and "data_format" not in tensor_params else None
@@ -561,10 +562,13 @@ def _dimension_names(name: str, params: dict, axes: dict, templates: list, tenso
 
 
 def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: set,
-          dim_names: list) -> tuple[list[Axis], list]:
+          dim_names: list, evidence: Mapping) -> tuple[list[Axis], list]:
     """The axes (given, then inferred dimensions, template choices, inferred
     parameters) and the constants (parameters kept at their default); one
-    error naming every parameter still without values."""
+    error naming every parameter still without values. ``evidence``: what
+    the block's source says about each parameter (`_evidence`). Given axes
+    are never widened: with any given, a parameter the caller did not name
+    keeps its default, or is held at one value when it has none."""
     result: list[Axis] = []
     for axis_name, values in axes.items():
         is_dim = axis_name in dim_names
@@ -581,7 +585,7 @@ def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: s
     for p in params.values():
         if p.name in axes or p.name in tensor_params:
             continue
-        inferred = infer_param(p)
+        inferred = infer_param(p, evidence.get(p.name), widen=not axes)
         if inferred is not None:
             result.append(replace(_make_axis(name, p.name, inferred[0], p.default, False), inferred=inferred[1]))
         elif p.default is NO_DEFAULT:

@@ -6,6 +6,7 @@ the issue names them; every reported failure is confirmed with plain Keras."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import keras
@@ -65,6 +66,10 @@ def with_activation(x, filters=8, activation=keras.activations.relu):
     return layers.Conv2D(filters, 1, activation=activation)(x)
 
 
+def calls_its_activation(x, filters, activation):
+    return activation(layers.Add()([x, layers.Conv2D(filters, 1)(x)]))
+
+
 def layout(x, filters=8, data_format=None):
     y = layers.Conv2D(filters, 1, data_format=data_format)(x)
     return layers.MaxPooling2D(2, data_format=data_format)(y)
@@ -87,7 +92,8 @@ def namespace():
 
 @pytest.fixture(scope="module")
 def v2_free():
-    return check(resnet.residual_block_v2, filters=[8, 16], H=[7], C=[16, 32], exhaustive=True)
+    return check(resnet.residual_block_v2, filters=[8, 16], H=[7], C=[16, 32], kernel_size=[1, 3, 5],
+                 stride=[1, 2], conv_shortcut=[False, True], exhaustive=True)  # given axes are never widened
 
 
 def test_residual_block_v2_kernel_size_bug_has_its_own_minimal_example(v2_free):
@@ -103,7 +109,7 @@ def test_residual_block_v2_kernel_size_bug_has_its_own_minimal_example(v2_free):
 
 def test_residual_block_v2_with_its_contract_reports_only_the_kernel_size_bug():
     report = check(resnet.residual_block_v2, inputs={"x": "H,H,4*filters"}, filters=[8, 16], H=[7],
-                   exhaustive=True)
+                   kernel_size=[1, 3, 5], stride=[1, 2], conv_shortcut=[False, True], exhaustive=True)
     assert report.failures and report.errors == []
     assert "C" not in report.space  # the channels are bound to 4*filters
     for failure in report.failures:
@@ -115,10 +121,12 @@ def test_residual_block_v2_with_its_contract_reports_only_the_kernel_size_bug():
 
 def test_residual_block_v1_passes_with_its_contract_and_reports_the_shortcut_contract_without():
     contract = dict(inputs={"x": "H,H,4*filters"}, where="conv_shortcut or stride == 1")
-    report = check(resnet.residual_block_v1, filters=[8, 16], H=[7], exhaustive=True, **contract)
+    report = check(resnet.residual_block_v1, filters=[8, 16], H=[7], stride=[1, 2], conv_shortcut=[True, False],
+                   exhaustive=True, **contract)
     assert report.ok, report
     assert report.skipped > 0 and report.probes == report.size - report.skipped
-    free = check(resnet.residual_block_v1, filters=[8, 16], H=[7], C=[16, 32], stride=[1], exhaustive=True)
+    free = check(resnet.residual_block_v1, filters=[8, 16], H=[7], C=[16, 32], stride=[1],
+                 conv_shortcut=[True, False], exhaustive=True)
     (failure,) = free.failures
     assert failure.layer_class == "Add" and failure.example["conv_shortcut"] is False
     assert failure.example["C"] != 4 * failure.example["filters"]
@@ -155,7 +163,7 @@ def test_blocks_with_required_labels_and_ratios_run_with_no_options(block):
 
 def test_required_parameters_are_listed_in_one_sentence_per_door(capsys):
     def cell(ip, p, filters, depth_multiplier_thing):
-        pass
+        return ip, p, filters, depth_multiplier_thing  # each is used: none is held at None
 
     with pytest.raises(ShapeguardError) as caught:
         build_space(cell, name="cell")
@@ -192,9 +200,11 @@ def test_flatten_then_dense_fails_only_on_unknown_sizes():
 
 
 def test_tuple_defaults_search_tuples_and_run_clean():
-    report = check(tuple_block, C=[8], H=[7, 8], filters=[16])
-    assert report.space["kernel_size"] == [(3, 3), (1, 1), (5, 5)]
-    assert report.space["strides"] == [(1, 1), (2, 2)]
+    inferred = build_space(tuple_block, {}, {"x": "H,H,C"}).as_dict()  # no axes given: inferred
+    assert inferred["kernel_size"] == [(3, 3), (1, 1), (5, 5)]
+    assert inferred["strides"] == [(1, 1), (2, 2)]
+    report = check(tuple_block, C=[8], H=[7, 8], filters=[16], kernel_size=inferred["kernel_size"],
+                   strides=inferred["strides"])
     assert report.ok and report.errors == [], report
     assert "kernel_size" not in build_space(multi_kernel, {}, {"x": "T,C"}).as_dict()
     assert check(multi_kernel, inputs={"x": "T,C"}, C=[8], T=[16]).ok
@@ -216,6 +226,15 @@ def test_callables_appear_by_dotted_name_and_json_is_byte_identical():
     assert call_string("with_activation", args).endswith("activation=keras.src.activations.activations.relu)")
 
 
+def test_an_activation_the_block_calls_is_given_a_keras_function_the_report_names_as_python():
+    report = check(calls_its_activation, inputs={"x": "H,H,C"}, C=[8], H=[4], filters=[8, 16])
+    assert [repr(v) for v in report.space["activation"]] == ["keras.activations.relu"]  # one value, by name
+    assert json.loads(report.to_json())["targets"][0]["space"]["activation"] == ["keras.activations.relu"]
+    (failure,) = report.failures
+    assert failure.call.endswith("filters=16, activation=keras.activations.relu)")
+    confirm(failure, globals())  # the reproducing call runs as written, with plain Keras
+
+
 # -- lists of tensors, choices, layouts ---------------------------------------
 
 def test_list_template_builds_a_list_of_tensors():
@@ -229,10 +248,10 @@ def test_list_template_builds_a_list_of_tensors():
 
 
 def test_channels_first_points_lay_out_channels_last_templates_channels_first():
-    report = check(layout, H=[6], C=[3], filters=[8], exhaustive=True)
-    assert report.space["data_format"] == [None, "channels_first"]
+    assert build_space(layout, {}).as_dict()["data_format"] == [None, "channels_first"]  # inferred
+    report = check(layout, H=[6], C=[3], filters=[8], data_format=[None, "channels_first"], exhaustive=True)
     assert report.ok and report.probes == 2
-    space = build_space(layout, {"H": [6], "C": [3], "filters": [8]})
+    space = build_space(layout, {"H": [6], "C": [3], "filters": [8], "data_format": [None, "channels_first"]})
     shapes = {space.values(p)["data_format"]: space.arguments(p)[0].shape for p in space.points()}
     assert shapes == {None: (6, 6, 3), "channels_first": (3, 6, 6)}
 

@@ -82,7 +82,7 @@ class Blocks:
     def __init__(self, width=8):
         self.width = width
 
-    @guard(C=[8, 16], inputs={"x": "4,4,C"})
+    @guard(C=[8, 16], residual=[True, False], inputs={"x": "4,4,C"})  # named: given axes are never widened
     def block(self, x, residual=True):
         """A method."""
         y = layers.Conv2D(self.width, 1)(x)
@@ -105,9 +105,10 @@ def test_methods_work_and_can_be_checked():
 
 
 def test_check_is_reachable_from_the_module_and_the_function():
-    report = shapeguard.check(guarded_block, filters=[8], C=[8], H=[3])
+    searched = dict(filters=[8], C=[8], H=[3], strides=[1, 2], conv_shortcut=[True, False])
+    report = shapeguard.check(guarded_block, **searched)
     assert report.space == {"C": [8], "filters": [8], "H": [3], "strides": [1, 2], "conv_shortcut": [True, False]}
-    assert guarded_block.check(filters=[8], C=[8], H=[3]).to_json() == report.to_json()
+    assert guarded_block.check(**searched).to_json() == report.to_json()
     # an odd size and an identity shortcut: stride 2 breaks the join
     (failure,) = report.failures
     assert failure.example == {"C": 8, "filters": 8, "H": 3, "strides": 2, "conv_shortcut": False}

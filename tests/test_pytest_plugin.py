@@ -35,14 +35,14 @@ from keras.layers import Add, Conv2D
 from shapeguard import guard
 
 
-@guard(C=[8, 16], filters=[8], inputs={"x": "4,4,C"})
+@guard(C=[8, 16], filters=[8], conv_shortcut=[False, True], inputs={"x": "4,4,C"})
 def buggy_block(x, filters, conv_shortcut=False):
     shortcut = Conv2D(filters, 1)(x) if conv_shortcut else x
     y = Conv2D(filters, 1)(x)
     return Add()([y, shortcut])
 
 
-@guard(C=[8, 16], filters=[8], inputs={"x": "4,4,C"})
+@guard(C=[8, 16], filters=[8], conv_shortcut=[False, True], inputs={"x": "4,4,C"})
 def fixed_block(x, filters, conv_shortcut=False):
     if conv_shortcut or x.shape[-1] != filters:
         shortcut = Conv2D(filters, 1)(x)

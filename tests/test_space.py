@@ -8,7 +8,7 @@ from shapeguard.space import build_space
 
 
 def block(x, filters, strides=1, groups=32, conv_shortcut=True, kernel_size=3, name="b"):
-    pass
+    return x, filters, strides, groups, conv_shortcut, kernel_size, name  # uses each: the source is evidence
 
 
 def test_inferred_space_follows_the_documented_rules():
@@ -18,7 +18,7 @@ def test_inferred_space_follows_the_documented_rules():
     assert space.as_dict() == {
         "H": [7, 8],
         "C": [8, 16, 32, 64],
-        "filters": [8, 16, 32, 64],
+        "filters": [64],  # no default, and the code says nothing about it: one guess, never a grid
         "strides": [1, 2],
         "conv_shortcut": [True, False],
         "kernel_size": [3, 1, 5],
@@ -37,14 +37,13 @@ def test_given_axes_keep_their_order_default_first_then_ascending():
 def test_template_with_fixed_dims_and_call_string():
     space = build_space(block, {"filters": [32]}, {"x": "8,8,C"})
     point = (0,) * len(space.axes)
-    assert call_string("block", space.arguments(point)) == (
-        "block(keras.Input(shape=(8, 8, 8)), filters=32, strides=1, conv_shortcut=True, kernel_size=3)"
-    )
+    # axes were given: the parameters not named keep their defaults, so the call leaves them out
+    assert call_string("block", space.arguments(point)) == "block(keras.Input(shape=(8, 8, 8)), filters=32)"
 
 
 def test_keyword_only_tensor_is_passed_by_keyword():
     def f(*, inputs, units=4):
-        pass
+        return inputs, units
 
     space = build_space(f, {}, {"inputs": "T,D"}, name="f")
     args = space.arguments((0,) * len(space.axes))
@@ -73,7 +72,7 @@ def test_bad_input_gives_one_clear_sentence(axes, inputs, message):
 
 def test_parameter_without_default_or_values_is_an_error():
     def f(x, depth):
-        pass
+        return x * depth
 
     with pytest.raises(ShapeguardError, match="no default and no values to try; give values for depth"):
         build_space(f)
@@ -82,13 +81,20 @@ def test_parameter_without_default_or_values_is_an_error():
 
 def test_every_inferred_axis_and_template_is_named_with_its_rule():
     def block(x, filters, strides=1, use_bias=True, groups=32):
-        return x
+        return x, filters, strides, use_bias, groups
 
-    space = build_space(block, {"C": [16]}, None)  # C given: the others are inferred all the same, and said so
+    template = {"x": {"template": "H,H,C", "from": "no template given: taken as an image"}}
+    assert build_space(block).inferred() == {
+        "axes": {"H": "a spatial or sequence dimension", "C": "a channel dimension",
+                 "filters": "no default: guessed 64 from its name", "strides": "named 'strides'", "use_bias": "a bool"},
+        "templates": template,
+    }
+    # C given: the parameters with a default keep it (given axes are never widened), the one without is
+    # held at its guess, and the dims nobody gave are inferred all the same, and said so
+    space = build_space(block, {"C": [16]}, None)
     assert space.inferred() == {
-        "axes": {"H": "a spatial or sequence dimension", "filters": "named 'filters'", "strides": "named 'strides'",
-                 "use_bias": "a bool"},
-        "templates": {"x": {"template": "H,H,C", "from": "no template given: taken as an image"}},
+        "axes": {"H": "a spatial or sequence dimension", "filters": "no default: guessed 64 from its name"},
+        "templates": template,
     }
     given = build_space(block, {"filters": [8], "strides": [1], "use_bias": [True], "C": [8], "H": [7]},
                         {"x": "H,H,C"})

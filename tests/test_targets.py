@@ -400,7 +400,7 @@ def maybe_nothing(x, filters=8, skip_all=False):
 
 
 def test_a_point_that_returns_no_tensor_is_an_error_not_a_pass():
-    report = check(maybe_nothing, inputs={"x": "4,4,C"}, C=[8], filters=[8])
+    report = check(maybe_nothing, inputs={"x": "4,4,C"}, C=[8], filters=[8], skip_all=[False, True])
     assert report.status == "error" and report.failures == []
     [error] = report.errors
     assert error.type == "NoTensor" and error.example["skip_all"] is True
@@ -417,8 +417,9 @@ class NotABlock:
 
 
 class NeedsWidthAndDepth(layers.Layer):
-    def __init__(self, zeta, omega, width, **kwargs):  # width has values by name; zeta and omega none
+    def __init__(self, zeta, omega, width, **kwargs):  # width has a value by name; zeta and omega none
         super().__init__(**kwargs)
+        self.zeta, self.omega, self.width = zeta, omega, width  # used: none is held at None
 
     def call(self, x):
         return x
@@ -493,7 +494,8 @@ def cli_runs(tmp_path_factory):
         "from keras import layers\n\n"
         "class NeedsArgs(layers.Layer):\n"
         "    def __init__(self, zeta, omega, **kwargs):\n"
-        "        super().__init__(**kwargs)\n\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.zeta, self.omega = zeta, omega\n\n"
         "    def call(self, x):\n"
         "        return x\n"
     )
