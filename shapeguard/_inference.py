@@ -61,6 +61,8 @@ GUESSES: tuple[tuple[re.Pattern, Any], ...] = (
     (re.compile(r"^(scale|residual_scale|layer_scale)$"), 1.0),
     (re.compile(r"^(dropout|dropout_rate|drop_rate|drop_path_rate|rate|.*_dropout)$"), 0.0),
 )
+# One value for an annotated parameter with no default and no other evidence (a count, a ratio).
+ANNOTATION_GUESSES: Mapping[str, Any] = {"int": 2, "float": 0.5}
 # Values for a parameter the code passes as one of Keras's keyword arguments (`_evidence`).
 KEYWORD_VALUES: Mapping[str, tuple] = {
     "padding": ("same", "valid"),
@@ -214,7 +216,13 @@ def _required(p: inspect.Parameter, evidence: Evidence) -> tuple[tuple, str] | N
     if _label(p, evidence) is not None:
         return _label(p, evidence)
     guess = _guess(name)
-    return None if guess is None else ((guess,), f"no default: guessed {show_value(guess)} from its name")
+    if guess is not None:
+        return (guess,), f"no default: guessed {show_value(guess)} from its name"
+    kind = evidence.annotation or {int: "int", float: "float"}.get(p.annotation, p.annotation)
+    if kind in ANNOTATION_GUESSES:
+        guess = ANNOTATION_GUESSES[kind]
+        return (guess,), f"no default: guessed {show_value(guess)} from its {kind} annotation"
+    return None
 
 
 def _guess(name: str) -> Any:
