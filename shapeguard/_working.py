@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, replace
 
 from ._inference import CHANNEL_DIMS, SPATIAL_DIMS
-from ._outcome import PASS, TIMEOUT
+from ._outcome import ERROR, PASS, TIMEOUT
 from .search import Prober
 from .space import Space
 
@@ -93,7 +93,7 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
         axes = grown_axes(space)
         if not axes:
             continue
-        last = None
+        last, errors = None, []
         for sizes in _tries(space, axes, shape_defaults, builder):
             point_space = _at(space, sizes)
             point = (0,) * len(point_space.axes)
@@ -117,6 +117,9 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
             last = (space, sizes, point_space)
             if outcome.error_type == TIMEOUT:
                 break
+            errors.append((outcome.status, outcome.error_type, outcome.message))
+            if len(errors) >= len(CHANNELS) and errors[0][0] == ERROR and len(set(errors)) == 1:
+                break  # the block's own error, the same whatever the size: growing will not help
         if last is not None and failed is None:
             failed = last
     if failed is None:

@@ -332,7 +332,7 @@ def _refuse_unrunnable(result, callee, space, target: str, working=None) -> None
     n = len(outcomes)
     every = "at the one combination probed" if n == 1 else f"at every one of the {n} combinations probed"
     if working is not None and not working.works:
-        every = f"with every parameter at its default at each of the {working.probes} input sizes tried"
+        every = f"at every input size tried with every parameter at its default ({working.probes} probes)"
     head = (SUBJECT, f" raised {what}{at}, {every}, before calling any Keras layer, so no shape was checked; ")
     raise ShapeguardError((*head, *_unrunnable_hint(outcome, callee, space), "."), subject=target)
 

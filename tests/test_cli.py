@@ -443,18 +443,20 @@ def test_block_errors_exit_3_and_options_reach_the_space(runs, workdir):
 
 # The one sentence each odd block gets, as the command line spells it (after "shapeguard: odd_blocks.py:NAME").
 ODD_SENTENCES = {
-    "kw_filters": " raised KeyError ('filters') at odd_blocks.py:{line}, at every one of the 8 combinations probed, "
+    "kw_filters": " raised KeyError ('filters') at odd_blocks.py:{line}, at every input size tried with "
+                  "every parameter at its default (24 probes), "
                   "before calling any Keras layer, so no shape was checked; it reads **kwargs, which shapeguard "
                   "leaves empty: give what it reads there by name, e.g. --axis filters=8,16.",
-    "kw_only": " raised KeyError ('inputs') at odd_blocks.py:{line}, at every one of the 8 combinations probed, "
+    "kw_only": " raised KeyError ('inputs') at odd_blocks.py:{line}, at every input size tried with every "
+               "parameter at its default (24 probes), "
                "before calling any Keras layer, so no shape was checked; it reads **kwargs, which shapeguard "
                "leaves empty: give what it reads there by name, e.g. --input inputs=H,W,C.",
     "Configured": ": config needs a value shapeguard cannot make (an object); give one, e.g. "
                   "--axis config=mymodule.CONFIG.",
     "OnABackbone": ": backbone needs a value shapeguard cannot make (a Model); give one, e.g. "
                    "--axis backbone=mymodule.BACKBONE.",
-    "refuses": " raised ValueError (expects an RGB image) at odd_blocks.py:{line}, at every one of the 32 "
-               "combinations probed, before calling any Keras layer, so no shape was checked; give values it "
+    "refuses": " raised ValueError (expects an RGB image) at odd_blocks.py:{line}, at every input size "
+               "tried with every parameter at its default (24 probes), before calling any Keras layer, so no shape was checked; give values it "
                "accepts (--axis units=8,16,32,64 were inferred), or its input's template (--input x=H,H,C was "
                "inferred).",
 }
