@@ -62,7 +62,8 @@ def test_the_buggy_example_fails_with_its_real_bug(stem):
         assert any(f.layer_class == layer and f.cause == cause for f in report.failures), report
     for failure in report.failures:
         confirmed(failure, vars(module))
-    assert report.working_point is not None and report.working_point["works"], report
+    # where sizes were grown, the block works at its defaults (a builder making its own Input grows none)
+    assert report.working_point is None or report.working_point["works"], report
 
 
 @pytest.mark.parametrize("stem", sorted(TWINS))

@@ -6,7 +6,8 @@ frame `shapeguard._usercode` says is the user's. The innermost frame of the
 user's code is the *location*, and the user frames from the target down are
 the *chain*; the first Keras `Operation` (layer or op) called after the
 location is the *layer*, looking inside models (a `Sequential` passes its
-input on to the layer that rejects it). The rule of kinds (README, "What a
+input on to the layer that rejects it); a model that rejects its own input
+(a functional model's input spec) is the layer when none inside it raised. The rule of kinds (README, "What a
 probe reports"):
 
 * **shape**: a layer rejected the shapes it got;
@@ -46,12 +47,14 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
 
     from keras.src.models.model import Model
 
-    op, in_init, in_build, shapes = None, False, False, ()
+    op, in_init, in_build, shapes, model = None, False, False, (), None
     for frame, _ in frames[last_user + 1 :]:
         owner = frame.f_locals.get("self")
         # A model (Sequential, functional) only passes its inputs on to its
         # layers: the layer that rejected them is inside it.
         if not isinstance(owner, Operation) or (op is None and isinstance(owner, Model)):
+            if model is None and isinstance(owner, Model):
+                model = (owner, frame)
             continue
         if op is None:
             op, op_frame = owner, frame
@@ -60,6 +63,9 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         if owner is op:
             in_init = in_init or frame.f_code.co_name == "__init__"
             in_build = in_build or frame.f_code.co_name == "build"
+    if op is None and model is not None:  # no layer inside it raised: the model rejected its own inputs
+        op, op_frame = model
+        shapes = _input_shapes(op_frame)
     message = _clean_message(exc)
     error_type = type(exc).__name__
     rule = _causes.from_message(error_type, message)
