@@ -157,6 +157,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
     report = _report(callable_, target, space, result, settings.seed, call_of)
     report.notes.extend(callee.notes)
     report.budget = chosen.why
+    report.templates = _templates_checked(space)
     if working is not None:
         report.working_point = working.as_dict()
     if callee.inputs is None and space.templates and working is None:
@@ -246,6 +247,14 @@ def _report(callable_, target, space, result, seed, call_of) -> Report:
     report.failures.sort(key=lambda f: (order(f), f.kind, f.layer_class, f.cause))
     report.errors.sort(key=lambda e: (order(e), e.type, e.cause))
     return report
+
+
+def _templates_checked(space) -> dict:
+    """Each tensor parameter's template as probed: a template with choices
+    shows the ones its axis kept (the working point picks one)."""
+    axes = space.as_dict()
+    return {t.param: "|".join("None" if v is None else str(v) for v in axes[t.param]) if len(t.choices) > 1
+            else t.text for t in space.templates}
 
 
 def _first(space):

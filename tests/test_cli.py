@@ -266,6 +266,7 @@ def check_schema(document: dict) -> None:
             "axis_summary", "warnings", "grid", "strict",  # README, "Reports that explain"
             "inferred",  # what nobody gave, and the rule for each
             "working_point", "budget",  # where it works at its defaults; why exhaustive or a search
+            "templates",  # what each tensor parameter was checked on
         }
         assert set(target["inferred"]) == {"axes", "templates"}
         working = target["working_point"]

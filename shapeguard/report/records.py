@@ -127,6 +127,7 @@ class Report:
     inferred: dict = field(default_factory=dict)  # space.Space.inferred: what nobody gave, and the rule for each
     working_point: dict | None = None  # _working.WorkingPoint.as_dict: where the block works at its defaults
     budget: str = ""  # why the check was exhaustive or a search (search.budget)
+    templates: dict = field(default_factory=dict)  # tensor parameter -> the template it was checked on
 
     @property
     def status(self) -> str:
@@ -181,6 +182,7 @@ class Report:
         data["inferred"] = self.inferred or {"axes": {}, "templates": {}}
         data["working_point"] = self.working_point
         data["budget"] = self.budget
+        data["templates"] = dict(self.templates)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:

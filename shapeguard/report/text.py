@@ -62,6 +62,8 @@ def render_text(report, call_lines: bool = False) -> str:
         u = report.unchecked
         lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
     lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
+    if report.status == "pass" and report.templates:  # an OK says what it was checked on
+        lines.append("  templates checked: " + "  ".join(f"{k}={v}" for k, v in report.templates.items()))
     lines += _inferred_lines(report.inferred)
     lines += _working_lines(report.working_point, report.space)
     if report.budget:
