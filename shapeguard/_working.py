@@ -35,7 +35,7 @@ SIZES = (8, 16, 32, 64, 128, 256, 512)  # spatial and sequence sizes tried, in o
 CHANNELS = (8, 16, 32, 64, 128, 256)  # channel sizes tried at each spatial size
 IMAGE_CHANNELS = (3, 1)  # tried first for a model builder's input shape
 CHANNEL_SPAN = 4  # a centred channel axis: c, 2c, 4c, 8c
-_RANK = re.compile(r"\bndim\b|\brank\b|out of bounds|Expected an input with rank")
+_RANK = re.compile(r"\bndim\b|out of bounds|Expected an input with rank|must be rank")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
                 threshold = _threshold(prober, space, sizes, timings)
                 return WorkingPoint(_centred(space, sizes), sizes, True, len(timings), _cost(timings),
                                     _tried(axes, shape_defaults, builder), threshold)
-            if rejects_rank(outcome):
+            if rejects_rank(outcome, space):
                 rejected = rejected or (space, outcome)
                 last = None
                 break
@@ -129,39 +129,18 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
                         _tried(grown_axes(space), shape_defaults, builder))
 
 
-def rejects_rank(outcome) -> bool:
-    """The block rejected the tensor's rank itself (``expected ndim=3``): no size will do."""
-    return outcome.failed and (outcome.cause in ("wrong rank", "rank") or bool(_RANK.search(outcome.message or "")))
-
-
-def _threshold(prober: Prober, space: Space, sizes: dict, timings: list) -> dict | None:
-    """The smallest spatial size that works, by bisection between the size
-    grown from (which failed at every channel count) and the working one,
-    every other value as at the working point: ``{"works": {"H": 22},
-    "fails": {"H": 21}, "layer": "MaxPooling2D", "message": ...}``, each
-    probed; None when the block works at the smallest size or has none grown."""
-    spatial = [n for n in sizes if n in SPATIAL_DIMS]
-    works = sizes.get(spatial[0]) if spatial else None
-    if works is None or works not in SIZES or works == SIZES[0]:
-        return None
-    fails, failure = SIZES[SIZES.index(works) - 1], None
-    while works - fails > 1:
-        mid = (works + fails) // 2
-        point_space = _at(space, {**sizes, **{n: mid for n in spatial}})
-        if point_space.call((0,) * len(point_space.axes)) is None:
-            return None
-        start = time.perf_counter()
-        outcome = prober.at(point_space, (0,) * len(point_space.axes))
-        timings.append(time.perf_counter() - start)
-        if outcome.status == PASS:
-            works = mid
-        else:
-            fails, failure = mid, outcome
-    if failure is None:  # the size grown from is the bound: probe it once more for its outcome
-        point_space = _at(space, {**sizes, **{n: fails for n in spatial}})
-        failure = prober.at(point_space, (0,) * len(point_space.axes))
-    return {"works": {n: works for n in spatial}, "fails": {n: fails for n in spatial},
-            "layer": failure.layer_class or failure.error_type, "message": failure.message}
+def rejects_rank(outcome, space: Space | None = None) -> bool:
+    """The block rejected the tensor's rank itself (``expected ndim=3``): no
+    size will do. A layer deeper in the block that rejects the rank of what
+    it got (a ``Conv2D`` after ``Flatten``) is a failure of the block, not of
+    the template: with ``space``, the rejecting layer must have got a tensor
+    of the template's rank."""
+    if not (outcome.failed and (outcome.cause == "wrong rank" or _RANK.search(outcome.message or ""))):
+        return False
+    if space is None or not outcome.input_shapes or not space.templates:
+        return True
+    ranks = {len(space.templates[0].choices[0]) + 1} if space.templates[0].choices[0] is not None else set()
+    return any(len(shape) in ranks for shape in outcome.input_shapes)
 
 
 def _tries(space: Space, axes: list, shape_defaults: dict | None, builder: bool):

@@ -294,7 +294,7 @@ def _reject_wrong_rank(report: Report, space, target: str) -> None:
     """A block that rejects the inferred template's rank at every point gets
     one sentence naming the template to give, not a failure per point."""
     outcomes = [o for _, o in report.outcomes]
-    if outcomes and all(rejects_rank(o) for o in outcomes):
+    if outcomes and all(rejects_rank(o, space) for o in outcomes):
         raise _wrong_rank(space, outcomes[0], target, others=False)
 
 

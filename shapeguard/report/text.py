@@ -117,8 +117,10 @@ def _working_lines(working: dict | None, space: dict) -> list[str]:
                            f"{smallest['message']}", 6)
         return lines
     tried = ", ".join(f"{k}={lo}..{hi}" for k, (lo, hi) in working["tried"].items())
-    return [f"  works at: no size tried ({tried}), with every parameter at its default; the failure below is at"
-            " the largest size, and nothing else was searched"]
+    names = ", ".join(working["tried"])
+    return _wrap(f"  works at: no size tried ({tried}), with every parameter at its default; the failure below is"
+                 f" at the largest size, and nothing else was searched. If the block is meant for other sizes or"
+                 f" values, give them ({names} as axes, or the input's template).", 6)
 
 
 def _ok_verdict(report) -> str:
