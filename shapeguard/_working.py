@@ -143,6 +143,36 @@ def rejects_rank(outcome, space: Space | None = None) -> bool:
     return any(len(shape) in ranks for shape in outcome.input_shapes)
 
 
+def _threshold(prober: Prober, space: Space, sizes: dict, timings: list) -> dict | None:
+    """The smallest spatial size that works, by bisection between the size
+    grown from (which failed at every channel count) and the working one,
+    every other value as at the working point: ``{"works": {"H": 22},
+    "fails": {"H": 21}, "layer": "MaxPooling2D", "message": ...}``, each
+    probed; None when the block works at the smallest size or has none grown."""
+    spatial = [n for n in sizes if n in SPATIAL_DIMS]
+    works = sizes.get(spatial[0]) if spatial else None
+    if works is None or works not in SIZES or works == SIZES[0]:
+        return None
+    fails, failure = SIZES[SIZES.index(works) - 1], None
+    while works - fails > 1:
+        mid = (works + fails) // 2
+        point_space = _at(space, {**sizes, **{n: mid for n in spatial}})
+        if point_space.call((0,) * len(point_space.axes)) is None:
+            return None
+        start = time.perf_counter()
+        outcome = prober.at(point_space, (0,) * len(point_space.axes))
+        timings.append(time.perf_counter() - start)
+        if outcome.status == PASS:
+            works = mid
+        else:
+            fails, failure = mid, outcome
+    if failure is None:  # the size grown from is the bound: probe it once more for its outcome
+        point_space = _at(space, {**sizes, **{n: fails for n in spatial}})
+        failure = prober.at(point_space, (0,) * len(point_space.axes))
+    return {"works": {n: works for n in spatial}, "fails": {n: fails for n in spatial},
+            "layer": failure.layer_class or failure.error_type, "message": failure.message}
+
+
 def _tries(space: Space, axes: list, shape_defaults: dict | None, builder: bool):
     """The sizes to try, in order: a builder's default shape, then each spatial
     size with each channel size (`SIZES` x `CHANNELS`)."""
