@@ -164,7 +164,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
         _reject_wrong_rank(report, space, target)
     report.strict = settings.strict
     if working is None or working.works:
-        explain(report, space, result, prober, call_of, extra_budget=settings.max_examples)
+        explain(report, space, result, prober, call_of, extra_budget=chosen.max_examples)
     return report
 
 

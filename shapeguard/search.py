@@ -158,6 +158,7 @@ def outside_key(space: Space, point: Point) -> tuple:
 
 
 TIME_BUDGET = 30.0  # seconds of probing an exhaustive check may take, at the measured probe cost
+MIN_SEARCH = 20  # probes a search makes however slow a probe is
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def budget(space: Space, cost: float | None, max_examples: int, *, given: bool =
            exhaustive: bool | None = None) -> Budget:
     """Exhaustive when every combination fits `TIME_BUDGET` at ``cost``
     seconds a probe, a Hypothesis search of as many probes as fit otherwise
-    (at least ``max_examples``). A budget ``given`` (``max_examples`` from the
+    (at least `MIN_SEARCH`). A budget ``given`` (``max_examples`` from the
     caller or the decorator) or ``exhaustive`` set wins: then the count rule
     (exhaustive when the space has no more points than the budget)."""
     n = space.probe_count
@@ -190,7 +191,7 @@ def budget(space: Space, cost: float | None, max_examples: int, *, given: bool =
         fit = "fit" if n != 1 else "fits"
         return Budget(True, max_examples, f"{combinations} {fit} the {TIME_BUDGET:g} s time budget at the measured "
                                           "probe cost")
-    examples = min(n, max(max_examples, int(TIME_BUDGET / cost)))
+    examples = min(n, max(MIN_SEARCH, int(TIME_BUDGET / cost)))
     return Budget(False, examples, f"{combinations} would take longer than the {TIME_BUDGET:g} s time budget "
                                    f"at the measured probe cost: a search of {examples} probes")
 
