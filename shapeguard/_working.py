@@ -33,7 +33,7 @@ from .space import Space
 
 SIZES = (8, 16, 32, 64, 128, 256, 512)  # spatial and sequence sizes tried, in order
 CHANNELS = (8, 16, 32, 64, 128, 256)  # channel sizes tried at each spatial size
-IMAGE_CHANNELS = (3, 1)  # tried first for a model builder's input shape
+IMAGE_CHANNELS = (3, 1)  # tried first for a model builder's input, last for a block's
 CHANNEL_SPAN = 4  # a centred channel axis: c, 2c, 4c, 8c
 _RANK = re.compile(r"\bndim\b|out of bounds|Expected an input with rank|must be rank")
 
@@ -181,7 +181,7 @@ def _tries(space: Space, axes: list, shape_defaults: dict | None, builder: bool)
     default = _default_sizes(space, shape_defaults or {})
     if default:
         yield default
-    channels = (IMAGE_CHANNELS + CHANNELS) if builder else CHANNELS
+    channels = (IMAGE_CHANNELS + CHANNELS) if builder else (CHANNELS + IMAGE_CHANNELS)
     choices = [[(a.name, v) for v in a.values] for a in _choice_axes(space)]
     for s in SIZES if spatial else (None,):
         for c in channels if channel else (None,):
@@ -231,6 +231,8 @@ def _centred(space: Space, sizes: dict) -> Space:
             continue
         if a.name in SPATIAL_DIMS:
             values, rule = (v, v + 1, 2 * v), f"works at {v}; {v + 1} for an odd size, {2 * v} for a larger one"
+        elif v in IMAGE_CHANNELS:  # an image's channels (RGB, grey): a model's contract, not searched
+            values, rule = (v,), f"works at {v}, an image's channel count: held there"
         else:
             values, rule = tuple(v * 2 ** i for i in range(CHANNEL_SPAN)), f"works at {v}; and its doubles"
         axes.append(replace(a, values=values, inferred=f"{a.inferred}: {rule}"))
@@ -240,7 +242,7 @@ def _centred(space: Space, sizes: dict) -> Space:
 def _tried(axes: list, shape_defaults, builder: bool) -> dict:
     tried = {}
     for a in axes:
-        sizes = SIZES if a.name in SPATIAL_DIMS else (IMAGE_CHANNELS + CHANNELS if builder else CHANNELS)
+        sizes = SIZES if a.name in SPATIAL_DIMS else IMAGE_CHANNELS + CHANNELS
         tried[a.name] = (min(sizes), max(sizes))
     return tried
 

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._callee import FACTORY, NoTensor, resolve
+from ._callee import FACTORY, SHAPE_PARAM_NAMES, NoTensor, resolve
 from ._outcome import ERROR, NO_KERAS_CALL
 from ._inference import INFERRED_TEMPLATES
 from ._probe import OWN_ERROR, rank_hint, session
@@ -285,7 +285,7 @@ def _working_point(prober, callee, space, axes, where, hint, target):
         if candidates and not grown_axes(candidates[0]):  # the caller gave every dim of the first: that rank
             candidates = candidates[:1]
     try:
-        return find(prober, candidates, getattr(callee, "shape_defaults", None), builder=bool(callee.shape_params))
+        return find(prober, candidates, getattr(callee, "shape_defaults", None), builder=_builds_models(callee))
     except RankRejected as rejected:
         raise _wrong_rank(rejected.space, rejected.outcome, target) from None
 
@@ -296,6 +296,12 @@ def _reject_wrong_rank(report: Report, space, target: str) -> None:
     outcomes = [o for _, o in report.outcomes]
     if outcomes and all(rejects_rank(o, space) for o in outcomes):
         raise _wrong_rank(space, outcomes[0], target, others=False)
+
+
+def _builds_models(callee) -> bool:
+    """A model builder (keras.applications' ``ResNet50(input_tensor=..., input_shape=...)``):
+    its input is an image first, 3 or 1 channels."""
+    return bool(callee.shape_params) or any(name in SHAPE_PARAM_NAMES for name in callee.signature.parameters)
 
 
 def _wrong_rank(space, outcome, target: str, others: bool = True) -> ShapeguardError:

@@ -1,4 +1,4 @@
-"""Shared test setup (see tests/README.md): the markers, ``--fuzz-examples``,
+"""Shared test setup (see tests/README.md): the markers, ``--fuzz-examples``, ``--slow``,
 the fast lane's collection rule, and fixtures more than one module uses.
 `pytester` runs pytest sessions in a temporary folder."""
 
@@ -35,10 +35,16 @@ def pytest_addoption(parser):
         metavar="N",
         help=f"random blocks the fuzz test compares with plain Keras (default {DEFAULT_FUZZ_EXAMPLES}).",
     )
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="also run the tests marked slow (minutes each: Keras's whole applications folder).",
+    )
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "fuzz: random blocks checked by shapeguard and by plain Keras")
+    config.addinivalue_line("markers", "slow: takes minutes; runs only with --slow (kept out of the 5-minute suite)")
     config.addinivalue_line(
         "markers",
         "keras: imports Keras or TensorFlow, or runs shapeguard on a block (which does); "
@@ -122,3 +128,13 @@ def fresh_standins():
     standins.clear_memo(), run.forget_functions()
     yield
     standins.clear_memo(), run.forget_functions()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow run only with ``--slow``."""
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
