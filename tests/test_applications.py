@@ -1,0 +1,56 @@
+"""Keras's own applications folder checked with no options, as the README
+reports it: the counts of blocks found, checked and not checked, and every
+reported failure confirmed by its reproducing call in plain Keras (eagerly on
+real arrays where the symbolic path wraps the layer's error): no false
+report. Minutes long: runs with ``--slow``."""
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers.command_line import REPO, shapeguard
+from helpers.eager_keras import run_eager
+from helpers.plain_keras import raising_layer_classes, run_call
+
+pytestmark = [pytest.mark.keras, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def applications():
+    import keras.src.applications as package
+
+    folder = Path(package.__file__).parent
+    run = shapeguard("check", str(folder), "--format", "json")
+    assert run.code in (1, 3), run.stderr
+    return json.loads(run.stdout)
+
+
+def test_the_counts_are_the_readmes(applications):
+    summary = applications["summary"]
+    readme = (REPO / "README.md").read_text()
+    stated = re.search(r"found (\d+) blocks, checked (\d+), could not check (\d+)[^.]*?; (\d+) failed", readme)
+    assert stated, "the README states the applications counts"
+    found, checked, not_checked, failed = map(int, stated.groups())
+    assert (summary["found"], summary["checked"], summary["not_checked"], summary["failed"]) == (
+        found, checked, not_checked, failed)
+    assert len(applications["not_checked"]) == not_checked
+    for entry in applications["not_checked"]:
+        assert entry["reason"].endswith(".") and "\n" not in entry["reason"] and "Traceback" not in entry["reason"]
+
+
+def test_every_failure_is_confirmed_by_plain_keras(applications):
+    failures = [(t["target"], f) for t in applications["targets"] for f in t["failures"]]
+    assert failures
+    for target, failure in failures:
+        module = importlib.import_module("keras.src.applications." + Path(target.split(":")[0]).stem)
+        message = " ".join(failure["message"].split())
+        exc = run_call(failure["call"], vars(module))
+        if message in " ".join(str(exc).split()) and failure["layer"]["class"] in raising_layer_classes(exc):
+            continue
+        eager = run_eager(failure["call"], vars(module))
+        assert eager is not None, (target, failure["call"])
+        assert message in " ".join(str(eager).split()) or failure["layer"]["class"] in raising_layer_classes(eager), \
+            (target, failure, eager)
