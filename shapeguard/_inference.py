@@ -60,6 +60,9 @@ GUESSES: tuple[tuple[re.Pattern, Any], ...] = (
     (re.compile(r"^(reduction|reduction_ratio|compression)$"), 0.5),
     (re.compile(r"^(scale|residual_scale|layer_scale)$"), 1.0),
     (re.compile(r"^(dropout|dropout_rate|drop_rate|drop_path_rate|rate|.*_dropout)$"), 0.0),
+    (re.compile(r"^(blocks|layers|repeats|num_blocks|num_layers|n_blocks|n_layers|.*_blocks|.*_layers|"
+                r".*_repeats)$"), 2),
+    (re.compile(r"^(init_values|layer_scale_init_value|epsilon|eps)$"), 1e-6),
 )
 # One value for an annotated parameter with no default and no other evidence (a count, a ratio).
 ANNOTATION_GUESSES: Mapping[str, Any] = {"int": 2, "float": 0.5}
