@@ -293,3 +293,18 @@ def test_an_axis_value_the_block_changes():
 
     report = shapeguard.check(pops_its_argument, C=[4, 8], H=[5], sizes=[[8, 4]])
     assert "sizes=[[8, 4]]" in str(report) and report.status == "fail", str(report)
+
+
+def normalized_first(x, filters=8):
+    """keras.applications' EfficientNets: a Normalization with no mean given
+    reads its adapt weights when built (valueless on the fast path)."""
+    y = layers.Normalization(axis=-1)(x)
+    return layers.Conv2D(filters, 3)(y)
+
+
+def test_a_normalization_without_a_mean_builds_on_the_fast_path_as_on_the_plain_one():
+    plain = assert_agree(normalized_first, {"C": [3, 8], "H": [8, 2], "filters": [8]},
+                         order=[{"C": c, "H": h, "filters": 8} for c in (3, 8) for h in (8, 2)], repeats=1)
+    # it builds at H=8; at H=2 the 3x3 Conv2D, not the Normalization, rejects the input
+    assert [o.status for o in plain] == ["pass", "shape", "pass", "shape"], plain
+    assert {o.layer_class for o in plain if o.failed} == {"Conv2D"}

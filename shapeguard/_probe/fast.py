@@ -95,6 +95,19 @@ def _valueless_initialize(self, initializer) -> None:
     )
 
 
+def _shaped_finalize_state(self) -> None:
+    """Stands in for ``Normalization.finalize_state``, which reads the adapt
+    weights (valueless here: a reshape of nothing) to make its mean and
+    variance: constants of the same broadcast shape and dtype instead, all a
+    symbolic call needs (keras.applications' EfficientNets normalise first)."""
+    if self.input_mean is not None or not self.built:
+        return
+    from keras import ops
+
+    self.mean = ops.zeros(self._broadcast_shape, dtype=self.compute_dtype)
+    self.variance = ops.ones(self._broadcast_shape, dtype=self.compute_dtype)
+
+
 def _cached(function):
     """``function`` with a cache for functions defined at module or class
     level (a class's ``__init__``, what `Operation.__new__` asks about): they
@@ -145,11 +158,13 @@ def cheap_keras(enabled: bool = True) -> Iterator[bool]:
         yield False
         return
     from keras.src.backend.tensorflow import core
+    from keras.src.layers.preprocessing.normalization import Normalization
 
     collecting = gc.isenabled()
     gc.disable()
     try:
         with patched((core.Variable, "_initialize_with_initializer", _valueless_initialize),
+                     (Normalization, "finalize_state", _shaped_finalize_state),
                      (inspect, "signature", _cached_signature), (inspect, "getfullargspec", _cached_argspec)), \
                 hooked("setattr", _plain_setattr):
             yield True
