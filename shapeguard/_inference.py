@@ -63,7 +63,12 @@ GUESSES: tuple[tuple[re.Pattern, Any], ...] = (
     (re.compile(r"^(blocks|layers|repeats|num_blocks|num_layers|n_blocks|n_layers|.*_blocks|.*_layers|"
                 r".*_repeats)$"), 2),
     (re.compile(r"^(init_values|layer_scale_init_value|epsilon|eps)$"), 1e-6),
+    (re.compile(r"^(alpha|width_multiplier|depth_multiplier|width_coefficient|depth_coefficient|"
+                r"width_mult|multiplier)$"), 1.0),
+    (re.compile(r"^(num_row|num_col|kernel_h|kernel_w|kernel_rows|kernel_cols)$"), 3),
 )
+# Required parameters named like a switch (keras.applications' ResNet(preact, use_bias)).
+FLAG_NAMES = re.compile(r"^(use_.*|with_.*|has_.*|is_.*|enable_.*|preact|.*_bias|bias|training|residual_scale_on)$")
 # One value for an annotated parameter with no default and no other evidence (a count, a ratio).
 ANNOTATION_GUESSES: Mapping[str, Any] = {"int": 2, "float": 0.5}
 # Values for a parameter the code passes as one of Keras's keyword arguments (`_evidence`).
@@ -203,6 +208,8 @@ def _required(p: inspect.Parameter, evidence: Evidence) -> tuple[tuple, str] | N
         return (None,), "never used by the code"
     if _is_bool(p, evidence):
         return (False, True), "a bool"
+    if FLAG_NAMES.match(name):
+        return (False, True), "named like a flag"
     choices = evidence.choices
     if len(choices) > 1 or choices and evidence.choices_from != COMPARED:
         return choices, evidence.choices_from

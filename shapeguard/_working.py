@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import statistics
-import time
 from dataclasses import dataclass, replace
 
 from ._inference import CHANNEL_DIMS, SPATIAL_DIMS
@@ -43,15 +41,15 @@ class WorkingPoint:
     """What growing found. ``space``: the space to search (centred on the
     working point; with none, the one point failing at the largest sizes);
     ``sizes``: the grown sizes where it works (or the largest tried);
-    ``works``; ``probes``: how many probes growing took; ``cost``: seconds a
-    probe took (the median), for the time budget; ``threshold``: the smallest
+    ``works``; ``probes``: how many probes growing took; ``cost``: Keras calls
+    a probe made (the most), for the time budget; ``threshold``: the smallest
     spatial size that works, with the failure one below it."""
 
     space: Space
     sizes: dict
     works: bool
     probes: int
-    cost: float | None
+    cost: int | None
     tried: dict  # axis name -> (smallest, largest) size tried
     threshold: dict | None = None  # the smallest spatial size that works (`_threshold`)
 
@@ -87,25 +85,24 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
     `RankRejected` when every candidate's rank is rejected outright."""
     if not any(grown_axes(space) for space in candidates):
         return None
-    timings: list[float] = []
+    timings: list[int] = []  # Keras calls of each probe
     rejected = failed = None
     for space in candidates:
         axes = grown_axes(space)
         if not axes:
             continue
-        last, errors = None, []
+        last, errors, spatial_tried = None, [], set()
         for sizes in _tries(space, axes, shape_defaults, builder):
             point_space = _at(space, sizes)
             point = (0,) * len(point_space.axes)
             if point_space.call(point) is None:  # the contract rules it out
                 continue
-            start = time.perf_counter()
             try:
                 outcome = prober.at(point_space, point)
             except KeyboardInterrupt:  # Ctrl-C: no working point; the search reports the interruption
                 prober.result.interrupted = True
                 return None
-            timings.append(time.perf_counter() - start)
+            timings.append(prober.last_calls)
             if outcome.status == PASS:
                 threshold = _threshold(prober, space, sizes, timings)
                 return WorkingPoint(_centred(space, sizes), sizes, True, len(timings), _cost(timings),
@@ -118,8 +115,9 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
             if outcome.error_type == TIMEOUT:
                 break
             errors.append((outcome.status, outcome.error_type, outcome.message))
-            if len(errors) >= len(CHANNELS) and errors[0][0] == ERROR and len(set(errors)) == 1:
-                break  # the block's own error, the same whatever the size: growing will not help
+            spatial_tried.add(tuple(v for k, v in sizes.items() if k in SPATIAL_DIMS))
+            if len(spatial_tried) > 2 and errors[0][0] == ERROR and len(set(errors)) == 1:
+                break  # the block's own error, the same at three sizes: growing will not help
         if last is not None and failed is None:
             failed = last
     if failed is None:
@@ -145,30 +143,40 @@ def rejects_rank(outcome, space: Space | None = None) -> bool:
 
 def _threshold(prober: Prober, space: Space, sizes: dict, timings: list) -> dict | None:
     """The smallest spatial size that works, by bisection between the size
-    grown from (which failed at every channel count) and the working one,
-    every other value as at the working point: ``{"works": {"H": 22},
-    "fails": {"H": 21}, "layer": "MaxPooling2D", "message": ...}``, each
-    probed; None when the block works at the smallest size or has none grown."""
+    below the working one in `SIZES` (probed first: it must fail) and the
+    working one, every other value as at the working point: ``{"works":
+    {"H": 22}, "fails": {"H": 21}, "layer": "MaxPooling2D", "message": ...}``,
+    both probed; None when the block works at the smallest size, or at the
+    size below (a builder's own default grown from: nothing to bound)."""
     spatial = [n for n in sizes if n in SPATIAL_DIMS]
     works = sizes.get(spatial[0]) if spatial else None
-    if works is None or works not in SIZES or works == SIZES[0]:
+    if works is None or works <= SIZES[0]:
         return None
-    fails, failure = SIZES[SIZES.index(works) - 1], None
+    fails = max(s for s in SIZES if s < works)
+
+    def probed(size):
+        point_space = _at(space, {**sizes, **{n: size for n in spatial}})
+        point = (0,) * len(point_space.axes)
+        if point_space.call(point) is None:
+            return None
+        outcome = prober.at(point_space, point)
+        timings.append(prober.last_calls)
+        return outcome
+
+    failure = probed(fails)
+    if failure is None or not failure.failed:
+        return None
     while works - fails > 1:
         mid = (works + fails) // 2
-        point_space = _at(space, {**sizes, **{n: mid for n in spatial}})
-        if point_space.call((0,) * len(point_space.axes)) is None:
+        outcome = probed(mid)
+        if outcome is None:
             return None
-        start = time.perf_counter()
-        outcome = prober.at(point_space, (0,) * len(point_space.axes))
-        timings.append(time.perf_counter() - start)
         if outcome.status == PASS:
             works = mid
-        else:
+        elif outcome.failed:
             fails, failure = mid, outcome
-    if failure is None:  # the size grown from is the bound: probe it once more for its outcome
-        point_space = _at(space, {**sizes, **{n: fails for n in spatial}})
-        failure = prober.at(point_space, (0,) * len(point_space.axes))
+        else:  # the block's own error between: say nothing rather than guess
+            return None
     return {"works": {n: works for n in spatial}, "fails": {n: fails for n in spatial},
             "layer": failure.layer_class or failure.error_type, "message": failure.message}
 
@@ -247,5 +255,5 @@ def _tried(axes: list, shape_defaults, builder: bool) -> dict:
     return tried
 
 
-def _cost(timings: list[float]) -> float | None:
-    return statistics.median(timings) if timings else None
+def _cost(timings: list[int]) -> int | None:
+    return max(timings) if timings else None

@@ -30,7 +30,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -86,6 +85,7 @@ class Prober:
         self.user_files = target_files(fn)  # the target's own file is the user's code
         self.calls = KerasCalls()
         self.timeouts = 0
+        self.last_calls = 0  # Keras calls the last probe made (its cost, for the time budget)
         self._guards: ExitStack | None = None
 
     @contextmanager
@@ -148,7 +148,8 @@ class Prober:
                 self.before_probe(space, point, record, timeout)
             before = self.calls.count
             outcome = probe(self.fn, space, point, timeout, user_files=self.user_files, fast=fast)
-            return outcome, self.calls.count - before
+            self.last_calls = self.calls.count - before
+            return outcome, self.last_calls
 
 
 def outside_key(space: Space, point: Point) -> tuple:
@@ -157,8 +158,11 @@ def outside_key(space: Space, point: Point) -> tuple:
     return ("values", *(f"{k}={v!r}" for k, v in sorted(space.values(point).items())))
 
 
-TIME_BUDGET = 30.0  # seconds of probing an exhaustive check may take, at the measured probe cost
-MIN_SEARCH = 20  # probes a search makes however slow a probe is
+# The time budget, in Keras layer and op calls: a probe's cost is the number of
+# calls it makes (counted, so the same code gets the same report on any
+# machine); about 0.1 ms a call on 2 cores makes this about 30 s of probing.
+CALL_BUDGET = 300_000
+MIN_SEARCH = 20  # probes a search makes however costly a probe is
 
 
 @dataclass(frozen=True)
@@ -171,13 +175,13 @@ class Budget:
     why: str
 
 
-def budget(space: Space, cost: float | None, max_examples: int, *, given: bool = False,
+def budget(space: Space, cost: int | None, max_examples: int, *, given: bool = False,
            exhaustive: bool | None = None) -> Budget:
-    """Exhaustive when every combination fits `TIME_BUDGET` at ``cost``
-    seconds a probe, a Hypothesis search of as many probes as fit otherwise
-    (at least `MIN_SEARCH`). A budget ``given`` (``max_examples`` from the
-    caller or the decorator) or ``exhaustive`` set wins: then the count rule
-    (exhaustive when the space has no more points than the budget)."""
+    """Exhaustive when every combination fits `CALL_BUDGET` at ``cost``
+    Keras calls a probe, a Hypothesis search of as many probes as fit
+    otherwise (at least `MIN_SEARCH`). A budget ``given`` (``max_examples``
+    from the caller or the decorator) or ``exhaustive`` set wins: then the
+    count rule (exhaustive when the space has no more points than the budget)."""
     n = space.probe_count
     combinations = f"{n} combination{'s' * (n != 1)}"
     if exhaustive is not None:
@@ -186,24 +190,23 @@ def budget(space: Space, cost: float | None, max_examples: int, *, given: bool =
         if n <= max_examples:
             return Budget(True, max_examples, f"{combinations}, within the budget of {max_examples} probes")
         return Budget(False, max_examples, f"{combinations}, over the budget of {max_examples} probes")
-    # The reason leaves the measured cost out: reports of the same code stay byte for byte the same.
-    if n * cost <= TIME_BUDGET:
+    cost = max(cost, 1)
+    each = f"at {cost:,} Keras call{'s' * (cost != 1)} a probe"
+    if n * cost <= CALL_BUDGET:
         fit = "fit" if n != 1 else "fits"
-        return Budget(True, max_examples, f"{combinations} {fit} the {TIME_BUDGET:g} s time budget at the measured "
-                                          "probe cost")
-    examples = min(n, max(MIN_SEARCH, int(TIME_BUDGET / cost)))
-    return Budget(False, examples, f"{combinations} would take longer than the {TIME_BUDGET:g} s time budget "
-                                   f"at the measured probe cost: a search of {examples} probes")
+        return Budget(True, max_examples, f"{combinations} {each} {fit} the time budget ({CALL_BUDGET:,} calls)")
+    examples = min(n, max(MIN_SEARCH, CALL_BUDGET // cost))
+    return Budget(False, examples, f"{combinations} {each} would pass the time budget ({CALL_BUDGET:,} calls): "
+                                   f"a search of {examples} probes")
 
 
-def measured_cost(prober: Prober, count: int = 2) -> float | None:
-    """Seconds a probe takes: the quickest of the space's first ``count``
+def measured_cost(prober: Prober, count: int = 2) -> int | None:
+    """Keras calls a probe makes: the most of the space's first ``count``
     points, probed through the prober (so the search reuses them); None when
     the space's points are not enumerated."""
     points = [p for p in (prober.space.valid_points or []) if p not in prober.known][:count]
-    timings = []
+    calls = []
     for point in points:
-        start = time.perf_counter()
         try:
             prober(point)
         except StopSearch:  # the search meets it again, and stops there
@@ -211,8 +214,8 @@ def measured_cost(prober: Prober, count: int = 2) -> float | None:
         except KeyboardInterrupt:  # Ctrl-C: the search keeps what was found (`search`)
             prober.result.interrupted = True
             break
-        timings.append(time.perf_counter() - start)
-    return min(timings) if timings else None
+        calls.append(prober.last_calls)
+    return max(calls) if calls else None
 
 
 def search(

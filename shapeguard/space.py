@@ -58,6 +58,7 @@ ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contr
 OBJECT_NAMES = re.compile(r"^(config|cfg|conf|configuration|params|hparams|hyperparams|hp|args|opts|options|"
                           r"settings|backbone|base_model|model|encoder|decoder|submodel|optimizer|loss|"
                           r".*_config|.*_cfg|.*_model|.*_params)$")
+FUNCTION_NAMES = re.compile(r"^(.*_fn|.*_func|.*_function|fn|func|callback|builder)$")  # keras.applications' stack_fn
 _SCALAR_ANNOTATIONS = (int, float, str, bool, tuple, list, "int", "float", "str", "bool", "tuple", "list")
 
 
@@ -677,6 +678,8 @@ def _object_kind(p: inspect.Parameter) -> str:
             return f"a {annotation.rpartition('.')[2]}"
     if OBJECT_NAMES.match(p.name):
         return "an object"
+    if FUNCTION_NAMES.match(p.name):
+        return "a function"
     return ""
 
 

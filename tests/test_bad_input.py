@@ -223,8 +223,8 @@ def test_a_usage_error_after_a_good_run_leaves_the_output_file_alone(folder, mon
 
 
 def refuses(x, units=8):
-    if x.shape[-1] != 3:  # no inferred channel count is 3
-        raise ValueError("expects an RGB image")
+    if x.shape[-1] != 5:  # no channel count tried is 5
+        raise ValueError("expects 5 spectral bands")
     import keras
 
     return keras.layers.Dense(units)(x)
@@ -242,11 +242,11 @@ def test_api_a_block_that_runs_with_no_value_is_one_sentence_naming_the_option()
         check(refuses, max_examples=8)
     message = str(raised.value)
     assert "\n" not in message
-    assert message.startswith("test_bad_input:refuses raised ValueError (expects an RGB image) at ")
+    assert message.startswith("test_bad_input:refuses raised ValueError (expects 5 spectral bands) at ")
     assert message.endswith("before calling any Keras layer, so no shape was checked; give values it accepts "
                             "(units=[8, 16, 32, 64] were inferred), or its input's template "
                             "(inputs={'x': 'H,H,C'} was inferred).")
-    assert check(refuses, inputs={"x": "4,3"}, units=[8]).ok
+    assert check(refuses, inputs={"x": "4,5"}, units=[8]).ok
     with pytest.raises(ShapeguardError, match=r"reads \*\*kwargs, which shapeguard leaves empty: give what it "
                                               r"reads there by name, e.g. units=\[8, 16\]\.$"):
         check(reads_kwargs, inputs={"x": "4"})

@@ -129,8 +129,8 @@ ODD = '''
 
 
     def refuses(x, units=8):
-        if x.shape[-1] != 3:  # no inferred channel count is 3
-            raise ValueError("expects an RGB image")
+        if x.shape[-1] != 5:  # no channel count tried is 5
+            raise ValueError("expects 5 spectral bands")
         return layers.Dense(units)(x)
 '''
 
@@ -199,7 +199,7 @@ def runs(workdir):
             "check", "odd_blocks.py:kw_filters", "--axis", "filters=8,16", "--input", "x=4,4,C", "--axis", "C=8",
             "--format", "json", cwd=workdir),
         "odd kw_only given": lambda: shapeguard("check", "odd_blocks.py:kw_only", "--input", "inputs=4", cwd=workdir),
-        "odd refuses given": lambda: shapeguard("check", "odd_blocks.py:refuses", "--input", "x=4,3", cwd=workdir),
+        "odd refuses given": lambda: shapeguard("check", "odd_blocks.py:refuses", "--input", "x=4,5", cwd=workdir),
         "odd Configured given": lambda: shapeguard(
             "check", "odd_blocks.py:Configured", "--axis", "config=odd_blocks.CONFIG", "--input", "x=4", cwd=workdir),
     }
@@ -445,19 +445,19 @@ def test_block_errors_exit_3_and_options_reach_the_space(runs, workdir):
 # The one sentence each odd block gets, as the command line spells it (after "shapeguard: odd_blocks.py:NAME").
 ODD_SENTENCES = {
     "kw_filters": " raised KeyError ('filters') at odd_blocks.py:{line}, at every input size tried with "
-                  "every parameter at its default (24 probes), "
+                  "every parameter at its default (59 probes), "
                   "before calling any Keras layer, so no shape was checked; it reads **kwargs, which shapeguard "
                   "leaves empty: give what it reads there by name, e.g. --axis filters=8,16.",
     "kw_only": " raised KeyError ('inputs') at odd_blocks.py:{line}, at every input size tried with every "
-               "parameter at its default (24 probes), "
+               "parameter at its default (59 probes), "
                "before calling any Keras layer, so no shape was checked; it reads **kwargs, which shapeguard "
                "leaves empty: give what it reads there by name, e.g. --input inputs=H,W,C.",
     "Configured": ": config needs a value shapeguard cannot make (an object); give one, e.g. "
                   "--axis config=mymodule.CONFIG.",
     "OnABackbone": ": backbone needs a value shapeguard cannot make (a Model); give one, e.g. "
                    "--axis backbone=mymodule.BACKBONE.",
-    "refuses": " raised ValueError (expects an RGB image) at odd_blocks.py:{line}, at every input size "
-               "tried with every parameter at its default (24 probes), before calling any Keras layer, so no shape was checked; give values it "
+    "refuses": " raised ValueError (expects 5 spectral bands) at odd_blocks.py:{line}, at every input size "
+               "tried with every parameter at its default (59 probes), before calling any Keras layer, so no shape was checked; give values it "
                "accepts (--axis units=8,16,32,64 were inferred), or its input's template (--input x=H,H,C was "
                "inferred).",
 }

@@ -77,8 +77,8 @@ def builder(input_shape=None, weights="imagenet", classes=1000):
     return input_shape, weights, classes
 
 
-def unknown(x, depth_multiplier):
-    return x * depth_multiplier
+def unknown(x, knob):
+    return x * knob
 
 
 def never_used(x, growth_rate, spare):
@@ -193,7 +193,7 @@ def test_a_parameter_the_code_says_nothing_about_and_no_name_fits_is_asked_for()
 
     from shapeguard import ShapeguardError
 
-    with pytest.raises(ShapeguardError, match="depth_multiplier"):
+    with pytest.raises(ShapeguardError, match="knob"):
         build_space(unknown, {}, {"x": "H,H,C"})
 
 
