@@ -190,13 +190,14 @@ def budget(space: Space, cost: int | None, max_examples: int, *, given: bool = F
         if n <= max_examples:
             return Budget(True, max_examples, f"{combinations}, within the budget of {max_examples} probes")
         return Budget(False, max_examples, f"{combinations}, over the budget of {max_examples} probes")
+    # The count itself is left out of the reason: a warm process answers some
+    # calls from the stand-ins' memo, and two runs must print the same report.
     cost = max(cost, 1)
-    each = f"at {cost:,} Keras call{'s' * (cost != 1)} a probe"
     if n * cost <= CALL_BUDGET:
         fit = "fit" if n != 1 else "fits"
-        return Budget(True, max_examples, f"{combinations} {each} {fit} the time budget ({CALL_BUDGET:,} calls)")
+        return Budget(True, max_examples, f"{combinations} {fit} the time budget ({CALL_BUDGET:,} Keras calls)")
     examples = min(n, max(MIN_SEARCH, CALL_BUDGET // cost))
-    return Budget(False, examples, f"{combinations} {each} would pass the time budget ({CALL_BUDGET:,} calls): "
+    return Budget(False, examples, f"{combinations} would pass the time budget ({CALL_BUDGET:,} Keras calls): "
                                    f"a search of {examples} probes")
 
 

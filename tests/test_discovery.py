@@ -71,8 +71,8 @@ TILED = '''
 from keras.layers import Concatenate
 
 
-def tiled(x, repeats):
-    return Concatenate()([x] * repeats)
+def tiled(x, copies):
+    return Concatenate()([x] * copies)
 '''
 
 TRAIN = '''
@@ -100,8 +100,8 @@ FOLDER = {"residual.py": RESIDUAL, "residual_fixed.py": RESIDUAL_FIXED, "scale.p
           "train.py": TRAIN}
 BUGGY = ("residual.py", "tiled.py")  # a shape bug, and a block that cannot be checked as it is
 
-TILED_REASON = ("parameter with no default and no values to try; give values for repeats "
-                "(--axis repeats=8,16).")
+TILED_REASON = ("parameter with no default and no values to try; give values for copies "
+                "(--axis copies=8,16).")
 
 
 def write(folder: Path, files: dict) -> Path:
@@ -471,8 +471,8 @@ def test_pytest_items_fail_with_the_report_or_the_sentence(plugin_project):
         "blocks/tiled.py::tiled[shapeguard]": "FAILED",
     }
     text = result.stdout.str()
-    assert ("blocks/tiled.py::tiled: parameter with no default and no values to try; give values for repeats "
-            "(repeats=[8, 16]).") in result.outlines
+    assert ("blocks/tiled.py::tiled: parameter with no default and no values to try; give values for copies "
+            "(copies=[8, 16]).") in result.outlines
     assert "Traceback" not in text and "site-packages" not in text
     call = re.search(r"reproduce: (.*)", text).group(1)
     exc = run_call(call, namespace_of(RESIDUAL))

@@ -77,7 +77,9 @@ def test_the_fixed_twin_passes_with_no_options(stem):
 
 def test_the_pooling_builder_is_tried_at_its_own_input_shape_first():
     report = check(load("pooling_builder").build_model)
-    assert report.working_point["at"] == {"H": 28, "C": 1} and report.working_point["probes"] == 1
+    assert report.working_point["at"] == {"H": 28, "C": 1}  # its default, tried first, works
+    smallest = report.working_point["smallest"]  # the docstring: it builds from 22 to 29 pixels
+    assert smallest is not None and smallest["works"] == {"H": 22} and smallest["fails"] == {"H": 21}
     assert "works at: H=28, C=1 (defaults otherwise)" in str(report)
 
 
