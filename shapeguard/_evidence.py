@@ -38,7 +38,7 @@ import textwrap
 import typing
 from dataclasses import dataclass
 
-KERAS_KEYWORDS = ("padding", "activation", "data_format", "strides", "kernel_size", "filters", "units")
+KERAS_KEYWORDS = ("padding", "activation", "data_format", "strides", "kernel_size", "filters", "units", "shape")
 # Positional arguments of Keras layers, by the layer's name: which keyword each position is.
 _POSITIONAL = (
     (re.compile(r"^(Conv[123]D(Transpose)?|SeparableConv[12]D|Convolution[123]D)$"), ("filters", "kernel_size")),
@@ -203,6 +203,9 @@ class _Reader(ast.NodeVisitor):
         for keyword in node.keywords:
             if keyword.arg in KERAS_KEYWORDS:
                 self._passed(self.param(keyword.value), keyword.arg)
+            if keyword.arg in ("shape", "input_shape", "batch_shape") and isinstance(keyword.value, (ast.Tuple, ast.List)):
+                for item in keyword.value.elts:  # keras.Input(shape=(timesteps, n_features)): a size of the input
+                    self._passed(self.param(item), "shape")
         self.generic_visit(node)
 
     def _compared(self, name: str, values) -> None:

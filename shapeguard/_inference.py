@@ -256,6 +256,10 @@ def _keyword_values(keyword: str, default: Any) -> tuple | None:
         if default is NO_DEFAULT:
             return KEYWORD_VALUES[keyword]
         return (default, *KEYWORD_VALUES[keyword]) if default is None or isinstance(default, str) else None
+    if keyword == "shape":  # a size of the model's input: its default, the odd one above, its double
+        if isinstance(default, int) and not isinstance(default, bool) and default > 0:
+            return default, default + 1, 2 * default
+        return None if default is not NO_DEFAULT else (8, 9, 16)
     if keyword == "activation":  # a string stays a string; a function (or None) stays as it is
         return (default, "relu") if isinstance(default, str) else None
     return _like_default(default, KEYWORD_VALUES[keyword])

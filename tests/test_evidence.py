@@ -260,3 +260,18 @@ def test_self_attributes_set_together_are_followed_and_a_none_label_is_held_even
     assert evidence(Tower)["mode"].choices == ("sum", "max")
     space = resolve(Tower).space({"C": [8]})
     assert space.as_dict()["mode"] == ["sum"] and space.as_dict()["name"] == ["block"]
+
+
+def lstm_builder(timesteps=20, n_features=4, units=32):
+    import keras
+
+    inputs = keras.Input(shape=(timesteps, n_features))
+    return keras.Model(inputs, keras.layers.LSTM(units)(inputs))
+
+
+def test_a_builders_input_sizes_are_searched_around_their_defaults():
+    """A builder's own Input(shape=(timesteps, n_features)): its sizes are
+    what the model is built for, so they are searched (default, odd, double)."""
+    space = build_space(lstm_builder, {}, {}, tensors=False)
+    assert space.as_dict()["timesteps"] == [20, 21, 40] and space.as_dict()["n_features"] == [4, 5, 8]
+    assert space.inferred()["axes"]["timesteps"] == "passed as shape="
