@@ -53,9 +53,10 @@ def collect(text: str) -> list[Target]:
     """The blocks ``text`` names: the one named, or every block of a bare
     module or file (`find_blocks`; none for a file `may_define_blocks` rules
     out). A directory means every Python file under it that ``pytest
-    --shapeguard`` would collect (`python_files_under`)."""
+    --shapeguard`` would collect (`python_files_under`); one of them that
+    cannot be imported is a found target that could not be checked."""
     if os.path.isdir(text) and ":" not in text.rstrip(os.sep + (os.altsep or "")):
-        return [t for path in python_files_under(text) for t in collect(path)]
+        return [t for path in python_files_under(text) for t in _collect_file(path)]
     module_part, attribute = split_target(text)
     if is_file_path(module_part) and os.path.isfile(module_part) and not _is_python_file(module_part):
         raise TargetError(f"cannot import {module_part}: not a Python file (name a .py file, a folder or a module).")
@@ -65,6 +66,16 @@ def collect(text: str) -> list[Target]:
     if attribute is not None:
         return [Target(text, resolve_attribute(module, attribute, module_part))]
     return [_found(module, module_part, text, qualname, obj) for qualname, obj in find_blocks(module)]
+
+
+def _collect_file(path: str) -> list[Target]:
+    """A folder's file: its blocks, or, when it cannot be imported (a syntax
+    error, an import that fails), one entry that could not be checked, saying
+    why: the folder's other files are still checked."""
+    try:
+        return collect(path)
+    except TargetError as exc:
+        return [Target(path, None, True, exc, (os.path.abspath(path), 1))]
 
 
 def _found(module: types.ModuleType, module_part: str, text: str, qualname: str, obj: Any) -> Target:

@@ -477,3 +477,16 @@ def test_pytest_items_fail_with_the_report_or_the_sentence(plugin_project):
     call = re.search(r"reproduce: (.*)", text).group(1)
     exc = run_call(call, namespace_of(RESIDUAL))
     assert "Inputs have incompatible shapes" in str(exc)
+
+
+def test_a_file_of_the_folder_that_cannot_be_imported_is_not_checked_and_the_others_are(tmp_path):
+    (tmp_path / "good.py").write_text("from keras import layers\n\n\ndef good(x, filters=8):\n"
+                                      "    return layers.Conv2D(filters, 1)(x)\n")
+    (tmp_path / "broken.py").write_text("import keras\n\n\ndef bad(x)\n    return x\n")
+    run = shapeguard_cli("check", str(tmp_path), "--format", "json")
+    assert run.code == 3 and "Traceback" not in run.stderr, run.stderr
+    document = json.loads(run.stdout)
+    assert [t["target"].split(":")[-1] for t in document["targets"]] == ["good"]
+    assert document["targets"][0]["status"] == "pass"
+    (entry,) = document["not_checked"]
+    assert entry["reason"].startswith("cannot import") and "SyntaxError" in entry["reason"]
