@@ -61,6 +61,7 @@ class Evidence:
     keywords: tuple = ()  # Keras keyword arguments it is passed as, in KERAS_KEYWORDS order
     called: bool = False
     used: bool = False
+    indexed: bool = False  # the body subscripts it (``blocks[0]``): a sequence, not a number
 
 
 def evidence(target) -> dict[str, Evidence]:
@@ -113,7 +114,7 @@ def _evidence(target) -> dict[str, Evidence]:
             choices, source_of = tuple(reader.compared[name]), COMPARED
         keywords = tuple(k for k in KERAS_KEYWORDS if k in reader.keywords.get(name, ()))
         found[name] = Evidence(choices, source_of, annotation, keywords, name in reader.called,
-                               reader.everything or name in reader.used)
+                               reader.everything or name in reader.used, name in reader.indexed)
     return found
 
 
@@ -144,6 +145,7 @@ class _Reader(ast.NodeVisitor):
         self.keywords: dict[str, set] = {}
         self.called: set[str] = set()
         self.used: set[str] = set()
+        self.indexed: set[str] = set()
         self.everything = False
 
     def param(self, node) -> str | None:
@@ -163,6 +165,12 @@ class _Reader(ast.NodeVisitor):
         name = self.param(node)
         if name is not None and isinstance(node.ctx, ast.Load):
             self.used.add(name)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        name = self.param(node.value)
+        if name is not None:
+            self.indexed.add(name)
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:

@@ -225,7 +225,7 @@ def _required(p: inspect.Parameter, evidence: Evidence) -> tuple[tuple, str] | N
         return _activation(evidence, "from its name")
     if _label(p, evidence) is not None:
         return _label(p, evidence)
-    guess = _guess(name)
+    guess = None if evidence.indexed else _guess(name)  # DenseNet's blocks[0]: a list, no number will do
     if guess is not None:
         return (guess,), f"no default: guessed {show_value(guess)} from its name"
     kind = evidence.annotation or {int: "int", float: "float"}.get(p.annotation, p.annotation)

@@ -275,3 +275,19 @@ def test_a_builders_input_sizes_are_searched_around_their_defaults():
     space = build_space(lstm_builder, {}, {}, tensors=False)
     assert space.as_dict()["timesteps"] == [20, 21, 40] and space.as_dict()["n_features"] == [4, 5, 8]
     assert space.inferred()["axes"]["timesteps"] == "passed as shape="
+
+
+def stacked(x, blocks):
+    for i in range(blocks[0]):
+        x = x + i
+    return x
+
+
+def test_a_count_the_code_indexes_is_a_sequence_and_is_asked_for():
+    """DenseNet(blocks): ``blocks[0]`` makes it a list, so no count is guessed."""
+    import pytest
+
+    from shapeguard import ShapeguardError
+
+    with pytest.raises(ShapeguardError, match="blocks"):
+        build_space(stacked, {}, {"x": "H,H,C"})
