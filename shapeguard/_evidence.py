@@ -62,6 +62,7 @@ class Evidence:
     called: bool = False
     used: bool = False
     indexed: bool = False  # the body subscripts it (``blocks[0]``): a sequence, not a number
+    tensor: bool = False  # the body calls a layer on it (``Conv2D(8, 1)(g)``, ``Add()([x, g])``)
 
 
 def evidence(target) -> dict[str, Evidence]:
@@ -114,7 +115,8 @@ def _evidence(target) -> dict[str, Evidence]:
             choices, source_of = tuple(reader.compared[name]), COMPARED
         keywords = tuple(k for k in KERAS_KEYWORDS if k in reader.keywords.get(name, ()))
         found[name] = Evidence(choices, source_of, annotation, keywords, name in reader.called,
-                               reader.everything or name in reader.used, name in reader.indexed)
+                               reader.everything or name in reader.used, name in reader.indexed,
+                               name in reader.tensors)
     return found
 
 
@@ -146,6 +148,7 @@ class _Reader(ast.NodeVisitor):
         self.called: set[str] = set()
         self.used: set[str] = set()
         self.indexed: set[str] = set()
+        self.tensors: set[str] = set()
         self.everything = False
 
     def param(self, node) -> str | None:
@@ -198,6 +201,12 @@ class _Reader(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Call):  # a layer made and called at once: Conv2D(8, 1)(g), Add()([x, g])
+            for arg in node.args:
+                for item in arg.elts if isinstance(arg, (ast.List, ast.Tuple)) else [arg]:
+                    name = self.param(item)
+                    if name is not None:
+                        self.tensors.add(name)
         name = self.param(node.func)
         if name is not None:
             self.called.add(name)

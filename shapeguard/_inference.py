@@ -108,10 +108,12 @@ def guess_tensor_param(params, axes) -> str | None:
     return None
 
 
-def other_tensor_params(params, axes, first: str) -> list[str]:
-    """Required parameters besides ``first`` named like tensors (``skip``, ``residual``)."""
-    return [p.name for p in params.values() if p.name != first and p.name not in axes
-            and p.default is NO_DEFAULT and TENSOR_LIKE_NAMES.match(p.name)]
+def other_tensor_params(params, axes, first: str, evidence: Mapping | None = None) -> list[str]:
+    """Required parameters besides ``first`` named like tensors (``skip``,
+    ``residual``), or that the code calls a layer on (``Add()([x, g])``)."""
+    evidence = evidence or {}
+    return [p.name for p in params.values() if p.name != first and p.name not in axes and p.default is NO_DEFAULT
+            and (TENSOR_LIKE_NAMES.match(p.name) or getattr(evidence.get(p.name), "tensor", False))]
 
 
 def related_shapes(dims: tuple) -> tuple[tuple, ...]:

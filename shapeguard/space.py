@@ -443,12 +443,13 @@ def build_space(
     signature, params = _parameters(fn, name)
     option = lambda param, text: (InputShapeOption if param in shape_params else InputOption)(param, text)
     signature, params = _keyword_axes(signature, params, [n for n in inputs or {} if n not in params])
-    templates = _templates(name, params, axes, inputs, rank, option) if tensors or inputs else []
+    evidence = read_evidence(fn)
+    templates = _templates(name, params, axes, inputs, rank, option, evidence) if tensors or inputs else []
     read = {n for t in templates for n in t.names()}
     signature, params = _keyword_axes(signature, params, [a for a in axes if a not in params and a not in read])
     tensor_params = {t.param for t in templates}
     dim_names = _dimension_names(name, params, axes, templates, tensor_params, option)
-    result, constants = _axes(name, params, axes, templates, tensor_params, dim_names, read_evidence(fn))
+    result, constants = _axes(name, params, axes, templates, tensor_params, dim_names, evidence)
     axis_names = [a.name for a in result]
     conditions = tuple(_parse_conditions(where, name, axis_names + [n for n, _ in constants], tensor_params))
     layout = "data_format" if "data_format" in params and "data_format" not in tensor_params else None
@@ -490,7 +491,8 @@ def _keyword_axes(signature: inspect.Signature, params: dict, names: list):
     return signature.replace(parameters=[*listed, *added, var_keyword]), {**params, **{p.name: p for p in added}}
 
 
-def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, option) -> list[Template]:
+def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, option,
+               evidence: Mapping | None = None) -> list[Template]:
     """The given templates, parsed; or, with none given, the inferred one on
     the parameter that looks like the tensor."""
     templates = []
@@ -514,7 +516,7 @@ def _templates(name: str, params: dict, axes: dict, inputs, rank: int | None, op
         why = f"no template given: {what}, the rank its layers take" if rank else \
             f"no template given: taken as {what}"
         templates.append(Template(tensor, (tuple(parse_dim(d, name) for d in dims),), ",".join(dims), why))
-        for other in other_tensor_params(params, axes, tensor):
+        for other in other_tensor_params(params, axes, tensor, evidence):
             if TENSOR_LIST_NAMES.match(other):
                 text = "[" + "; ".join([",".join(dims)] * 2) + "]"
                 rule = f"a list of tensors: two at {tensor}'s shape"

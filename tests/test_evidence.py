@@ -291,3 +291,15 @@ def test_a_count_the_code_indexes_is_a_sequence_and_is_asked_for():
 
     with pytest.raises(ShapeguardError, match="blocks"):
         build_space(stacked, {}, {"x": "H,H,C"})
+
+
+def gated(x, g, filters=16):
+    from keras import layers
+
+    return layers.Multiply()([layers.Conv2D(filters, 1)(x), layers.Conv2D(filters, 1)(g)])
+
+
+def test_a_parameter_the_code_calls_a_layer_on_is_a_tensor_whatever_its_name():
+    space = build_space(gated, {}, None)
+    assert [t.param for t in space.templates] == ["x", "g"]
+    assert space.templates[1].text == "H,H,C|2*H,2*H,C|H//2,H//2,C"
