@@ -220,7 +220,8 @@ class _Reader(ast.NodeVisitor):
         for keyword in node.keywords:
             if keyword.arg in KERAS_KEYWORDS:
                 self._passed(self.param(keyword.value), keyword.arg)
-            if keyword.arg in ("shape", "input_shape", "batch_shape") and isinstance(keyword.value, (ast.Tuple, ast.List)):
+            if (keyword.arg in ("shape", "batch_shape") and layer in ("Input", "InputLayer")
+                    and isinstance(keyword.value, (ast.Tuple, ast.List))):
                 for item in keyword.value.elts:  # keras.Input(shape=(timesteps, n_features)): a size of the input
                     self._passed(self.param(item), "shape")
         self.generic_visit(node)

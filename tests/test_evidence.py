@@ -303,3 +303,16 @@ def test_a_parameter_the_code_calls_a_layer_on_is_a_tensor_whatever_its_name():
     space = build_space(gated, {}, None)
     assert [t.param for t in space.templates] == ["x", "g"]
     assert space.templates[1].text == "H,H,C|2*H,2*H,C|H//2,H//2,C"
+
+
+def scaled(x, projection_dim):
+    from keras import layers
+
+    gamma = layers.Dense(1).add_weight(shape=(projection_dim,))
+    return x * gamma
+
+
+def test_a_weights_shape_is_not_an_input_size():
+    """Only keras.Input(shape=...) gives input sizes; a weight's shape= says nothing."""
+    space = build_space(scaled, {}, {"x": "H,H,C"})
+    assert space.inferred()["axes"].get("projection_dim") != "passed as shape="
