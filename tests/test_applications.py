@@ -31,7 +31,7 @@ def applications():
 def test_the_counts_are_the_readmes(applications):
     summary = applications["summary"]
     readme = (REPO / "README.md").read_text()
-    stated = re.search(r"found (\d+) blocks, checked (\d+), could not check (\d+)[^.]*?; (\d+) failed", readme)
+    stated = re.search(r"found (\d+)\s+blocks, checked (\d+), could not check (\d+)[^.]*?; (\d+) failed", readme)
     assert stated, "the README states the applications counts"
     found, checked, not_checked, failed = map(int, stated.groups())
     assert (summary["found"], summary["checked"], summary["not_checked"], summary["failed"]) == (
