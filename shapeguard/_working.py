@@ -85,7 +85,7 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
     `RankRejected` when every candidate's rank is rejected outright."""
     if not any(grown_axes(space) for space in candidates):
         return None
-    timings: list[int] = []  # Keras calls of each probe
+    calls: list[int] = []  # Keras calls of each probe
     rejected = failed = None
     for space in candidates:
         axes = grown_axes(space)
@@ -102,11 +102,11 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
             except KeyboardInterrupt:  # Ctrl-C: no working point; the search reports the interruption
                 prober.result.interrupted = True
                 return None
-            timings.append(prober.last_calls)
+            calls.append(prober.last_calls)
             if outcome.status == PASS:
-                threshold = _threshold(prober, space, sizes, timings)
-                return WorkingPoint(_centred(space, sizes), sizes, True, len(timings), _cost(timings),
-                                    _tried(axes, shape_defaults, builder), threshold)
+                threshold = _threshold(prober, space, sizes, calls)
+                return WorkingPoint(_centred(space, sizes), sizes, True, len(calls), _cost(calls),
+                                    _tried(axes), threshold)
             if rejects_rank(outcome, space):
                 rejected = rejected or (space, outcome)
                 last = None
@@ -123,8 +123,8 @@ def find(prober: Prober, candidates: list[Space], shape_defaults: dict | None = 
     if failed is None:
         raise RankRejected(*rejected)
     space, sizes, point_space = failed
-    return WorkingPoint(point_space, sizes, False, len(timings), _cost(timings),
-                        _tried(grown_axes(space), shape_defaults, builder))
+    return WorkingPoint(point_space, sizes, False, len(calls), _cost(calls),
+                        _tried(grown_axes(space)))
 
 
 def rejects_rank(outcome, space: Space | None = None) -> bool:
@@ -141,7 +141,7 @@ def rejects_rank(outcome, space: Space | None = None) -> bool:
     return any(len(shape) in ranks for shape in outcome.input_shapes)
 
 
-def _threshold(prober: Prober, space: Space, sizes: dict, timings: list) -> dict | None:
+def _threshold(prober: Prober, space: Space, sizes: dict, calls: list) -> dict | None:
     """The smallest spatial size that works, by bisection between the size
     below the working one in `SIZES` (probed first: it must fail) and the
     working one, every other value as at the working point: ``{"works":
@@ -160,7 +160,7 @@ def _threshold(prober: Prober, space: Space, sizes: dict, timings: list) -> dict
         if point_space.call(point) is None:
             return None
         outcome = prober.at(point_space, point)
-        timings.append(prober.last_calls)
+        calls.append(prober.last_calls)
         return outcome
 
     failure = probed(fails)
@@ -247,7 +247,8 @@ def _centred(space: Space, sizes: dict) -> Space:
     return replace(space, axes=tuple(axes))
 
 
-def _tried(axes: list, shape_defaults, builder: bool) -> dict:
+def _tried(axes: list) -> dict:
+    """Each grown axis's smallest and largest size tried, for the report."""
     tried = {}
     for a in axes:
         sizes = SIZES if a.name in SPATIAL_DIMS else IMAGE_CHANNELS + CHANNELS
@@ -255,5 +256,5 @@ def _tried(axes: list, shape_defaults, builder: bool) -> dict:
     return tried
 
 
-def _cost(timings: list[int]) -> int | None:
-    return max(timings) if timings else None
+def _cost(calls: list[int]) -> int | None:
+    return max(calls) if calls else None

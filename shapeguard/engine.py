@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from ._callee import FACTORY, SHAPE_PARAM_NAMES, NoTensor, resolve
 from ._outcome import ERROR, NO_KERAS_CALL
-from ._inference import INFERRED_TEMPLATES
+from ._inference import INFERRED_TEMPLATES, TENSOR_PARAM_NAMES
 from ._probe import OWN_ERROR, rank_hint, session
 from ._settings import CheckSettings, split_settings
 from ._spec import refuse_lazy_functions, spec_of, unwrap
@@ -373,7 +373,7 @@ def _unrunnable_hint(outcome, callee, space) -> tuple:
     if inspect.Parameter.VAR_KEYWORD in kinds and (outcome.error_type == "KeyError" or not space.axes):
         key = outcome.message.strip("'\"") if outcome.error_type == "KeyError" else ""
         key = key if key.isidentifier() else "NAME"
-        given = InputOption(key, "H,W,C") if key in _TENSOR_KEYS else AxisOption(key, (8, 16))
+        given = InputOption(key, "H,W,C") if key in TENSOR_PARAM_NAMES else AxisOption(key, (8, 16))
         return ("it reads **kwargs, which shapeguard leaves empty: give what it reads there by name, e.g. ", given)
     parts: list = []
     tried = next((a for a in space.axes if not a.is_dim and a.inferred), None)
@@ -385,8 +385,6 @@ def _unrunnable_hint(outcome, callee, space) -> tuple:
                   " was inferred)"]
     return tuple(parts) or ("it rejects every value it was given: give values it accepts",)
 
-
-_TENSOR_KEYS = ("x", "inputs", "input", "input_tensor", "tensor")
 
 
 def _definition(fn: Callable) -> Location | None:

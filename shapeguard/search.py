@@ -244,9 +244,7 @@ def search(
         if database is None:
             guards.enter_context(private_hypothesis_home())
         if result.interrupted:  # Ctrl-C before the search began (`measured_cost`)
-            result.counts = None
-            for mode_key, point in _best_seen(result.outcomes).items():
-                result.minimal.setdefault(mode_key, point)
+            _keep_best_seen(result)
         else:
             _run(prober, space, result, exhaustive, max_examples, seed, database, database_key)
         if not result.interrupted:
@@ -280,9 +278,15 @@ def _run(prober, space, result, exhaustive, max_examples, seed, database, databa
             result.minimal[mode_key] = _pareto_minimal(prober, mode_key, start)
     except (KeyboardInterrupt, StopSearch) as stop:
         result.interrupted = isinstance(stop, KeyboardInterrupt)
-        result.counts = None  # not every point was probed
-        for mode_key, point in _best_seen(result.outcomes).items():
-            result.minimal.setdefault(mode_key, point)
+        _keep_best_seen(result)
+
+
+def _keep_best_seen(result: SearchResult) -> None:
+    """A search stopped early: no exact counts (not every point was probed),
+    and each mode seen keeps its best point as its example."""
+    result.counts = None
+    for mode_key, point in _best_seen(result.outcomes).items():
+        result.minimal.setdefault(mode_key, point)
 
 
 def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:

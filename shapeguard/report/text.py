@@ -65,7 +65,7 @@ def render_text(report, call_lines: bool = False) -> str:
     if report.status == "pass" and report.templates:  # an OK says what it was checked on
         lines.append("  templates checked: " + "  ".join(f"{k}={v}" for k, v in report.templates.items()))
     lines += _inferred_lines(report.inferred)
-    lines += _working_lines(report.working_point, report.space)
+    lines += _working_lines(report.working_point)
     if report.budget:
         lines.append(f"  budget: {report.mode}, {report.budget}")
     if report.skipped:
@@ -102,7 +102,7 @@ def _inferred_lines(inferred: dict) -> list[str]:
     return _wrap("  inferred: " + "; ".join(filter(None, [", ".join(parts), ", ".join(templates)])), 12)
 
 
-def _working_lines(working: dict | None, space: dict) -> list[str]:
+def _working_lines(working: dict | None) -> list[str]:
     """``works at: H=32, C=64 (defaults otherwise)``, or the sizes tried without one."""
     if not working:
         return []
