@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.command_line import REPO, shapeguard
-from helpers.eager_keras import run_eager
-from helpers.plain_keras import raising_layer_classes, run_call
+from helpers.eager_keras import confirm_plain_or_eager
 
 pytestmark = [pytest.mark.keras, pytest.mark.slow]
 
@@ -46,11 +45,4 @@ def test_every_failure_is_confirmed_by_plain_keras(applications):
     assert failures
     for target, failure in failures:
         module = importlib.import_module("keras.src.applications." + Path(target.split(":")[0]).stem)
-        message = " ".join(failure["message"].split())
-        exc = run_call(failure["call"], vars(module))
-        if message in " ".join(str(exc).split()) and failure["layer"]["class"] in raising_layer_classes(exc):
-            continue
-        eager = run_eager(failure["call"], vars(module))
-        assert eager is not None, (target, failure["call"])
-        assert message in " ".join(str(eager).split()) or failure["layer"]["class"] in raising_layer_classes(eager), \
-            (target, failure, eager)
+        confirm_plain_or_eager(failure["call"], failure["layer"]["class"], failure["message"], vars(module))

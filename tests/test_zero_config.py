@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers.command_line import REPO, shapeguard
-from helpers.eager_keras import run_eager
-from helpers.plain_keras import raising_layer_classes, run_call
+from helpers.eager_keras import confirm_plain_or_eager
 from shapeguard import check
 
 pytestmark = pytest.mark.keras
@@ -38,18 +37,9 @@ def load(stem: str):
 
 
 def confirmed(failure, namespace: dict) -> None:
-    """Plain Keras raises at the reported call, in the reported layer with the
-    reported message; where the symbolic path wraps the error (a Layer
-    subclass's call()), the same call on real arrays raises it."""
-    message = " ".join(failure.message.split())
-    exc = run_call(failure.call, namespace)
-    if message in " ".join(str(exc).split()) and (failure.layer_class is None or failure.layer_class
-                                                   in raising_layer_classes(exc) + ["Functional"]):
-        return
-    eager = run_eager(failure.call, namespace)
-    assert eager is not None, f"{failure.call} runs on real arrays"
-    assert failure.layer_class in raising_layer_classes(eager) or message in " ".join(str(eager).split()), \
-        (failure, eager)
+    """Plain Keras (or, where the symbolic path wraps the error, real arrays)
+    raises at the reported call, in the reported layer, with its message."""
+    confirm_plain_or_eager(failure.call, failure.layer_class, failure.message, namespace, models=("Functional",))
 
 
 @pytest.mark.parametrize("stem", sorted(TWINS))

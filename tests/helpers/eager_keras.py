@@ -25,3 +25,21 @@ def run_eager(call: str, namespace: dict, batch: int = 2) -> BaseException | Non
     except Exception as exc:  # noqa: BLE001 - the test inspects it
         return exc
     return None
+
+
+def confirm_plain_or_eager(call: str, layer_class: str | None, message: str, namespace: dict,
+                           models: tuple = ()) -> None:
+    """Assert that plain Keras raises at ``call``, in ``layer_class`` (or one
+    of ``models``, a functional model rejecting its input) with ``message``;
+    where the symbolic path wraps the layer's error (a Layer subclass's
+    call()), that the same call on small real arrays raises it."""
+    from .plain_keras import raising_layer_classes, run_call
+
+    message = " ".join(message.split())
+    exc = run_call(call, namespace)
+    if message in " ".join(str(exc).split()) and (layer_class is None or layer_class
+                                                   in raising_layer_classes(exc) + list(models)):
+        return
+    eager = run_eager(call, namespace)
+    assert eager is not None, f"{call} runs on real arrays"
+    assert layer_class in raising_layer_classes(eager) or message in " ".join(str(eager).split()), (call, eager)
