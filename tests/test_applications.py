@@ -22,7 +22,7 @@ def applications():
     import keras.src.applications as package
 
     folder = Path(package.__file__).parent
-    run = shapeguard("check", str(folder), "--format", "json")
+    run = shapeguard("check", str(folder), "--format", "json", timeout=1800)  # about 15 min on 2 cores
     assert run.code in (1, 3), run.stderr
     return json.loads(run.stdout)
 

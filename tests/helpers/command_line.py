@@ -28,10 +28,11 @@ def child_env() -> dict:
     return env
 
 
-def shapeguard(*args: str, cwd: Path = REPO) -> Run:
+def shapeguard(*args: str, cwd: Path = REPO, timeout: float = 600) -> Run:
+    """``python -m shapeguard *args``; ``timeout`` seconds before the test gives up on it."""
     done = subprocess.run(
         [sys.executable, "-m", "shapeguard", *args],
-        cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=600,
+        cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=timeout,
     )
     return Run(done.returncode, done.stdout, done.stderr)
 
