@@ -128,8 +128,10 @@ class CheckSettings:
         return self._given
 
     def replace(self, **changes) -> CheckSettings:
-        """A copy with ``changes`` (validated); what was given stays given."""
-        return CheckSettings(**{name: getattr(self, name) for name in self._given}, **changes)
+        """A copy with ``changes`` (validated); what was given stays given,
+        and a budget or seed `over` resolved stays resolved."""
+        result = CheckSettings(**{name: getattr(self, name) for name in self._given}, **changes)
+        return _resolved(result, self.max_examples, self.seed)
 
     def over(self, declared: CheckSettings | None) -> CheckSettings:
         """These settings over the decorator's (``declared``): each field
@@ -142,14 +144,18 @@ class CheckSettings:
                 merged[name] = getattr(self, name)
             elif declared is not None and declared.given(name):
                 merged[name] = getattr(declared, name)
-        result = CheckSettings(**merged)
-        # Unset budget and seed take their defaults, still not "given": a
-        # budget nobody gave leaves the check to the time budget (`search.budget`).
-        if result.max_examples is None:
-            object.__setattr__(result, "max_examples", DEFAULT_MAX_EXAMPLES)
-        if result.seed is None:
-            object.__setattr__(result, "seed", DEFAULT_SEED)
-        return result
+        return _resolved(CheckSettings(**merged), DEFAULT_MAX_EXAMPLES, DEFAULT_SEED)
+
+
+def _resolved(settings: CheckSettings, max_examples, seed) -> CheckSettings:
+    """``settings`` with an unset budget and seed taking these values, still
+    not "given": a budget nobody gave leaves the check to the time budget
+    (`search.budget`), and a seed nobody gave is still the same on every run."""
+    if settings.max_examples is None:
+        object.__setattr__(settings, "max_examples", max_examples)
+    if settings.seed is None:
+        object.__setattr__(settings, "seed", seed)
+    return settings
 
 
 _VALIDATORS = {

@@ -131,3 +131,14 @@ def test_ctrl_c_while_bisecting_keeps_the_report():
     [failure] = report.failures
     assert failure.example == {"T": 8, "C": 4}
     confirm(failure, {"interrupts_between_sizes": interrupts_between_sizes})
+
+
+def test_a_copy_keeps_the_resolved_budget_and_seed_without_giving_them():
+    """The pytest plugin copies the planned settings (``replace(database=True)``):
+    the seed stays 0, so every run repeats, and the budget nobody gave stays
+    not given, so the time budget still decides."""
+    resolved = CheckSettings().over(None)
+    copy = resolved.replace(database=True)
+    assert (copy.seed, copy.max_examples) == (0, 100)
+    assert not copy.given("seed") and not copy.given("max_examples") and copy.given("database")
+    assert CheckSettings(seed=5).over(None).replace(database=True).seed == 5
