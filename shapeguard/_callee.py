@@ -46,6 +46,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
+from ._evidence import INPUT_MAKERS  # a function that calls one makes its own inputs: a builder
 from ._inference import INFERRED_TEMPLATE, INFERRED_TEMPLATES, TENSOR_PARAM_NAMES, KerasFunction
 from ._show import call_string
 from .errors import SUBJECT, ShapeguardError
@@ -55,7 +56,6 @@ FUNCTION, LAYER, FACTORY, BUILDER = "function", "layer", "factory", "builder"
 FACTORY_TENSOR = "inputs"  # the parameter name shown for what a factory's result takes
 # Builders taking a shape tuple (keras.applications' input_shape, and the names tutorials use).
 SHAPE_PARAM_NAMES = ("input_shape", "data_shape", "img_shape", "image_shape", "shape")
-INPUT_MAKERS = ("Input", "InputLayer")  # a function that calls one makes its own inputs: a builder
 NON_TENSOR_CALL_PARAMS = ("training", "mask")
 # Parameter names that never hold a tensor: sizes, counts, ratios, labels.
 _VALUE_NAME = re.compile(

@@ -38,6 +38,7 @@ import textwrap
 import typing
 from dataclasses import dataclass
 
+INPUT_MAKERS = ("Input", "InputLayer")  # a call of one makes a model's own input (its shape= entries are sizes)
 KERAS_KEYWORDS = ("padding", "activation", "data_format", "strides", "kernel_size", "filters", "units", "shape")
 # Positional arguments of Keras layers, by the layer's name: which keyword each position is.
 _POSITIONAL = (
@@ -220,7 +221,7 @@ class _Reader(ast.NodeVisitor):
         for keyword in node.keywords:
             if keyword.arg in KERAS_KEYWORDS:
                 self._passed(self.param(keyword.value), keyword.arg)
-            if (keyword.arg in ("shape", "batch_shape") and layer in ("Input", "InputLayer")
+            if (keyword.arg in ("shape", "batch_shape") and layer in INPUT_MAKERS
                     and isinstance(keyword.value, (ast.Tuple, ast.List))):
                 for item in keyword.value.elts:  # keras.Input(shape=(timesteps, n_features)): a size of the input
                     self._passed(self.param(item), "shape")
