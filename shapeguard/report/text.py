@@ -206,7 +206,9 @@ def report_lines(report) -> list[str]:
     """Size summaries, the grid and the warnings, after the failures."""
     lines = []
     summary = getattr(report, "axis_summary", None) or {}
-    shown = {name: entry for name, entry in summary.items() if not entry.get("inert")}
+    # An axis at which no probe was judged (every one was the block's own error) has nothing to say.
+    shown = {name: entry for name, entry in summary.items()
+             if not entry.get("inert") and (entry.get("passing") or entry.get("failing") or entry.get("depends"))}
     if shown:
         lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in shown.items()]
     g = getattr(report, "grid", None)
