@@ -71,7 +71,18 @@ def find_guarded(module: types.ModuleType) -> list[tuple[str, Any]]:
                     member = member.__func__  # @staticmethod / @classmethod written over @guard
                 if is_guard_wrapper(member):
                     found.append((f"{name}.{attr}", member))
-    return sorted(found, key=lambda item: first_line(item[1]))
+    return sorted(_without_aliases(found), key=lambda item: first_line(item[1]))
+
+
+def _without_aliases(found: list) -> list:
+    """One entry per guarded object: a second module-level name for it
+    (``Alias = ResBlock``) is the same block, not another one to check. The
+    name it was defined under is kept, else the first."""
+    kept: dict[int, tuple[str, Any]] = {}
+    for name, obj in found:
+        if id(obj) not in kept or getattr(unwrap(obj), "__qualname__", None) == name:
+            kept[id(obj)] = (name, obj)
+    return list(kept.values())
 
 
 def first_line(obj) -> int:

@@ -51,6 +51,104 @@ def confirm_incompatible_add(text: str, namespace: dict) -> None:
         assert isinstance(exc, ValueError) and "Inputs have incompatible shapes" in str(exc), (call, exc)
 
 
+# -- 1: --lf, --ff and --sw rerun failing shapeguard items ---------------------
+
+GUARDED = '''
+from keras.layers import Add, Conv2D
+from shapeguard import guard
+
+
+@guard(C=[8], filters=[8], inputs={"x": "4,4,C"})
+def fixed_block(x, filters):
+    return Add()([Conv2D(filters, 1)(x), Conv2D(filters, 1)(x)])
+
+
+@guard(C=[8, 16], filters=[8], inputs={"x": "4,4,C"})
+def buggy_block(x, filters):
+    return Add()([Conv2D(filters, 1)(x), x])
+'''
+
+ORDINARY = '''
+def test_fails():
+    assert 1 + 1 == 3
+
+
+def test_passes():
+    assert 1 + 1 == 2
+'''
+
+FIXED, BUGGY = "blocks.py::fixed_block[shapeguard]", "blocks.py::buggy_block[shapeguard]"
+FAILS, PASSES = "test_plain.py::test_fails", "test_plain.py::test_passes"
+
+
+@pytest.mark.keras
+def test_last_failed_first_failed_and_stepwise_rerun_the_failing_guarded_block(keras_loaded, pytester):
+    pytester.makepyfile(blocks=GUARDED, test_plain=ORDINARY)
+    # Sessions in this process (Keras is loaded once); pytest's cache is the
+    # scratch folder's .pytest_cache, kept from one session to the next.
+    run = lambda *args: pytester.runpytest("--shapeguard", NO_DATABASE, "-rA", "-p", "no:randomly", *args)
+    first = run()
+    assert outcomes(first) == {FIXED: "PASSED", BUGGY: "FAILED", FAILS: "FAILED", PASSES: "PASSED"}
+    namespace: dict = {}
+    exec(compile(GUARDED, "blocks.py", "exec"), namespace)
+    confirm_incompatible_add(first.stdout.str(), namespace)
+
+    again = run("--lf")
+    assert outcomes(again) == {BUGGY: "FAILED", FAILS: "FAILED"}
+    assert "run-last-failure: rerun previous 2 failures" in again.stdout.str()
+    # --ff runs both failures before the rest: buggy_block runs first (before
+    # fixed_block, which comes first in the file), and --sw stops at it and remembers it.
+    first_failed = run("--ff", "--sw")
+    assert outcomes(first_failed) == {BUGGY: "FAILED"}
+    # --sw starts again at buggy_block: fixed_block, which passed before it, is not run.
+    stepwise = run("--sw")
+    assert outcomes(stepwise) == {BUGGY: "FAILED"}
+    assert "skipping 1 already passed items" in stepwise.stdout.str()
+    confirm_incompatible_add(stepwise.stdout.str(), namespace)
+
+
+# -- 2: one @guard, one item ------------------------------------------------
+
+LAYERS = '''
+import keras
+from keras.layers import Add, Conv2D
+from shapeguard import guard
+
+
+class Residual(keras.layers.Layer):
+    def __init__(self, filters=8, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+
+    @guard(C=[8], inputs={"x": "4,4,C"})
+    def call(self, x):
+        return Add()([Conv2D(self.filters, 1)(x), x])
+
+
+ResidualBlock = Residual  # the same class under a second name
+
+
+@guard(C=[8], filters=[8], inputs={"x": "4,4,C"})
+def widen(x, filters):
+    return Add()([Conv2D(filters, 1)(x), x])
+
+
+widen_block = widen
+'''
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("guarded_only", [False, True], ids=["all", "guarded-only"])
+def test_a_guarded_layer_call_is_one_item_under_one_name(keras_loaded, pytester, guarded_only):
+    pytester.makepyfile(layers=LAYERS)
+    args = ["--shapeguard", NO_DATABASE, *(["--shapeguard-guarded-only"] if guarded_only else [])]
+    collected = pytester.runpytest(*args, "--collect-only", "-q", "layers.py")
+    items = [line for line in collected.outlines if "[shapeguard]" in line]
+    assert items == ["layers.py::Residual[shapeguard]", "layers.py::widen[shapeguard]"]
+    result = pytester.runpytest(*args, "-rA", "layers.py")
+    assert outcomes(result) == {"layers.py::Residual[shapeguard]": "PASSED", "layers.py::widen[shapeguard]": "PASSED"}
+
+
 # -- 5: an error-only report prints no empty size line ------------------------
 
 RAISES = '''
