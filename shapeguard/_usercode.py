@@ -100,6 +100,32 @@ def target_files(fn: Callable) -> frozenset:
     return frozenset({os.path.realpath(path)}) if path and not path.startswith("<") else frozenset()
 
 
+def definition(fn) -> tuple | None:
+    """``(file, line)`` of the ``def`` or ``class`` line of ``fn`` (through
+    decorators, bound methods and partials; a callable instance's class), not
+    of its first decorator: where a report points when nothing else has a
+    line (a block that killed its process). None when it has no source."""
+    import ast
+    import textwrap
+
+    target = innermost(fn)
+    if not (inspect.isclass(target) or inspect.isfunction(target)):
+        target = type(target)
+    try:
+        file = inspect.getsourcefile(target)
+        lines, start = inspect.getsourcelines(target)
+    except (OSError, TypeError):
+        return None
+    if not file:
+        return None
+    try:  # a decorated definition starts at its first decorator; the node's lineno is its def line
+        node = ast.parse(textwrap.dedent("".join(lines))).body[0]
+        offset = node.lineno - 1
+    except (SyntaxError, IndexError):
+        offset = 0
+    return file, max(start, 1) + offset
+
+
 def frames(tb) -> list:
     """``[(frame, line), ...]`` of a traceback, outermost first."""
     found = []

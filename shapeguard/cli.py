@@ -25,6 +25,7 @@ from ._outcome import DIED, ERROR, INTERNAL, Outcome
 from ._quiet import silenced_native_output
 from ._settings import CheckSettings
 from ._supervise import Channel, in_child, supervise
+from ._usercode import definition
 from ._version import __version__
 from .errors import ShapeguardError, WhereOption
 
@@ -327,7 +328,9 @@ def _freeze_imported_objects() -> None:
 
 
 def _internal_error_report(target, plan: dict, exc: BaseException):
-    report = _report.Report(target=target.name, mode="search", probes=0, space={}, size=0, seed=0)
+    found = definition(target.function) if target.function is not None else target.defined_at
+    report = _report.Report(target=target.name, mode="search", probes=0, space={}, size=0, seed=0,
+                            definition=_report.Location(*found) if found else None)
     report.errors.append(_report.BlockError(INTERNAL, _internal(exc), None, {}, ""))
     return report
 

@@ -15,6 +15,7 @@ from ._inference import INFERRED_TEMPLATES, TENSOR_PARAM_NAMES
 from ._probe import OWN_ERROR, rank_hint, session
 from ._settings import CheckSettings, split_settings
 from ._spec import refuse_lazy_functions, spec_of, unwrap
+from ._usercode import definition
 from ._working import RankRejected, find, grown_axes, rejects_rank
 from .errors import SUBJECT, AxisOption, InputOption, InputShapeOption, ShapeguardError
 from .explain import explain
@@ -214,6 +215,7 @@ def _report(callable_, target, space, result, seed, call_of) -> Report:
         stopped=result.stopped,
         outcomes=[(space.values(p), o) for p, o in result.outcomes.items()],
         inferred=space.inferred(),
+        definition=_defined_at(callable_),
     )
     for mode_key, point in result.minimal.items():
         outcome = result.outcomes[point]
@@ -391,6 +393,11 @@ def _definition(fn: Callable) -> Location | None:
     inner = inspect.unwrap(fn.func if isinstance(fn, functools.partial) else fn)
     code = getattr(getattr(inner, "__func__", inner), "__code__", None)
     return Location(code.co_filename, code.co_firstlineno) if code is not None else None
+
+
+def _defined_at(fn: Callable) -> Location | None:
+    found = definition(fn)
+    return Location(*found) if found else None
 
 
 def assert_ok(fn: Callable, /, **options: Any) -> Report:

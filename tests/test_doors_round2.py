@@ -149,6 +149,115 @@ def test_a_guarded_layer_call_is_one_item_under_one_name(keras_loaded, pytester,
     assert outcomes(result) == {"layers.py::Residual[shapeguard]": "PASSED", "layers.py::widen[shapeguard]": "PASSED"}
 
 
+# -- 3 and 4: SARIF locations and URIs ---------------------------------------
+
+
+def validated(text: str) -> list[dict]:
+    """The results of a SARIF log, after validating it against the vendored
+    schema with its URI formats checked (rfc3986-validator, a test extra)."""
+    checker = jsonschema.FormatChecker()
+    assert "uri-reference" in checker.checkers  # else the schema's URI formats go unchecked
+    document = json.loads(text)
+    jsonschema.validate(document, json.loads((DATA / "sarif-schema-2.1.0.json").read_text()),
+                        format_checker=checker)
+    return document["runs"][0]["results"]
+
+
+def located(result: dict) -> tuple[str, int]:
+    [where] = result["locations"]
+    return where["physicalLocation"]["artifactLocation"]["uri"], where["physicalLocation"]["region"]["startLine"]
+
+
+def path_of(uri: str) -> str:
+    """The path a relative URI reference names: no scheme, no query, no fragment."""
+    parts = urlsplit(uri)
+    assert (parts.scheme, parts.netloc, parts.query, parts.fragment) == ("", "", "", ""), uri
+    return unquote(parts.path)
+
+
+def report_at(file: Path, line: int, definition: Location | None) -> Report:
+    """A report with one failure at ``file:line``, and one block error and one
+    warning with no location."""
+    report = Report(target="blocks.py:block", mode="exhaustive", probes=2, space={"C": [8]}, size=2, seed=0,
+                    definition=definition)
+    call, example = "block(keras.Input(shape=(4, 4, 8)))", {"C": 8}
+    report.failures = [Failure("shape", "Add", "add", Location(str(file), line), "Inputs have incompatible shapes",
+                               ((None, 4, 4, 8), (None, 4, 4, 16)), example, call)]
+    report.errors = [BlockError("Died", "the process was killed by SIGKILL", None, example, call)]
+    report.warnings = [BroadcastWarning("Add", "add_1", None, ((None, 8, 1), (None, 8, 32)), 2, example, call, 1)]
+    return report
+
+
+def test_every_sarif_result_without_a_line_is_placed_at_the_definition(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = tmp_path / "blocks.py"
+    results = validated(render([report_at(blocks, 7, Location(str(blocks), 3))], "sarif"))
+    assert [located(r) for r in results] == [("blocks.py", 7), ("blocks.py", 3), ("blocks.py", 3)]
+    assert [r["ruleId"] for r in results] == ["shapeguard/shape", "shapeguard/block-error", "shapeguard/broadcast"]
+    for result in results[1:]:  # said in the message: the line is not where it happened
+        assert result["message"]["text"].endswith("shown at the block's definition: no line of its own is known")
+    assert "definition" not in results[0]["message"]["text"]
+
+
+@pytest.mark.parametrize("relative", ["models dir/a b.py", "x#2/blöcke.py", "100%/ü?.py", "c:/blocks.py"])
+def test_sarif_uris_are_percent_encoded_relative_references(tmp_path, monkeypatch, relative):
+    monkeypatch.chdir(tmp_path)
+    file = tmp_path / relative
+    results = validated(render([report_at(file, 5, Location(str(file), 1))], "sarif"))
+    uris = {located(r)[0] for r in results}
+    assert len(uris) == 1
+    [uri] = uris
+    assert uri.isascii() and " " not in uri and "#" not in uri
+    assert path_of(uri) == relative
+
+
+def test_a_file_outside_the_working_folder_gets_a_relative_uri_from_the_repository_root(tmp_path, monkeypatch):
+    repository = tmp_path / "repo"
+    (repository / ".git").mkdir(parents=True)
+    (repository / "tools").mkdir()
+    monkeypatch.chdir(repository / "tools")  # run from a subfolder: GitHub resolves from the root
+    inside, outside = repository / "models" / "blocks.py", tmp_path / "site packages" / "lib" / "blocks.py"
+    results = validated(render([report_at(inside, 5, Location(str(outside), 2))], "sarif"))
+    assert [located(r)[0] for r in results] == ["models/blocks.py", *["../site%20packages/lib/blocks.py"] * 2]
+    assert all("file:" not in json.dumps(r["locations"]) for r in results)
+    assert (repository / path_of(located(results[1])[0])).resolve() == outside.resolve()
+
+
+HOSTILE = '''
+import os
+import signal
+
+import keras
+
+from shapeguard import guard
+
+
+@guard(C=[8], H=[4], filters=[8, 16])
+def killed(x, filters=8):
+    y = keras.layers.Conv2D(filters, 1)(x)
+    if filters == 16:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return y
+'''
+
+
+@pytest.mark.keras
+def test_a_block_that_killed_its_process_is_located_at_its_def_line_in_sarif(tmp_path):
+    from helpers.command_line import shapeguard
+
+    folder = tmp_path / "my blocks #2"
+    folder.mkdir()
+    (folder / "blöcke.py").write_text(HOSTILE)
+    run = shapeguard("check", "my blocks #2/blöcke.py:killed", "--format", "sarif", "-q", cwd=tmp_path)
+    assert run.code == 3, run.stderr  # a block error, not a failure
+    [result] = validated(run.stdout)
+    assert result["ruleId"] == "shapeguard/block-error" and "killed by SIGKILL" in result["message"]["text"]
+    def_line = HOSTILE.splitlines().index("def killed(x, filters=8):") + 1
+    assert located(result) == ("my%20blocks%20%232/bl%C3%B6cke.py", def_line)
+    assert path_of(located(result)[0]) == "my blocks #2/blöcke.py"
+    assert "shown at the block's definition" in result["message"]["text"]  # no line of the block was running
+
+
 # -- 5: an error-only report prints no empty size line ------------------------
 
 RAISES = '''

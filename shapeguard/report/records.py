@@ -128,6 +128,9 @@ class Report:
     working_point: dict | None = None  # _working.WorkingPoint.as_dict: where the block works at its defaults
     budget: str = ""  # why the check was exhaustive or a search (search.budget)
     templates: dict = field(default_factory=dict)  # tensor parameter -> the template it was checked on
+    # The target's def or class line: where SARIF puts a result that has no line of its own (code
+    # scanning refuses a log with one result without a location). Not in the JSON, which has "location".
+    definition: Location | None = None
 
     @property
     def status(self) -> str:
