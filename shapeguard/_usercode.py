@@ -114,7 +114,7 @@ def definition(fn) -> tuple | None:
     try:
         file = inspect.getsourcefile(target)
         lines, start = inspect.getsourcelines(target)
-    except (OSError, TypeError):
+    except (OSError, TypeError, IndexError):  # no source: a builtin, a class typed at a prompt
         return None
     if not file:
         return None
