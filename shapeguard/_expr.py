@@ -66,16 +66,21 @@ def parse_condition(text: str, where: str | Option | None) -> Expr:
     )
 
 
+# The largest tensor dimension accepted: TensorFlow's kernels index with int32,
+# and Keras's symbolic shapes go through floats (wrong far below int64).
+MAX_DIM = 2**31 - 1
+
+
 def dim_value(expr: Expr, env: Mapping[str, Any]) -> int | None:
     """The dim's size at a point, or None when it is not a positive integer
-    there (such points are skipped, not probed)."""
+    up to 2**31-1 there (such points are not valid inputs: skipped, not probed)."""
     if any(isinstance(env.get(n), bool) or not isinstance(env.get(n), int) for n in expr.names):
         return None
     try:
         value = expr.evaluate(env)
     except ArithmeticError:
         return None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DIM else None
 
 
 def check_names(expr: Expr, known: Iterable[str], where: str | Option | None) -> None:

@@ -34,7 +34,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping
 
 from ._evidence import evidence as read_evidence
-from ._expr import Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
+from ._expr import MAX_DIM, Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
 from ._inference import (
     CHANNEL_VALUES,
     INFERRED_KINDS,
@@ -286,6 +286,13 @@ class Space:
         points = list(self.points())
         sizes = "no combination gives every template dim a positive size; check the templates and axes."
         if not self.conditions or not any(replace(self, conditions=()).call(p) is not None for p in points):
+            env = lambda p: {**dict(self.constants), **self.values(p)}
+            never = next((d for t in self.templates for c in t.choices for d in _shapes_dims(c)
+                          if isinstance(d, Expr) and all(dim_value(d, env(p)) is None for p in points)), None)
+            if never is not None:
+                template = next(t for t in self.templates if any(never in _shapes_dims(c) for c in t.choices))
+                sizes = (f"the template dim {never.text!r} of {template.param} ({template.text!r}) is a positive size "
+                         f"up to {MAX_DIM} at no combination of the axes; check the template and the axes' values.")
             return ShapeguardError(sizes, subject=self.name)
         for text, condition in self.conditions:
             if not any(replace(self, conditions=((text, condition),)).call(p) is not None for p in points):
@@ -386,6 +393,9 @@ def _parse_shape(raw: Any, whole: Any) -> tuple:
         elif isinstance(item, int):
             if item <= 0:
                 raise ShapeguardError(f"dimension {item} in template {whole!r} must be a positive integer.")
+            if item > MAX_DIM:
+                raise ShapeguardError(f"dimension {item} in template {whole!r} is too large; a tensor dimension "
+                                      f"can be at most {MAX_DIM} (2**31-1).")
             dims.append(item)
         elif isinstance(item, str):
             dims.append(parse_dim(item, f"dimension {item!r}"))
@@ -536,8 +546,7 @@ def _dimension_names(name: str, params: dict, axes: dict, templates: list, tenso
         if n in tensor_params:
             raise ShapeguardError(f"a template dimension names the tensor parameter {n!r}; "
                                   "name an axis or another parameter.", subject=name)
-    bare = {d.text for t in templates for c in t.choices for d in _shapes_dims(c) if isinstance(d, Expr)
-            and d.text == next(iter(d.names), None)}
+    bare = _bare_dims(templates)
     dim_names = [n for n in read if n not in params]
     for axis_name in axes:
         if axis_name in tensor_params:
@@ -573,10 +582,11 @@ def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: s
     are never widened: with any given, a parameter the caller did not name
     keeps its default, or is held at one value when it has none."""
     result: list[Axis] = []
+    sizes = _bare_dims(templates)
     for axis_name, values in axes.items():
         is_dim = axis_name in dim_names
         default = params[axis_name].default if axis_name in params and not is_dim else NO_DEFAULT
-        result.append(_make_axis(name, axis_name, values, default, is_dim))
+        result.append(_make_axis(name, axis_name, values, default, is_dim, size=axis_name in sizes))
     for dim in dim_names:
         if dim not in axes:
             values, rule = infer_dim(dim)
@@ -685,7 +695,15 @@ def _object_kind(p: inspect.Parameter) -> str:
     return ""
 
 
-def _make_axis(name, axis_name, values, default, is_dim) -> Axis:
+def _bare_dims(templates: list) -> set:
+    """Names that are a whole template dim (``C`` in ``"H,H,C"``): their values
+    are sizes. A name only inside expressions (``o`` in ``"2*H-o"``) may be 0
+    or negative; only the dims it makes must be positive (else the point is skipped)."""
+    return {d.text for t in templates for c in t.choices for d in _shapes_dims(c)
+            if isinstance(d, Expr) and d.text == next(iter(d.names), None)}
+
+
+def _make_axis(name, axis_name, values, default, is_dim, size: bool = True) -> Axis:
     axis = f"axis {axis_name!r}"
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         values = [values]
@@ -697,7 +715,10 @@ def _make_axis(name, axis_name, values, default, is_dim) -> Axis:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ShapeguardError(f"{axis}: {v!r} is not an integer; a tensor dimension needs a positive "
                                       "integer size.", subject=name)
-            if v <= 0:
+            if size and v <= 0:
                 raise ShapeguardError(f"{axis}: {v} is not a valid size; a tensor dimension must be a positive "
                                       "integer.", subject=name)
+            if abs(v) > MAX_DIM:
+                raise ShapeguardError(f"{axis}: {v} is too large; a tensor dimension can be at most {MAX_DIM} "
+                                      "(2**31-1).", subject=name)
     return Axis(axis_name, preference_order(values, default), default, is_dim)
