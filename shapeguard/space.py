@@ -34,7 +34,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping
 
 from ._evidence import evidence as read_evidence
-from ._expr import MAX_DIM, Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
+from ._expr import MAX_DIM, Expr, check_names, dim_value, parse_condition, parse_dim, solve, split_top_level, suggest
 from ._inference import (
     CHANNEL_VALUES,
     INFERRED_KINDS,
@@ -54,6 +54,7 @@ from ._show import show_value
 from .errors import AxisOption, InputOption, InputShapeOption, ObjectOption, ShapeguardError, WhereOption
 
 ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
+FIND_LIMIT = 10_000  # points drawn, in a space too big to enumerate, to find one the contract allows
 # Parameters that hold an object shapeguard cannot make (named so, when not annotated with a class).
 OBJECT_NAMES = re.compile(r"^(config|cfg|conf|configuration|params|hparams|hyperparams|hp|args|opts|options|"
                           r"settings|backbone|base_model|model|encoder|decoder|submodel|optimizer|loss|"
@@ -168,15 +169,34 @@ class Space:
             return None
 
     @cached_property
+    def grid(self) -> "Grid":
+        """The points the constraints' equalities and bounds allow (`Grid`)."""
+        names = [a.name for a in self.axes]
+        solved = solve([c for _, c in self.conditions if isinstance(c, Expr)], names)
+        constants = dict(self.constants)
+        allowed = {a.name: range(len(a.values)) for a in self.axes}
+        for name, conjunct in solved.unary:
+            axis = self.axes[names.index(name)]
+            allowed[name] = [i for i in allowed[name] if _maybe(conjunct, {**constants, name: axis.values[i]})]
+        derived = dict(solved.derived)
+        free = tuple((i, tuple(allowed[a.name])) for i, a in enumerate(self.axes) if a.name not in derived)
+        return Grid(self, free, tuple((names.index(n), e) for n, e in solved.derived))
+
+    @cached_property
     def valid_points(self) -> list[tuple[int, ...]] | None:
         """The points to probe, in preference order (total rank, then
         lexicographic), without skipped ones; None for a space too big to
-        enumerate (the search then skips points as it draws them). Raises
+        enumerate even after its constraints' equalities and bounds
+        (`grid`); the search then skips points as it draws them. Raises
         `ShapeguardError` when a constraint raises, or nothing is left."""
-        if self.size > ENUMERATE_LIMIT:
+        if self.size <= ENUMERATE_LIMIT:
+            candidates = self.points()
+        elif self.grid.size <= ENUMERATE_LIMIT:
+            candidates = (p for p in self.grid.candidates() if p is not None)
+        else:
             return None
         seen, kept = set(), []
-        for point in sorted(self.points(), key=lambda p: (sum(p), p)):
+        for point in sorted(candidates, key=lambda p: (sum(p), p)):
             arguments = self.call(point)
             if arguments is None:
                 continue
@@ -190,8 +210,32 @@ class Space:
 
     def check_contract(self) -> None:
         """Raise `ShapeguardError` now, before the first probe, when a
-        constraint raises or no combination is left (see `valid_points`)."""
-        self.valid_points  # noqa: B018 - worked out (and cached) for its errors
+        constraint raises or no combination is left (see `valid_points`), or,
+        in a space too big to enumerate, none is found (`found_points`)."""
+        if self.valid_points is None and not self.found_points:
+            raise self._none_found()
+
+    @cached_property
+    def found_points(self) -> list[tuple[int, ...]]:
+        """In a space too big to enumerate: a point the contract allows, found
+        by drawing up to `FIND_LIMIT` points of the `grid` (its most preferred
+        point first, then at random with a fixed seed); [] when none is."""
+        import random
+
+        rng = random.Random(0)
+        grid = self.grid
+        for n in range(min(FIND_LIMIT, grid.size)):
+            drawn = tuple(0 if n == 0 else rng.randrange(len(allowed)) for _, allowed in grid.drawn)
+            point = grid.expand(drawn)
+            if point is not None and self.call(point) is not None:
+                return [point]
+        return []
+
+    def first_point(self) -> tuple[int, ...]:
+        """The most preferred point to probe (a found one in a space too big to enumerate)."""
+        if self.valid_points is not None:
+            return self.valid_points[0]
+        return self.found_points[0] if self.found_points else next(self.points())
 
     @property
     def skipped(self) -> int | None:
@@ -281,8 +325,30 @@ class Space:
             raise ShapeguardError(("the constraint ", WhereOption(text), f" raised {reason} at {at}."),
                                   subject=self.name) from None
 
+    def _none_found(self) -> ShapeguardError:
+        """No allowed point among those drawn from a space too big to enumerate."""
+        grid = self.grid
+        drawn = f"among {min(FIND_LIMIT, grid.size):,} drawn from the {grid.size:,} combinations"
+        if not self.conditions:
+            return ShapeguardError(f"no combination found where every template dim is a positive size {drawn}; "
+                                   "check the templates and axes.", subject=self.name)
+        texts = [t for t, _ in self.conditions]
+        noun = "the constraint " if len(texts) == 1 else "the constraints "
+        allow = " its equalities and bounds allow" if grid.size < self.size else ""
+        return ShapeguardError(("no combination found where ", noun, WhereOption(texts if len(texts) > 1 else texts[0]),
+                                f" {'holds' if len(texts) == 1 else 'hold'} and every template dim is a positive size "
+                                f"{drawn}{allow} (of {self.size:,}); loosen it or give other values."),
+                               subject=self.name)
+
     def _nothing_left(self) -> ShapeguardError:
         """Why no point is left: name the constraint (or the templates) that rule all out."""
+        if self.size > ENUMERATE_LIMIT:  # the grid was enumerated: nothing it allows is left
+            texts = [t for t, _ in self.conditions]
+            tail = (" holds" if len(texts) == 1 else " together hold") + (
+                " at no combination of the axes where every template dim is a positive size; "
+                "loosen it or give other values.")
+            return ShapeguardError(("the constraint " if len(texts) == 1 else "the constraints ",
+                                    WhereOption(texts if len(texts) > 1 else texts[0]), tail), subject=self.name)
         points = list(self.points())
         sizes = "no combination gives every template dim a positive size; check the templates and axes."
         if not self.conditions or not any(replace(self, conditions=()).call(p) is not None for p in points):
@@ -301,6 +367,83 @@ class Space:
         tail = " together hold at no combination of the axes; loosen them or give other values."
         return ShapeguardError(("the constraints ", WhereOption([t for t, _ in self.conditions]), tail),
                                subject=self.name)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The points a space's constraints can allow, from their ast (`_expr.solve`):
+    each free axis over the values its one-axis conjuncts keep (``E < 3``),
+    each derived axis computed from the others (``A == B``). It leaves out
+    only points some conjunct rules out, so every allowed point is in it;
+    the whole contract (`Space.call`) decides the rest. With no constraint it
+    is the whole space."""
+
+    space: Space
+    free: tuple  # (axis index, allowed value indices)
+    derived: tuple  # (axis index, Expr of the free axes)
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(allowed) for _, allowed in self.free)
+
+    @property
+    def drawn(self) -> tuple:
+        """The free axes with a choice: what the search draws, one index into each's allowed values."""
+        return tuple((i, allowed) for i, allowed in self.free if len(allowed) > 1)
+
+    def expand(self, drawn: tuple) -> tuple | None:
+        """The point for one index per `drawn` axis, or None when a derived
+        axis comes out as none of its values."""
+        point = [0] * len(self.space.axes)
+        chosen = dict(zip((i for i, _ in self.drawn), drawn))
+        for i, allowed in self.free:
+            point[i] = allowed[chosen.get(i, 0)] if allowed else -1
+        if -1 in point:
+            return None
+        return self._derive(point)
+
+    def choices(self, point: tuple) -> tuple:
+        """The inverse of `expand`."""
+        return tuple(allowed.index(point[i]) for i, allowed in self.drawn)
+
+    def candidates(self) -> Iterator[tuple | None]:
+        """Every point of the grid (None where a derived axis has no value), lexicographic."""
+        for indices in itertools.product(*(allowed for _, allowed in self.free)):
+            point = [0] * len(self.space.axes)
+            for (i, _), index in zip(self.free, indices):
+                point[i] = index
+            yield self._derive(point)
+
+    def _derive(self, point: list) -> tuple | None:
+        space = self.space
+        env = {**dict(space.constants), **{a.name: a.values[j] for a, j in zip(space.axes, point)}}
+        for i, expr in self.derived:
+            axis = space.axes[i]
+            try:
+                value = expr.evaluate(env)
+                index = next((j for j, v in enumerate(axis.values) if _equal(v, value)), None)
+            except Exception:  # noqa: BLE001 - the whole constraint raises there, with its message, when probed
+                return None
+            if index is None:
+                return None
+            point[i] = index
+            env[axis.name] = axis.values[index]
+        return tuple(point)
+
+
+def _equal(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - a value whose == raises equals nothing here
+        return False
+
+
+def _maybe(conjunct: Expr, env: dict) -> bool:
+    """Whether a one-axis conjunct may hold: a value it raises at is kept (the whole constraint reports it)."""
+    try:
+        return bool(conjunct.evaluate(env))
+    except Exception:  # noqa: BLE001
+        return True
 
 
 _SKIP = object()

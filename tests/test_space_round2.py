@@ -73,3 +73,93 @@ def test_the_largest_int32_size_is_a_size():
 def test_a_template_expression_above_int32_is_not_a_valid_input():
     space = build_space(offset_block, {"H": [2**30, 4]}, {"x": "4*H,2"})
     assert [space.values(p)["H"] for p in space.valid_points] == [4]
+
+
+# --- 1. a rare but satisfiable where is drawn without rejection ---------------
+
+SIX = {name: list(range(1, 101)) for name in "ABCDEF"}  # 1e12 combinations
+
+
+def six_axes(x, A=1, B=1, C=1, D=1, E=1, F=1):
+    return x, A, B, C, D, E, F
+
+
+def test_equalities_and_bounds_leave_a_sub_grid_small_enough_to_enumerate_exactly():
+    where = "A == B and C == D and E < 3 and F == 2*E"
+    space = build_space(six_axes, SIX, {"x": "4,4,8"}, where=where)
+    assert space.size == 10**12
+    assert space.probe_count == 100 * 100 * 2  # A from B, C from D, E in {1, 2}, F from E
+    values = [space.values(p) for p in space.valid_points]
+    assert all(v["A"] == v["B"] and v["C"] == v["D"] and v["E"] < 3 and v["F"] == 2 * v["E"] for v in values)
+    assert values[0] == {"A": 1, "B": 1, "C": 1, "D": 1, "E": 1, "F": 2}  # the most preferred allowed point
+    assert space.skipped == 10**12 - 20_000
+
+
+def test_a_rare_where_over_a_space_too_big_even_for_its_grid_finds_an_allowed_point():
+    where = "A == B + 5 and C == D and E < 3"  # keeps about 1e-4 of the space, not the first point
+    space = build_space(six_axes, SIX, {"x": "4,4,8"}, where=where)
+    space.check_contract()
+    assert space.valid_points is None  # 95 * 100 * 2 * 100 points to draw from: not enumerated
+    (point,) = space.found_points
+    v = space.values(point)
+    assert v["A"] == v["B"] + 5 and v["C"] == v["D"] and v["E"] < 3
+
+
+@pytest.mark.parametrize("where", ["A == B + 500 and C == D and E < 3 and F == 1", "A > 200", "A == B + 500"])
+def test_a_where_that_holds_nowhere_in_a_huge_space_is_the_callers_error_in_one_sentence(where):
+    with pytest.raises(ShapeguardError) as raised:
+        build_space(six_axes, SIX, {"x": "4,4,8"}, where=where).check_contract()
+    message = str(raised.value)
+    assert f"where={where!r}" in message and "loosen it" in message and "\n" not in message
+    assert "bug" not in message
+    assert f"--where {where!r}" in raised.value.for_cli()
+
+
+RARE_BLOCK = '''
+    def block(x, A=1, B=1, C=1, D=1, E=1, F=1):
+        import keras
+
+        y = keras.layers.Conv2D(A + B + C + D + E + F, 1)(x)
+        return keras.layers.Add()([x, y])
+'''
+
+
+def _rare_cli(tmp_path, monkeypatch, capfd, where):
+    (tmp_path / "rare.py").write_text(textwrap.dedent(RARE_BLOCK).lstrip())
+    monkeypatch.chdir(tmp_path)
+    args = ["check", "rare.py:block", "--input", "x=4,4,8", "--where", where, "--max-examples", "10"]
+    for name in "ABCDEF":
+        args += ["--axis", f"{name}=" + ",".join(str(v) for v in range(1, 101))]
+    status = cli.main(args)
+    return status, *capfd.readouterr()
+
+
+def test_command_line_a_where_that_holds_nowhere_is_a_usage_error(tmp_path, monkeypatch, capfd):
+    status, out, err = _rare_cli(tmp_path, monkeypatch, capfd, "A == B + 500")
+    assert status == 2 and out == ""
+    assert err.startswith("shapeguard: rare.py:block: no combination found where the constraint --where "
+                          "'A == B + 500' holds"), err
+    assert err.count("\n") == 1 and "Traceback" not in err and "bug" not in err
+
+
+def rare_block(x, A=1, B=1, C=1, D=1, E=1, F=1):
+    import keras
+
+    y = keras.layers.Conv2D(A + B + C + D + E + F, 1)(x)
+    return keras.layers.Add()([x, y])
+
+
+@pytest.mark.keras
+def test_a_rare_where_is_searched_and_its_minimal_failure_confirmed_by_plain_keras():
+    from helpers.plain_keras import confirm
+
+    import shapeguard
+
+    where = "A == B + 5 and C == D and E < 3"
+    report = shapeguard.check(rare_block, axes=SIX, inputs={"x": "4,4,8"}, where=where, max_examples=10)
+    assert report.probes > 0 and not report.errors, report
+    (failure,) = report.failures
+    v = failure.example
+    assert v["A"] == v["B"] + 5 and v["C"] == v["D"] and v["E"] < 3
+    assert v == {"A": 6, "B": 1, "C": 1, "D": 1, "E": 1, "F": 1}  # the most preferred allowed point
+    confirm(failure, {"rare_block": rare_block})
