@@ -163,3 +163,47 @@ def test_a_rare_where_is_searched_and_its_minimal_failure_confirmed_by_plain_ker
     assert v["A"] == v["B"] + 5 and v["C"] == v["D"] and v["E"] < 3
     assert v == {"A": 6, "B": 1, "C": 1, "D": 1, "E": 1, "F": 1}  # the most preferred allowed point
     confirm(failure, {"rare_block": rare_block})
+
+
+# --- 4. dotted command-line values: functions, classes, constants only --------
+
+
+@pytest.mark.parametrize("text, what", [
+    ("os.environ", "is a mapping (os._Environ)"),
+    ("os.path", "is a module"),
+    ("decimal.DefaultContext", "is an instance (decimal.Context)"),
+])
+def test_a_dotted_value_that_is_not_a_function_class_or_constant_is_refused(text, what):
+    with pytest.raises(ShapeguardError) as raised:
+        cli.parse_value(text)
+    message = raised.value.for_cli()
+    assert message.startswith(f"--axis value {text!r} {what}") and "\n" not in message
+
+
+def test_dotted_functions_classes_constants_and_enum_members_are_imported():
+    import collections
+    import math
+    import os.path
+    import signal
+
+    assert cli.parse_value("os.path.join") is os.path.join
+    assert cli.parse_value("collections.OrderedDict") is collections.OrderedDict
+    assert cli.parse_value("math.pi") == math.pi
+    assert cli.parse_value("signal.Signals.SIGINT") is signal.Signals.SIGINT
+
+
+def test_an_object_of_the_users_own_module_may_still_be_given(tmp_path, monkeypatch):
+    (tmp_path / "mine.py").write_text('CONFIG = {"units": 8}\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cli.parse_value("mine.CONFIG") == {"units": 8}
+
+
+def test_command_line_the_environment_never_reaches_a_report(tmp_path, monkeypatch, capfd):
+    (tmp_path / "lazy.py").write_text(textwrap.dedent(RARE_BLOCK).lstrip())
+    monkeypatch.chdir(tmp_path)
+    status = cli.main(["check", "lazy.py:block", "--input", "x=4,4,8", "--axis", "A=os.environ"])
+    out, err = capfd.readouterr()
+    assert status == 2 and out == ""
+    assert err == ("shapeguard: --axis value 'os.environ' is a mapping (os._Environ), not a function, class or "
+                   "constant, the only values imported from the standard library and the libraries shapeguard "
+                   "runs on (an object of your own module may be given).\n")
