@@ -38,6 +38,7 @@ from ._options import MAX_TIMEOUT
 from ._outcome import DIED, ERROR, INTERNAL, PASS, TIMEOUT, Outcome
 from ._probe import KerasCalls, probe
 from ._sandbox import no_process_exit, private_hypothesis_home
+from ._show import show_value
 from ._usercode import target_files
 from .space import Space
 
@@ -155,7 +156,7 @@ class Prober:
 def outside_key(space: Space, point: Point) -> tuple:
     """How a point outside the search's space is named in the supervisor's
     records: ``("values", "C=16", "H=9", ...)`` (JSON-safe, stable)."""
-    return ("values", *(f"{k}={v!r}" for k, v in sorted(space.values(point).items())))
+    return ("values", *(f"{k}={show_value(v)}" for k, v in sorted(space.values(point).items())))
 
 
 # The time budget, in Keras layer and op calls: a probe's cost is the number of
@@ -487,7 +488,7 @@ def _pareto_minimal(prober: Prober, mode_key: tuple, point: Point) -> Point:
 
 def _example_key(space: Space, point: Point) -> bytes:
     values = space.values(point)
-    return json.dumps([[name, repr(values[name])] for name in sorted(values)]).encode()
+    return json.dumps([[name, show_value(values[name])] for name in sorted(values)]).encode()
 
 
 def _replay(space: Space, database, key: bytes) -> list[Point]:
@@ -500,7 +501,7 @@ def _replay(space: Space, database, key: bytes) -> list[Point]:
 
 def _saved_points(space: Space, database, key: bytes) -> list[Point]:
     points = []
-    reprs = [{repr(v): i for i, v in enumerate(axis.values)} for axis in space.axes]
+    reprs = [{show_value(v): i for i, v in enumerate(axis.values)} for axis in space.axes]
     for raw in database.fetch(key):
         try:
             saved = dict(json.loads(raw))

@@ -50,7 +50,7 @@ from ._inference import (
     other_tensor_params,
     related_shapes,
 )
-from ._show import show_value
+from ._show import show_value, unstable
 from .errors import AxisOption, InputOption, InputShapeOption, ObjectOption, ShapeguardError, WhereOption
 
 ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
@@ -853,6 +853,11 @@ def _make_axis(name, axis_name, values, default, is_dim, size: bool = True) -> A
     values = list(values)
     if not values:
         raise ShapeguardError(f"{axis} has no values.", subject=name)
+    for v in values:  # the report, JSON and the reproducing call must read the same in every run
+        if unstable(v):
+            raise ShapeguardError(f"{axis}: a {type(v).__module__}.{type(v).__qualname__} value has no stable form "
+                                  "(its repr holds a memory address, so reports would differ from run to run); "
+                                  "give a function, a class, or a value whose repr is its own.", subject=name)
     if is_dim:
         for v in values:
             if isinstance(v, bool) or not isinstance(v, int):

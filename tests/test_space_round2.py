@@ -207,3 +207,77 @@ def test_command_line_the_environment_never_reaches_a_report(tmp_path, monkeypat
     assert err == ("shapeguard: --axis value 'os.environ' is a mapping (os._Environ), not a function, class or "
                    "constant, the only values imported from the standard library and the libraries shapeguard "
                    "runs on (an object of your own module may be given).\n")
+
+
+# --- 2. values written canonically, unstable ones refused ---------------------
+
+
+def test_sets_and_dicts_are_written_sorted():
+    from shapeguard._show import show_value
+
+    assert show_value({"gamma", "alpha", "beta"}) == "{'alpha', 'beta', 'gamma'}"
+    assert show_value(frozenset({3, 1})) == "frozenset({1, 3})"
+    assert show_value({"z": 1, "a": {2, 1}}) == "{'a': {1, 2}, 'z': 1}"
+    assert show_value((offset_block, 1)) == "(test_space_round2.offset_block, 1)"
+
+
+def test_a_value_whose_repr_holds_a_memory_address_is_refused_naming_the_axis_and_its_type():
+    class Opaque:
+        pass
+
+    with pytest.raises(ShapeguardError) as raised:
+        build_space(offset_block, {"filters": [8, Opaque()]}, {"x": "4,C"})
+    message = str(raised.value)
+    assert "axis 'filters'" in message and "Opaque value has no stable form" in message and "\n" not in message
+
+
+def test_a_dict_with_keys_json_cannot_take_is_written_as_one_string():
+    from shapeguard.report.json import plain
+
+    assert plain({"space": {"s": [{(1, 2): 3}, {"b", "a"}]}}) == {"space": {"s": ["{(1, 2): 3}", "{'a', 'b'}"]}}
+
+
+SET_BLOCK = '''
+    import keras
+
+
+    def block(x, s=frozenset()):
+        y = keras.layers.Dense(len(s))(x)
+        return keras.layers.Add()([x, y])
+'''
+
+
+@pytest.mark.keras
+def test_json_with_a_set_axis_is_byte_identical_across_runs_with_other_hash_seeds(tmp_path):
+    import subprocess
+    import sys
+
+    from helpers.command_line import child_env
+
+    (tmp_path / "sets.py").write_text(textwrap.dedent(SET_BLOCK).lstrip())
+    args = [sys.executable, "-m", "shapeguard", "check", "sets.py:block", "--input", "x=4",
+            "--axis", "s={'alpha','beta','gamma','delta','epsilon'},{'zeta','eta','theta'}", "--format", "json"]
+    runs = [subprocess.run(args, cwd=tmp_path, env={**child_env(), "PYTHONHASHSEED": seed}, capture_output=True,
+                           timeout=300) for seed in ("1", "2")]
+    assert [r.returncode for r in runs] == [1, 1], runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout
+    document = json.loads(runs[0].stdout)
+    (target,) = document["targets"]
+    assert target["space"]["s"] == ["{'alpha', 'beta', 'delta', 'epsilon', 'gamma'}", "{'eta', 'theta', 'zeta'}"]
+    (failure,) = target["failures"]  # Dense(5) or Dense(3) added to 4 features
+    assert failure["call"] == "block(keras.Input(shape=(4,)), s={'alpha', 'beta', 'delta', 'epsilon', 'gamma'})"
+    _confirm_json_failure(failure, tmp_path / "sets.py")
+
+
+def _confirm_json_failure(failure: dict, path) -> None:
+    """Plain Keras fails at a JSON failure's call, in its layer, with its message."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    from helpers.plain_keras import confirm
+
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    confirm(SimpleNamespace(call=failure["call"], layer_class=failure["layer"]["class"], message=failure["message"]),
+            {"block": module.block})
