@@ -281,3 +281,47 @@ def _confirm_json_failure(failure: dict, path) -> None:
     spec.loader.exec_module(module)
     confirm(SimpleNamespace(call=failure["call"], layer_class=failure["layer"]["class"], message=failure["message"]),
             {"block": module.block})
+
+
+# --- 3. Keras config objects shown and reproduced with their config ----------
+
+
+@pytest.mark.keras
+def test_keras_config_objects_are_written_with_what_differs_from_their_default_and_rebuild_the_same():
+    import keras
+
+    from shapeguard._show import show_value
+
+    objects = [keras.initializers.HeNormal(seed=1), keras.initializers.HeNormal(), keras.regularizers.L2(0.5),
+               keras.constraints.MaxNorm(3), keras.initializers.Constant(2.0)]
+    shown = [show_value(o) for o in objects]
+    assert shown == ["keras.initializers.HeNormal(seed=1)", "keras.initializers.HeNormal()",
+                     "keras.regularizers.L2(l2=0.5)", "keras.constraints.MaxNorm(max_value=3)",
+                     "keras.initializers.Constant(value=2.0)"]
+    for text, original in zip(shown, objects):
+        rebuilt = eval(text, {"keras": keras})  # noqa: S307 - the test's own text, as a user pastes it
+        assert type(rebuilt) is type(original) and rebuilt.get_config() == original.get_config()
+
+
+def init_block(x, filters=8, kernel_initializer="glorot_uniform"):
+    import keras
+
+    y = keras.layers.Conv2D(filters, 1, kernel_initializer=kernel_initializer)(x)
+    return keras.layers.Add()([x, y])
+
+
+@pytest.mark.keras
+def test_the_reproducing_call_carries_the_initializers_seed():
+    import keras
+    from helpers.plain_keras import confirm
+
+    import shapeguard
+
+    initializer = keras.initializers.HeNormal(seed=1)
+    report = shapeguard.check(init_block, axes={"filters": [8, 16], "kernel_initializer": [initializer],
+                                                "C": [8], "H": [4]}, inputs={"x": "H,H,C"})
+    (failure,) = report.failures
+    assert failure.call == ("init_block(keras.Input(shape=(4, 4, 8)), filters=16, "
+                            "kernel_initializer=keras.initializers.HeNormal(seed=1))")
+    assert "HeNormal(seed=1)" in report.to_json() and " at 0x" not in report.to_json()
+    confirm(failure, {"init_block": init_block})
