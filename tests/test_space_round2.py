@@ -65,6 +65,16 @@ def test_a_size_above_int32_is_refused_in_one_sentence(axes, inputs):
     assert "at most 2147483647" in message and "\n" not in message
 
 
+def test_command_line_a_size_above_int32_is_a_usage_error_not_an_internal_one(tmp_path, monkeypatch, capfd):
+    (tmp_path / "lazy.py").write_text(textwrap.dedent(RARE_BLOCK).lstrip())
+    monkeypatch.chdir(tmp_path)
+    status = cli.main(["check", "lazy.py:block", "--input", "x=4,4,W", "--axis", "W=99999999999999999999"])
+    out, err = capfd.readouterr()
+    assert status == 2 and out == ""
+    assert err == ("shapeguard: lazy.py:block: axis 'W': 99999999999999999999 is too large; a tensor dimension "
+                   "can be at most 2147483647 (2**31-1).\n")
+
+
 def test_the_largest_int32_size_is_a_size():
     space = build_space(offset_block, {"H": [2**31 - 1]}, {"x": "H,4"})
     assert space.arguments((0,) * len(space.axes))[0].shape == (2**31 - 1, 4)
