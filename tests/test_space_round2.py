@@ -335,3 +335,14 @@ def test_the_reproducing_call_carries_the_initializers_seed():
                             "kernel_initializer=keras.initializers.HeNormal(seed=1))")
     assert "HeNormal(seed=1)" in report.to_json() and " at 0x" not in report.to_json()
     confirm(failure, {"init_block": init_block})
+
+
+def test_an_error_outside_any_point_prints_no_empty_minimal_or_reproduce_line():
+    from shapeguard._outcome import INTERNAL
+    from shapeguard.report import BlockError, Report
+
+    report = Report(target="blocks.py:block", mode="search", probes=0, space={}, size=0, seed=0)
+    report.errors.append(BlockError(INTERNAL, "RuntimeError: boom (a bug in shapeguard)", None, {}, ""))
+    text = str(report)
+    assert "RuntimeError: boom" in text
+    assert "minimal:" not in text and "reproduce:" not in text
