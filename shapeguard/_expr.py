@@ -100,24 +100,26 @@ def solve(exprs: Iterable[Expr], axes: Iterable[str]) -> Solved:
     point the constraints allow still satisfies each kept conjunct, so drawing
     from what they leave misses no allowed point; the full constraint still decides."""
     axes = set(axes)
-    unary, derived = [], {}
-    for expr in exprs:
-        for node in _conjuncts(ast.parse(expr.text, mode="eval").body):
-            reads = _names(node) & axes
-            if len(reads) == 1:
-                unary.append((next(iter(reads)), _compiled(node)))
+    conjuncts = [node for expr in exprs for node in _conjuncts(ast.parse(expr.text, mode="eval").body)]
+    unary = [(next(iter(_names(n) & axes)), _compiled(n)) for n in conjuncts if len(_names(n) & axes) == 1]
+    narrowed = {name for name, _ in unary}
+    derived: dict = {}
+    for node in conjuncts:
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
+                and len(_names(node) & axes) > 1):
+            continue
+        sides = [(node.left, node.comparators[0]), (node.comparators[0], node.left)]
+        # A == B with A narrowed (A < 3): B is the one to compute, so A's few values are drawn.
+        sides.sort(key=lambda pair: isinstance(pair[0], ast.Name) and pair[0].id in narrowed)
+        for side, other in sides:
+            if not (isinstance(side, ast.Name) and side.id in axes):
                 continue
-            if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)):
+            target, source = side.id, _names(other) & axes
+            if (target in source or target in derived or not source.isdisjoint(derived)
+                    or any(target in e.names for e in derived.values())):
                 continue
-            for side, other in ((node.left, node.comparators[0]), (node.comparators[0], node.left)):
-                if not (isinstance(side, ast.Name) and side.id in axes):
-                    continue
-                target, source = side.id, _names(other) & axes
-                if (target in source or target in derived or not source.isdisjoint(derived)
-                        or any(target in e.names for e in derived.values())):
-                    continue
-                derived[target] = _compiled(other)
-                break
+            derived[target] = _compiled(other)
+            break
     return Solved(tuple(unary), tuple(derived.items()))
 
 

@@ -346,3 +346,11 @@ def test_an_error_outside_any_point_prints_no_empty_minimal_or_reproduce_line():
     text = str(report)
     assert "RuntimeError: boom" in text
     assert "minimal:" not in text and "reproduce:" not in text
+
+
+def test_an_equality_computes_the_axis_its_bounds_leave_free():
+    # A == B and A < 3: B is computed from A's two values (not A from B's 100), so the sub-grid is enumerated
+    for where in ("A == B and A < 3 and C == D and E == F", "A < 3 and B == A and C == D and E == F"):
+        space = build_space(six_axes, SIX, {"x": "4,4,8"}, where=where)
+        assert space.probe_count == 2 * 100 * 100
+        assert all(v["A"] == v["B"] < 3 for v in map(space.values, space.valid_points))
