@@ -14,7 +14,6 @@ import textwrap
 import pytest
 
 from shapeguard import ShapeguardError, cli
-from shapeguard._show import call_string
 from shapeguard.space import build_space
 
 
