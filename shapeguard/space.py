@@ -12,6 +12,9 @@ expressions (``"2*H,2*H,C"``, ``"H,H,4*filters"``) and constraints may be given
 integer, or a constraint does not hold, is *skipped*: never probed, never
 drawn by the search, and counted in the report. So is a point that would make
 the very same call as a preferred one (an axis that no template reads there).
+In a space too big to enumerate, the constraints' equalities and one-axis
+bounds, read from their ast, give the `Grid` of points to enumerate or draw
+from, so a rare constraint is met by construction rather than by rejection.
 
 Values are kept in *preference order*: the parameter's default first (when the
 axis has one), then the rest in ascending order (``False`` before ``True``;
