@@ -66,16 +66,76 @@ def parse_condition(text: str, where: str | Option | None) -> Expr:
     )
 
 
+# The largest tensor dimension accepted: TensorFlow's kernels index with int32,
+# and Keras's symbolic shapes go through floats (wrong far below int64).
+MAX_DIM = 2**31 - 1
+
+
 def dim_value(expr: Expr, env: Mapping[str, Any]) -> int | None:
     """The dim's size at a point, or None when it is not a positive integer
-    there (such points are skipped, not probed)."""
+    up to 2**31-1 there (such points are not valid inputs: skipped, not probed)."""
     if any(isinstance(env.get(n), bool) or not isinstance(env.get(n), int) for n in expr.names):
         return None
     try:
         value = expr.evaluate(env)
     except ArithmeticError:
         return None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DIM else None
+
+
+@dataclass(frozen=True)
+class Solved:
+    """What a constraint's ast says axis by axis, so that a rare constraint
+    need not be met by rejection: conjuncts that read one axis (bounds such as
+    ``E < 3``, ``k in (1, 3)``) and equalities that give one axis from others
+    (``A == B``, ``A == 2*B``), in an order where each reads only axes not given so."""
+
+    unary: tuple = ()  # (axis name, Expr)
+    derived: tuple = ()  # (axis name, Expr of other axes)
+
+
+def solve(exprs: Iterable[Expr], axes: Iterable[str]) -> Solved:
+    """Split each constraint at its top-level ``and`` and keep the conjuncts
+    that narrow one axis or give one axis from others (see `Solved`). Every
+    point the constraints allow still satisfies each kept conjunct, so drawing
+    from what they leave misses no allowed point; the full constraint still decides."""
+    axes = set(axes)
+    conjuncts = [node for expr in exprs for node in _conjuncts(ast.parse(expr.text, mode="eval").body)]
+    unary = [(next(iter(_names(n) & axes)), _compiled(n)) for n in conjuncts if len(_names(n) & axes) == 1]
+    narrowed = {name for name, _ in unary}
+    derived: dict = {}
+    for node in conjuncts:
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)
+                and len(_names(node) & axes) > 1):
+            continue
+        sides = [(node.left, node.comparators[0]), (node.comparators[0], node.left)]
+        # A == B with A narrowed (A < 3): B is the one to compute, so A's few values are drawn.
+        sides.sort(key=lambda pair: isinstance(pair[0], ast.Name) and pair[0].id in narrowed)
+        for side, other in sides:
+            if not (isinstance(side, ast.Name) and side.id in axes):
+                continue
+            target, source = side.id, _names(other) & axes
+            if (target in source or target in derived or not source.isdisjoint(derived)
+                    or any(target in e.names for e in derived.values())):
+                continue
+            derived[target] = _compiled(other)
+            break
+    return Solved(tuple(unary), tuple(derived.items()))
+
+
+def _conjuncts(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+        return [c for value in node.values for c in _conjuncts(value)]
+    return [node]
+
+
+def _names(node: ast.AST) -> set:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _compiled(node: ast.AST) -> Expr:
+    tree = ast.fix_missing_locations(ast.Expression(body=node))
+    return Expr(ast.unparse(node), frozenset(_names(node)), compile(tree, "<where>", "eval"))
 
 
 def check_names(expr: Expr, known: Iterable[str], where: str | Option | None) -> None:

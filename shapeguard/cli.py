@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--axis", action="append", default=[], metavar="NAME=V1,V2,...",
         help="values to try for an axis (a parameter or a template dimension); overrides the "
         "decorator's; values are Python literals ((3,3), [4,5]), true/false/none, dotted names of "
-        "functions (keras.activations.relu) or strings, split at top-level commas; repeatable",
+        "functions, classes or constants (keras.activations.relu) or strings, split at top-level commas; repeatable",
     )
     check.add_argument(
         "--input", action="append", default=[], metavar="PARAM=TEMPLATE",
@@ -433,9 +433,42 @@ def _import_dotted(text: str) -> Any:
         except AttributeError:
             raise ShapeguardError(f"--axis value {text!r}: {'.'.join(parts[:cut])} has no {'.'.join(parts[cut:])!r};"
                                   " quote it to pass a string ('\"a.b\"').") from None
+        _refuse_imported_object(text, obj, parts[:cut])
         return obj
     raise ShapeguardError(f"--axis value {text!r} looks like a dotted name, but no module {parts[0]!r} can be "
                           "imported; quote it to pass a string ('\"a.b\"').")
+
+
+def _is_constant(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return all(_is_constant(v) for v in value)
+    return value is None or isinstance(value, (int, float, str, bool))
+
+
+def _refuse_imported_object(text: str, obj: Any, module_path: list) -> None:
+    """A dotted ``--axis`` value is imported as a function, class, constant
+    (numbers, strings, booleans, None, tuples of those) or enum member. A
+    module never is, and another object (a mapping such as ``os.environ``, an
+    instance) only from the user's own code: from the standard library or a
+    library it would put whatever it holds into the report."""
+    import enum
+    import inspect
+    from collections.abc import Mapping
+
+    from ._usercode import is_internal
+
+    if inspect.isroutine(obj) or inspect.isclass(obj) or isinstance(obj, enum.Enum) or _is_constant(obj):
+        return
+    if inspect.ismodule(obj):
+        raise ShapeguardError(f"--axis value {text!r} is a module, not a function, class or constant; "
+                              "name something in it, or quote it to pass a string ('\"a.b\"').")
+    module = sys.modules.get(".".join(module_path))
+    source = getattr(module, "__file__", None)
+    if source is None or is_internal(source):
+        kind = "a mapping" if isinstance(obj, Mapping) else "an instance"
+        raise ShapeguardError(f"--axis value {text!r} is {kind} ({type(obj).__module__}.{type(obj).__qualname__}), "
+                              "not a function, class or constant, the only values imported from the standard library "
+                              "and the libraries shapeguard runs on (an object of your own module may be given).")
 
 
 def check_output_path(path: str | None, targets: list[str]) -> None:

@@ -260,7 +260,7 @@ def _templates_checked(space) -> dict:
 
 
 def _first(space):
-    return space.valid_points[0] if space.valid_points else next(space.points())
+    return space.first_point()
 
 
 def _working_point(prober, callee, space, axes, where, hint, target):

@@ -38,6 +38,7 @@ from ._options import MAX_TIMEOUT
 from ._outcome import DIED, ERROR, INTERNAL, PASS, TIMEOUT, Outcome
 from ._probe import KerasCalls, probe
 from ._sandbox import no_process_exit, private_hypothesis_home
+from ._show import show_value
 from ._usercode import target_files
 from .space import Space
 
@@ -155,7 +156,7 @@ class Prober:
 def outside_key(space: Space, point: Point) -> tuple:
     """How a point outside the search's space is named in the supervisor's
     records: ``("values", "C=16", "H=9", ...)`` (JSON-safe, stable)."""
-    return ("values", *(f"{k}={v!r}" for k, v in sorted(space.values(point).items())))
+    return ("values", *(f"{k}={show_value(v)}" for k, v in sorted(space.values(point).items())))
 
 
 # The time budget, in Keras layer and op calls: a probe's cost is the number of
@@ -257,14 +258,19 @@ def search(
 def _run(prober, space, result, exhaustive, max_examples, seed, database, database_key) -> None:
     try:
         if exhaustive:
-            for point in space.points():
-                if not space.is_valid(point):
-                    continue
+            if space.valid_points is not None:  # in the order of space.points()
+                points = sorted(space.valid_points)
+            else:
+                points = (p for p in space.grid.candidates() if p is not None and space.is_valid(p))
+            for point in points:
                 prober(point)
             result.counts = _count_modes(result.outcomes)
         else:
             for point in _replay(space, database, database_key):
                 prober(point)
+            if space.valid_points is None:  # a point the contract allows, found before (`found_points`)
+                for point in space.found_points:
+                    prober(point)
             _explore(prober, space, max_examples, seed)
         while True:  # shrinking may meet new modes: shrink those too
             pending = {k: p for k, p in _best_seen(result.outcomes).items() if k not in result.minimal}
@@ -366,20 +372,24 @@ def _strategy(space: Space):
     """What Hypothesis draws: one index per varying axis (shrinking moves each
     towards its preferred values), or, when the contract skips points, an
     index into the points left (index 0 is the most preferred point); in a
-    space too big to enumerate, skipped points are filtered out as drawn."""
+    space too big to enumerate, one index per free axis of the constraints'
+    `Grid` (the values their bounds keep; axes their equalities give are
+    computed), with the points the whole contract skips filtered out as drawn."""
     from hypothesis import strategies as st
 
     if _indexed(space):
         return st.tuples(st.integers(0, len(space.valid_points) - 1))
-    drawn = st.tuples(*(st.integers(0, len(space.axes[i].values) - 1) for i in _varying(space)))
     if space.valid_points is None:
-        return drawn.filter(lambda d: space.is_valid(_expand(space, d)))
-    return drawn
+        drawn = st.tuples(*(st.integers(0, len(allowed) - 1) for _, allowed in space.grid.drawn))
+        return drawn.filter(lambda d: (p := space.grid.expand(d)) is not None and space.is_valid(p))
+    return st.tuples(*(st.integers(0, len(space.axes[i].values) - 1) for i in _varying(space)))
 
 
 def _expand(space: Space, drawn: tuple) -> Point:
     if _indexed(space):
         return space.valid_points[drawn[0]]
+    if space.valid_points is None:
+        return space.grid.expand(drawn)
     point = [0] * len(space.axes)
     for i, index in zip(_varying(space), drawn):
         point[i] = index
@@ -390,6 +400,8 @@ def _choices(space: Space, point: Point) -> tuple:
     """The inverse of `_expand`: what Hypothesis would draw to reach ``point``."""
     if _indexed(space):
         return (space.valid_points.index(point),)
+    if space.valid_points is None:
+        return space.grid.choices(point)
     return tuple(point[i] for i in _varying(space))
 
 
@@ -419,7 +431,12 @@ def _explore(prober: Prober, space: Space, max_examples: int, seed: int) -> None
     def explore(drawn):
         prober(_expand(space, drawn))
 
-    explore()
+    from hypothesis.errors import Unsatisfiable
+
+    try:
+        explore()
+    except Unsatisfiable:  # a rare contract: the points found before (`found_points`) were probed
+        pass
 
 
 def _shrink(prober: Prober, space: Space, mode_key: tuple, start: Point, seed: int) -> Point:
@@ -471,7 +488,7 @@ def _pareto_minimal(prober: Prober, mode_key: tuple, point: Point) -> Point:
 
 def _example_key(space: Space, point: Point) -> bytes:
     values = space.values(point)
-    return json.dumps([[name, repr(values[name])] for name in sorted(values)]).encode()
+    return json.dumps([[name, show_value(values[name])] for name in sorted(values)]).encode()
 
 
 def _replay(space: Space, database, key: bytes) -> list[Point]:
@@ -484,7 +501,7 @@ def _replay(space: Space, database, key: bytes) -> list[Point]:
 
 def _saved_points(space: Space, database, key: bytes) -> list[Point]:
     points = []
-    reprs = [{repr(v): i for i, v in enumerate(axis.values)} for axis in space.axes]
+    reprs = [{show_value(v): i for i, v in enumerate(axis.values)} for axis in space.axes]
     for raw in database.fetch(key):
         try:
             saved = dict(json.loads(raw))

@@ -12,6 +12,9 @@ expressions (``"2*H,2*H,C"``, ``"H,H,4*filters"``) and constraints may be given
 integer, or a constraint does not hold, is *skipped*: never probed, never
 drawn by the search, and counted in the report. So is a point that would make
 the very same call as a preferred one (an axis that no template reads there).
+In a space too big to enumerate, the constraints' equalities and one-axis
+bounds, read from their ast, give the `Grid` of points to enumerate or draw
+from, so a rare constraint is met by construction rather than by rejection.
 
 Values are kept in *preference order*: the parameter's default first (when the
 axis has one), then the rest in ascending order (``False`` before ``True``;
@@ -34,7 +37,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterator, Mapping
 
 from ._evidence import evidence as read_evidence
-from ._expr import Expr, check_names, dim_value, parse_condition, parse_dim, split_top_level, suggest
+from ._expr import MAX_DIM, Expr, check_names, dim_value, parse_condition, parse_dim, solve, split_top_level, suggest
 from ._inference import (
     CHANNEL_VALUES,
     INFERRED_KINDS,
@@ -50,10 +53,11 @@ from ._inference import (
     other_tensor_params,
     related_shapes,
 )
-from ._show import show_value
+from ._show import show_value, unstable
 from .errors import AxisOption, InputOption, InputShapeOption, ObjectOption, ShapeguardError, WhereOption
 
 ENUMERATE_LIMIT = 200_000  # spaces up to this size are enumerated for the contract
+FIND_LIMIT = 10_000  # points drawn, in a space too big to enumerate, to find one the contract allows
 # Parameters that hold an object shapeguard cannot make (named so, when not annotated with a class).
 OBJECT_NAMES = re.compile(r"^(config|cfg|conf|configuration|params|hparams|hyperparams|hp|args|opts|options|"
                           r"settings|backbone|base_model|model|encoder|decoder|submodel|optimizer|loss|"
@@ -168,15 +172,34 @@ class Space:
             return None
 
     @cached_property
+    def grid(self) -> "Grid":
+        """The points the constraints' equalities and bounds allow (`Grid`)."""
+        names = [a.name for a in self.axes]
+        solved = solve([c for _, c in self.conditions if isinstance(c, Expr)], names)
+        constants = dict(self.constants)
+        allowed = {a.name: range(len(a.values)) for a in self.axes}
+        for name, conjunct in solved.unary:
+            axis = self.axes[names.index(name)]
+            allowed[name] = [i for i in allowed[name] if _maybe(conjunct, {**constants, name: axis.values[i]})]
+        derived = dict(solved.derived)
+        free = tuple((i, tuple(allowed[a.name])) for i, a in enumerate(self.axes) if a.name not in derived)
+        return Grid(self, free, tuple((names.index(n), e) for n, e in solved.derived))
+
+    @cached_property
     def valid_points(self) -> list[tuple[int, ...]] | None:
         """The points to probe, in preference order (total rank, then
         lexicographic), without skipped ones; None for a space too big to
-        enumerate (the search then skips points as it draws them). Raises
+        enumerate even after its constraints' equalities and bounds
+        (`grid`); the search then skips points as it draws them. Raises
         `ShapeguardError` when a constraint raises, or nothing is left."""
-        if self.size > ENUMERATE_LIMIT:
+        if self.size <= ENUMERATE_LIMIT:
+            candidates = self.points()
+        elif self.grid.size <= ENUMERATE_LIMIT:
+            candidates = (p for p in self.grid.candidates() if p is not None)
+        else:
             return None
         seen, kept = set(), []
-        for point in sorted(self.points(), key=lambda p: (sum(p), p)):
+        for point in sorted(candidates, key=lambda p: (sum(p), p)):
             arguments = self.call(point)
             if arguments is None:
                 continue
@@ -190,8 +213,32 @@ class Space:
 
     def check_contract(self) -> None:
         """Raise `ShapeguardError` now, before the first probe, when a
-        constraint raises or no combination is left (see `valid_points`)."""
-        self.valid_points  # noqa: B018 - worked out (and cached) for its errors
+        constraint raises or no combination is left (see `valid_points`), or,
+        in a space too big to enumerate, none is found (`found_points`)."""
+        if self.valid_points is None and not self.found_points:
+            raise self._none_found()
+
+    @cached_property
+    def found_points(self) -> list[tuple[int, ...]]:
+        """In a space too big to enumerate: a point the contract allows, found
+        by drawing up to `FIND_LIMIT` points of the `grid` (its most preferred
+        point first, then at random with a fixed seed); [] when none is."""
+        import random
+
+        rng = random.Random(0)
+        grid = self.grid
+        for n in range(min(FIND_LIMIT, grid.size)):
+            drawn = tuple(0 if n == 0 else rng.randrange(len(allowed)) for _, allowed in grid.drawn)
+            point = grid.expand(drawn)
+            if point is not None and self.call(point) is not None:
+                return [point]
+        return []
+
+    def first_point(self) -> tuple[int, ...]:
+        """The most preferred point to probe (a found one in a space too big to enumerate)."""
+        if self.valid_points is not None:
+            return self.valid_points[0]
+        return self.found_points[0] if self.found_points else next(self.points())
 
     @property
     def skipped(self) -> int | None:
@@ -281,11 +328,40 @@ class Space:
             raise ShapeguardError(("the constraint ", WhereOption(text), f" raised {reason} at {at}."),
                                   subject=self.name) from None
 
+    def _none_found(self) -> ShapeguardError:
+        """No allowed point among those drawn from a space too big to enumerate."""
+        grid = self.grid
+        drawn = f"among {min(FIND_LIMIT, grid.size):,} drawn from the {grid.size:,} combinations"
+        if not self.conditions:
+            return ShapeguardError(f"no combination found where every template dim is a positive size {drawn}; "
+                                   "check the templates and axes.", subject=self.name)
+        texts = [t for t, _ in self.conditions]
+        noun = "the constraint " if len(texts) == 1 else "the constraints "
+        allow = " its equalities and bounds allow" if grid.size < self.size else ""
+        return ShapeguardError(("no combination found where ", noun, WhereOption(texts if len(texts) > 1 else texts[0]),
+                                f" {'holds' if len(texts) == 1 else 'hold'} and every template dim is a positive size "
+                                f"{drawn}{allow} (of {self.size:,}); loosen it or give other values."),
+                               subject=self.name)
+
     def _nothing_left(self) -> ShapeguardError:
         """Why no point is left: name the constraint (or the templates) that rule all out."""
+        if self.size > ENUMERATE_LIMIT:  # the grid was enumerated: nothing it allows is left
+            texts = [t for t, _ in self.conditions]
+            tail = (" holds" if len(texts) == 1 else " together hold") + (
+                " at no combination of the axes where every template dim is a positive size; "
+                "loosen it or give other values.")
+            return ShapeguardError(("the constraint " if len(texts) == 1 else "the constraints ",
+                                    WhereOption(texts if len(texts) > 1 else texts[0]), tail), subject=self.name)
         points = list(self.points())
         sizes = "no combination gives every template dim a positive size; check the templates and axes."
         if not self.conditions or not any(replace(self, conditions=()).call(p) is not None for p in points):
+            env = lambda p: {**dict(self.constants), **self.values(p)}
+            never = next((d for t in self.templates for c in t.choices for d in _shapes_dims(c)
+                          if isinstance(d, Expr) and all(dim_value(d, env(p)) is None for p in points)), None)
+            if never is not None:
+                template = next(t for t in self.templates if any(never in _shapes_dims(c) for c in t.choices))
+                sizes = (f"the template dim {never.text!r} of {template.param} ({template.text!r}) is a positive size "
+                         f"up to {MAX_DIM} at no combination of the axes; check the template and the axes' values.")
             return ShapeguardError(sizes, subject=self.name)
         for text, condition in self.conditions:
             if not any(replace(self, conditions=((text, condition),)).call(p) is not None for p in points):
@@ -294,6 +370,83 @@ class Space:
         tail = " together hold at no combination of the axes; loosen them or give other values."
         return ShapeguardError(("the constraints ", WhereOption([t for t, _ in self.conditions]), tail),
                                subject=self.name)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The points a space's constraints can allow, from their ast (`_expr.solve`):
+    each free axis over the values its one-axis conjuncts keep (``E < 3``),
+    each derived axis computed from the others (``A == B``). It leaves out
+    only points some conjunct rules out, so every allowed point is in it;
+    the whole contract (`Space.call`) decides the rest. With no constraint it
+    is the whole space."""
+
+    space: Space
+    free: tuple  # (axis index, allowed value indices)
+    derived: tuple  # (axis index, Expr of the free axes)
+
+    @property
+    def size(self) -> int:
+        return math.prod(len(allowed) for _, allowed in self.free)
+
+    @property
+    def drawn(self) -> tuple:
+        """The free axes with a choice: what the search draws, one index into each's allowed values."""
+        return tuple((i, allowed) for i, allowed in self.free if len(allowed) > 1)
+
+    def expand(self, drawn: tuple) -> tuple | None:
+        """The point for one index per `drawn` axis, or None when a derived
+        axis comes out as none of its values."""
+        point = [0] * len(self.space.axes)
+        chosen = dict(zip((i for i, _ in self.drawn), drawn))
+        for i, allowed in self.free:
+            point[i] = allowed[chosen.get(i, 0)] if allowed else -1
+        if -1 in point:
+            return None
+        return self._derive(point)
+
+    def choices(self, point: tuple) -> tuple:
+        """The inverse of `expand`."""
+        return tuple(allowed.index(point[i]) for i, allowed in self.drawn)
+
+    def candidates(self) -> Iterator[tuple | None]:
+        """Every point of the grid (None where a derived axis has no value), lexicographic."""
+        for indices in itertools.product(*(allowed for _, allowed in self.free)):
+            point = [0] * len(self.space.axes)
+            for (i, _), index in zip(self.free, indices):
+                point[i] = index
+            yield self._derive(point)
+
+    def _derive(self, point: list) -> tuple | None:
+        space = self.space
+        env = {**dict(space.constants), **{a.name: a.values[j] for a, j in zip(space.axes, point)}}
+        for i, expr in self.derived:
+            axis = space.axes[i]
+            try:
+                value = expr.evaluate(env)
+                index = next((j for j, v in enumerate(axis.values) if _equal(v, value)), None)
+            except Exception:  # noqa: BLE001 - the whole constraint raises there, with its message, when probed
+                return None
+            if index is None:
+                return None
+            point[i] = index
+            env[axis.name] = axis.values[index]
+        return tuple(point)
+
+
+def _equal(a, b) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - a value whose == raises equals nothing here
+        return False
+
+
+def _maybe(conjunct: Expr, env: dict) -> bool:
+    """Whether a one-axis conjunct may hold: a value it raises at is kept (the whole constraint reports it)."""
+    try:
+        return bool(conjunct.evaluate(env))
+    except Exception:  # noqa: BLE001
+        return True
 
 
 _SKIP = object()
@@ -386,6 +539,9 @@ def _parse_shape(raw: Any, whole: Any) -> tuple:
         elif isinstance(item, int):
             if item <= 0:
                 raise ShapeguardError(f"dimension {item} in template {whole!r} must be a positive integer.")
+            if item > MAX_DIM:
+                raise ShapeguardError(f"dimension {item} in template {whole!r} is too large; a tensor dimension "
+                                      f"can be at most {MAX_DIM} (2**31-1).")
             dims.append(item)
         elif isinstance(item, str):
             dims.append(parse_dim(item, f"dimension {item!r}"))
@@ -536,8 +692,7 @@ def _dimension_names(name: str, params: dict, axes: dict, templates: list, tenso
         if n in tensor_params:
             raise ShapeguardError(f"a template dimension names the tensor parameter {n!r}; "
                                   "name an axis or another parameter.", subject=name)
-    bare = {d.text for t in templates for c in t.choices for d in _shapes_dims(c) if isinstance(d, Expr)
-            and d.text == next(iter(d.names), None)}
+    bare = _bare_dims(templates)
     dim_names = [n for n in read if n not in params]
     for axis_name in axes:
         if axis_name in tensor_params:
@@ -573,10 +728,11 @@ def _axes(name: str, params: dict, axes: dict, templates: list, tensor_params: s
     are never widened: with any given, a parameter the caller did not name
     keeps its default, or is held at one value when it has none."""
     result: list[Axis] = []
+    sizes = _bare_dims(templates)
     for axis_name, values in axes.items():
         is_dim = axis_name in dim_names
         default = params[axis_name].default if axis_name in params and not is_dim else NO_DEFAULT
-        result.append(_make_axis(name, axis_name, values, default, is_dim))
+        result.append(_make_axis(name, axis_name, values, default, is_dim, size=axis_name in sizes))
     for dim in dim_names:
         if dim not in axes:
             values, rule = infer_dim(dim)
@@ -685,19 +841,35 @@ def _object_kind(p: inspect.Parameter) -> str:
     return ""
 
 
-def _make_axis(name, axis_name, values, default, is_dim) -> Axis:
+def _bare_dims(templates: list) -> set:
+    """Names that are a whole template dim (``C`` in ``"H,H,C"``): their values
+    are sizes. A name only inside expressions (``o`` in ``"2*H-o"``) may be 0
+    or negative; only the dims it makes must be positive (else the point is skipped)."""
+    return {d.text for t in templates for c in t.choices for d in _shapes_dims(c)
+            if isinstance(d, Expr) and d.text == next(iter(d.names), None)}
+
+
+def _make_axis(name, axis_name, values, default, is_dim, size: bool = True) -> Axis:
     axis = f"axis {axis_name!r}"
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         values = [values]
     values = list(values)
     if not values:
         raise ShapeguardError(f"{axis} has no values.", subject=name)
+    for v in values:  # the report, JSON and the reproducing call must read the same in every run
+        if unstable(v):
+            raise ShapeguardError(f"{axis}: a {type(v).__module__}.{type(v).__qualname__} value has no stable form "
+                                  "(its repr holds a memory address, so reports would differ from run to run); "
+                                  "give a function, a class, or a value whose repr is its own.", subject=name)
     if is_dim:
         for v in values:
             if isinstance(v, bool) or not isinstance(v, int):
                 raise ShapeguardError(f"{axis}: {v!r} is not an integer; a tensor dimension needs a positive "
                                       "integer size.", subject=name)
-            if v <= 0:
+            if size and v <= 0:
                 raise ShapeguardError(f"{axis}: {v} is not a valid size; a tensor dimension must be a positive "
                                       "integer.", subject=name)
+            if abs(v) > MAX_DIM:
+                raise ShapeguardError(f"{axis}: {v} is too large; a tensor dimension can be at most {MAX_DIM} "
+                                      "(2**31-1).", subject=name)
     return Axis(axis_name, preference_order(values, default), default, is_dim)

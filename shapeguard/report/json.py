@@ -28,7 +28,22 @@ def reports_to_json(reports, indent: int | None = 2, scope: Scope | None = None)
             for n in (scope.not_checked if scope is not None else ())
         ],
     }
-    return json.dumps(document, indent=indent, default=show_value)
+    return json.dumps(_writable(document), indent=indent, default=show_value)
+
+
+def _writable(value):
+    """The document with every value JSON can take as it is, sets and other
+    objects as `show_value` writes them (sets sorted: their order changes
+    from run to run), and a dict with keys JSON cannot take as one string."""
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _writable(v) for k, v in value.items()}
+        return show_value(value)
+    if isinstance(value, (list, tuple)):
+        return [_writable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return show_value(value)
 
 
 def render_json(reports, call_lines: bool = False, scope: Scope | None = None) -> str:
@@ -46,4 +61,4 @@ def chain_list(chain) -> list[str]:
 
 def plain(value):
     """JSON-safe copy (functions and classes by dotted name)."""
-    return json.loads(json.dumps(value, default=show_value))
+    return json.loads(json.dumps(_writable(value), default=show_value))

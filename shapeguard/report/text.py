@@ -147,7 +147,9 @@ def _cause_lines(item, layer_class: str | None) -> list[str]:
 
 
 def _example_lines(item) -> list[str]:
-    lines = [f"      minimal: {show_example(item.example)}", f"      reproduce: {item.call}"]
+    lines = []
+    if item.call:  # an internal error outside any point has neither: no empty lines
+        lines = [f"      minimal: {show_example(item.example)}", f"      reproduce: {item.call}"]
     if item.failing is not None:
         lines.append(f"      fails at {item.failing} of {item.of} combination{'s' * (item.of != 1)}")
     return lines
