@@ -59,7 +59,9 @@ def _elementwise_in_call(failure, branches, dims):
     shapes say which sizes must agree."""
     within = getattr(failure, "within", ())
     shapes = [tuple(s) for s in failure.input_shapes]
-    if failure.kind != SHAPE or not within or branches or len(shapes) != 2 or failure.cause in _NOT_SIZES:
+    backend_op = failure.layer_name is None  # a Keras layer or op has a name; TensorFlow's ops have none here
+    if failure.kind != SHAPE or not within or not backend_op or branches or len(shapes) != 2 \
+            or failure.cause in _NOT_SIZES:
         return None
     rank = max(len(s) for s in shapes)
     a, b = ((1,) * (rank - len(s)) + s for s in shapes)  # broadcasting aligns the last axes
@@ -67,10 +69,11 @@ def _elementwise_in_call(failure, branches, dims):
     if not differ:
         return None
     d = differ[-1]
+    how = f"project it to {a[d]} channels, or build it from the input's shape" if d == rank - 1 else \
+        "build it from the input's shape"
     return (f"the operands of {failure.layer_class} in {within[0]}.call(), {shapes[0]} and {shapes[1]}, must be "
             f"equal or 1 on each axis counted from the last, but axis {d - rank} is {a[d]} against {b[d]}: derive "
-            f"that size of one from the other (project it to {a[d]}, or build it from the input's shape) instead "
-            "of giving it its own")
+            f"that size of one from the other ({how}) instead of giving it its own")
 
 
 def _not_a_merge(failure, branches, dims):
