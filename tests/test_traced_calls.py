@@ -181,6 +181,35 @@ def test_a_broadcast_inside_call_is_a_shape_failure_with_cause_layer_and_hint():
     assert passes_symbolically(failure.call)
 
 
+def _join(a, b):
+    return a + b  # join of the helper
+
+
+class Joined(layers.Layer):
+    """Joins its input with a narrower constant through a helper function."""
+
+    def call(self, x):
+        return _join(x, keras.ops.ones((1, 3)))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def joined_block(x):
+    return Joined()(x)
+
+
+def test_a_failure_in_a_helper_of_call_names_the_layer_that_called_it():
+    report = check(joined_block, T=[4], D=[8], inputs={"x": "T,D"})
+    (failure,) = report.failures
+    assert failure.location.line == line_of("# join of the helper")
+    assert (failure.layer_class, failure.within) == ("Add", ("Joined", "joined"))
+    assert [fn for _, _, fn in failure.chain] == ["joined_block", "Joined.call", "_join"]
+    exc = on_data(failure.on_data)
+    assert exc is not None and "Incompatible shapes: [1,4,8] vs. [1,3]" in str(exc)
+    assert passes_symbolically(failure.call)
+
+
 class Unshaped(layers.Layer):
     """No compute_output_shape: Keras traces this call() itself, and fails symbolically too."""
 
@@ -276,6 +305,9 @@ def test_a_tf_function_report_is_byte_identical_from_run_to_run(tmp_path):
     (failure,) = json.loads(first.stdout)["targets"][0]["failures"]
     assert failure["location"] == {"file": "gated.py", "line": 9}
     assert failure["chain"] == ["gated.py:13 gated", "gated.py:9 Gated.call"]
+    assert failure["message"] == "Dimensions must be equal, but are 8 and 3 for Mul with input shapes: [?,4,8], [1,3]."
+    assert (failure["layer"]["class"], failure["within"], failure["cause"]) == (
+        "Multiply", {"class": "Gated", "name": "gated"}, "channels")
     assert "autograph" not in first.stdout
     exc = run_call(failure["call"], runpy.run_path(str(tmp_path / "gated.py")))  # plain symbolic Keras fails too
     assert "Dimensions must be equal, but are 8 and 3" in str(exc)

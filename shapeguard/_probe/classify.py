@@ -73,7 +73,7 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     message = _clean_message(exc, metadata)
     error_type = type(exc).__name__
     rule = _causes.from_message(error_type, message)
-    within = _within(frames[last_user][0], op) if user else ()
+    within = _within([frames[i][0] for i in user], op)
     traced = any(in_trace(frame) for frame, _ in frames)
     common = dict(file=file, line=line, message=message, error_type=error_type, chain=chain)
 
@@ -116,16 +116,18 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     )
 
 
-def _within(frame, op) -> tuple:
-    """``(class, name)`` of the user's layer whose ``call()`` (or other
-    method) holds the failing line, when that layer is not the one reported:
-    a failure in an op inside ``PadConv.call`` names ``PadConv 'pad_conv'`` too."""
+def _within(user_frames: list, op) -> tuple:
+    """``(class, name)`` of the innermost layer of the user's whose
+    ``call()`` (or other method) is on the way to the failing line, when that
+    layer is not the one reported: a failure in an op inside ``PadConv.call``
+    (or in a helper it calls) names ``PadConv 'pad_conv'`` too."""
     from keras.src.layers.layer import Layer
 
-    owner = frame.f_locals.get("self")
-    if not isinstance(owner, Layer) or owner is op or in_keras(type(owner)):
-        return ()
-    return type(owner).__name__, _name(owner)
+    for frame in reversed(user_frames):
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, Layer) and not in_keras(type(owner)):
+            return () if owner is op else (type(owner).__name__, _name(owner))
+    return ()
 
 
 def _autograph_metadata(exc: BaseException):

@@ -58,7 +58,7 @@ def probe(
     shape (`declared`); ``eager=True`` calls ``fn`` on arrays of zeros (batch
     1) instead of `keras.Input` tensors, as data would: how a failure found in
     such a ``call()`` is shown to be real (an error when a template has an
-    unknown size)."""
+    unknown or a very large size)."""
     if not fast:
         with session():
             return _probe(fn, space, point, timeout, user_files, False, standins=False, trace=trace and not eager,
@@ -122,8 +122,8 @@ def _probe(fn, space, point, timeout, user_files, fast, standins: bool, trace: b
                 outcome = Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
         except _standins.StandInUnsupported:  # raised only while stand-ins are on
             return None
-        except UnknownSize as exc:  # an eager probe has no array for it: nothing was called
-            return Outcome(ERROR, message=str(exc), error_type=type(exc).__name__, cause="unknown size")
+        except NoArray as exc:  # an eager probe has no array for it: nothing was called
+            return Outcome(ERROR, message=str(exc), error_type=type(exc).__name__, cause="no array")
         if session is not None and session.unsupported:  # the block swallowed StandInUnsupported
             return None
         return outcome
@@ -209,17 +209,24 @@ def _template_of(seen: list[str]) -> tuple | None:
     return None
 
 
+ZEROS_LIMIT = 1 << 22  # values in one array of zeros (16 MB of float32): a larger one is not made
+
+
 def _zeros(shape: tuple, name: str):
     """What data would be: ``np.zeros((1, *shape))`` (see `_show.call_string`'s ``on_data``)."""
+    import math
+
     import numpy as np
 
     if any(size is None for size in shape):
-        raise UnknownSize(f"{name} has a size of None: no array can stand for it")
+        raise NoArray(f"{name} has a size of None: no array can stand for it")
+    if math.prod(shape) > ZEROS_LIMIT:
+        raise NoArray(f"{name} of shape {shape} is larger than an eager probe makes")
     return np.zeros((1, *shape), "float32")
 
 
-class UnknownSize(ValueError):
-    """An eager probe of a template with an unknown size."""
+class NoArray(ValueError):
+    """An eager probe of a template with an unknown size, or too large to make."""
 
 
 def _own_copy(value):
