@@ -1,7 +1,8 @@
 """Run what the data would run: the ``call()`` of layers that declare their shape.
 
 A Layer subclass that defines ``compute_output_shape`` (or
-``compute_output_spec``) is never traced when called on a `keras.KerasTensor`:
+``compute_output_spec``), or inherits one from a Keras layer while overriding
+``call`` (``class ResConv(Conv2D)``), is never traced when called on a `keras.KerasTensor`:
 Keras builds the symbolic output from that method alone, so a broken ``Add``
 inside its ``call()`` passes symbolically and fails on real data. During a
 probe, `traced_calls` makes such a layer, when it is not part of Keras itself
@@ -59,6 +60,7 @@ def _owner(cls: type, name: str) -> type | None:
 
 
 def in_keras(cls: type) -> bool:
+    """Defined in Keras itself (or tf_keras), not by the user or another library."""
     return cls.__module__.split(".")[0] in _KERAS_ROOTS
 
 
