@@ -177,28 +177,30 @@ class Callee:
                 return result
         raise NoTensor(f"{self.name} returned {_what(result)}, not a tensor: nothing was built from the inputs")
 
-    def render(self, arguments: list[Argument]) -> str:
-        """The reproducing call for one point's arguments (`Space.arguments`)."""
+    def render(self, arguments: list[Argument], on_data: bool = False) -> str:
+        """The reproducing call for one point's arguments (`Space.arguments`);
+        ``on_data``: on arrays of zeros instead of `keras.Input` tensors."""
         shown = []
         for arg in arguments:
             if arg.name in self.shape_params:  # by keyword: input_shape=(7, 7, 3) reads on its own
                 arg = Argument(arg.name, value=arg.shape)
             shown.append(arg)
         if self.kind == BUILDER:
-            return call_string(self.name, shown)
+            return call_string(self.name, shown, on_data)
         if self.kind == FUNCTION:
-            call = call_string(self.name, shown)
+            call = call_string(self.name, shown, on_data)
             if self.traced:  # the builder's model, called as shapeguard called it
                 shapes = [a.value for a in shown if a.name in self.shape_params]
-                call += "(" + ", ".join(f"keras.Input(shape={s!r})" for s in shapes) + ")"
+                tensors = [Argument(f"_{i}", shape=s, positional=True) for i, s in enumerate(shapes)]
+                call += call_string("", tensors, on_data)
             return call
         outer = [replace(a, positional=False) for a in shown if a.name not in self.tensors]
         key = _call_key({a.name: a.value for a in outer})
         if self.kind == FACTORY and (key in self.built_calls or key in self.raised_calls):
-            return call_string(self.name, outer)  # it returned built models, or raised: nothing was applied
+            return call_string(self.name, outer, on_data)  # it returned built models, or raised: nothing was applied
         inner = [a for a in shown if a.name in self.tensors]
         inner = [replace(a, positional=i == 0) for i, a in enumerate(inner)]
-        return call_string(self.name, outer) + call_string("", inner)
+        return call_string(self.name, outer, on_data) + call_string("", inner, on_data)
 
 
 def resolve(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-from ._outcome import CONFIG
+from ._outcome import CONFIG, SHAPE
 from ._probe.provenance import failing_dims, upsampling_depth
 
 _MERGES = ("Add", "Subtract", "Average", "Multiply", "Maximum", "Minimum", "Concatenate")
+_NOT_SIZES = ("rejected its input", "incompatible shapes")  # causes that say no size differs
 _DONE = object()  # a pattern that recognised the failure and knows no safe fix: stop asking
 
 
@@ -50,6 +51,29 @@ def _reshape_size(failure, branches, dims):
         return (f"Reshape's target shape must hold as many values as its input {tuple(shape)} "
                 f"({size} per example): compute it from the input's shape, or use -1 for one dimension")
     return _DONE
+
+
+def _elementwise_in_call(failure, branches, dims):
+    """An elementwise op on backend tensors inside the user's ``call()``
+    (``x + keras.ops.ones((1, 5))``): no graph to follow, but the operands'
+    shapes say which sizes must agree."""
+    within = getattr(failure, "within", ())
+    shapes = [tuple(s) for s in failure.input_shapes]
+    backend_op = failure.layer_name is None  # a Keras layer or op has a name; TensorFlow's ops have none here
+    if failure.kind != SHAPE or not within or not backend_op or branches or len(shapes) != 2 \
+            or failure.cause in _NOT_SIZES:
+        return None
+    rank = max(len(s) for s in shapes)
+    a, b = ((1,) * (rank - len(s)) + s for s in shapes)  # broadcasting aligns the last axes
+    differ = [d for d in range(rank) if None not in (a[d], b[d]) and a[d] != b[d] and 1 not in (a[d], b[d])]
+    if not differ:
+        return None
+    d = differ[-1]
+    how = f"project it to {a[d]} channels, or build it from the input's shape" if d == rank - 1 else \
+        "build it from the input's shape"
+    return (f"the operands of {failure.layer_class} in {within[0]}.call(), {shapes[0]} and {shapes[1]}, must be "
+            f"equal or 1 on each axis counted from the last, but axis {d - rank} is {a[d]} against {b[d]}: derive "
+            f"that size of one from the other ({how}) instead of giving it its own")
 
 
 def _not_a_merge(failure, branches, dims):
@@ -115,6 +139,7 @@ PATTERNS: tuple[Callable, ...] = (
     _grouped_filters_zero,
     _valid_padding_short_input,
     _reshape_size,
+    _elementwise_in_call,
     _not_a_merge,
     _valid_padding_on_a_branch,
     _identity_shortcut,

@@ -66,6 +66,8 @@ class Outcome:
     chain: tuple = ()  # (file, line, function) of each user frame, the target's first
     branches: tuple = ()  # _probe.provenance.Branch per input of a failing merge
     warnings: tuple = ()  # _probe.broadcasts.Broadcast per silent broadcast of a passing call
+    within: tuple = ()  # (class, name) of the user's layer whose call() holds the failing line, if not the layer
+    traced: bool = False  # raised in a call() only shapeguard runs (plain symbolic Keras never does)
 
     @property
     def failed(self) -> bool:

@@ -97,15 +97,17 @@ def _public_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def call_string(name: str, arguments: list) -> str:
+def call_string(name: str, arguments: list, on_data: bool = False) -> str:
     """One line of Python that makes the same call with plain Keras
-    (``arguments``: `space.Argument`s, tensors as ``keras.Input(shape=...)``)."""
+    (``arguments``: `space.Argument`s, tensors as ``keras.Input(shape=...)``;
+    ``on_data``: as arrays of zeros of batch 1, ``np.zeros((1, 8, 8, 8))``)."""
+    tensor = (lambda s: f"np.zeros({(1, *s)!r})") if on_data else (lambda s: f"keras.Input(shape={s!r})")
     parts = []
     for arg in arguments:
         if isinstance(arg.shape, list):
-            text = "[" + ", ".join(f"keras.Input(shape={s!r})" for s in arg.shape) + "]"
+            text = "[" + ", ".join(tensor(s) for s in arg.shape) + "]"
         elif arg.shape is not None:
-            text = f"keras.Input(shape={arg.shape!r})"
+            text = tensor(arg.shape)
         else:
             text = show_value(arg.value)
         parts.append(text if arg.positional else f"{arg.name}={text}")

@@ -25,6 +25,11 @@ INTERNAL_PACKAGES = ("keras", "tensorflow", "shapeguard", "wrapt", "hypothesis",
                      "jaxlib", "torch")
 
 
+# TensorFlow's autograph writes the code it makes of a ``@tf.function`` to a
+# temporary file of this name: never the user's line (classify maps it back).
+AUTOGRAPH_PREFIX = "__autograph_generated_file"
+
+
 @functools.lru_cache(maxsize=None)
 def _internal_roots() -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(standard library folders, folders of the packages in INTERNAL_PACKAGES)."""
@@ -50,7 +55,7 @@ def _internal_roots() -> tuple[tuple[str, ...], tuple[str, ...]]:
 def is_internal(filename: str) -> bool:
     """Frames of Keras, TensorFlow, shapeguard and the standard library. A
     user's own package installed in site-packages still counts as the user's."""
-    if filename.startswith("<"):
+    if filename.startswith("<") or os.path.basename(filename).startswith(AUTOGRAPH_PREFIX):
         return True
     path = os.path.realpath(filename)
     stdlib, packages = _internal_roots()

@@ -155,7 +155,8 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
     )
     _refuse_non_blocks(result.outcomes.values(), target)
     _refuse_unrunnable(result, callee, original, target, working)
-    report = _report(callable_, target, space, result, settings.seed, call_of)
+    on_data = lambda point: callee.render(space.arguments(point), on_data=True) + note
+    report = _report(callable_, target, space, result, settings.seed, call_of, on_data)
     report.notes.extend(callee.notes)
     report.budget = chosen.why
     report.templates = _templates_checked(space)
@@ -201,7 +202,7 @@ def _default_target(fn: Callable, name: str) -> str:
     return f"{getattr(inner, '__module__', '?')}:{getattr(inner, '__qualname__', name)}"
 
 
-def _report(callable_, target, space, result, seed, call_of) -> Report:
+def _report(callable_, target, space, result, seed, call_of, on_data) -> Report:
     report = Report(
         target=target,
         mode=result.mode,
@@ -233,7 +234,8 @@ def _report(callable_, target, space, result, seed, call_of) -> Report:
             report.failures.append(
                 Failure(outcome.status, outcome.layer_class, outcome.layer_name, location,
                         outcome.message, outcome.input_shapes, example, call_of(point), **counts,
-                        cause=outcome.cause, chain=outcome.chain)
+                        cause=outcome.cause, chain=outcome.chain, within=outcome.within,
+                        on_data=on_data(point) if mode_key in result.on_data else None)
             )
     if result.outcomes and len(result.unchecked) == len(result.outcomes):
         # Nothing failed, and nothing was checked either: not a pass.

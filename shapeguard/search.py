@@ -56,6 +56,7 @@ class SearchResult:
     unchecked: set = field(default_factory=set)  # points that passed without calling Keras
     unrun: set = field(default_factory=set)  # points where the block raised before calling Keras
     stopped: str = ""  # why the search ended early, other than Ctrl-C
+    on_data: set = field(default_factory=set)  # modes that fail only on data, shown so (`Prober.only_on_data`)
 
 
 class StopSearch(BaseException):
@@ -141,14 +142,27 @@ class Prober:
         """The plain Keras path at ``point`` (see `_confirm_on_plain_path`)."""
         return self._probe(self.space, point, point, fast=False)[0]
 
-    def _probe(self, space: Space, point: Point, record, fast: bool = True) -> tuple[Outcome, int]:
-        """The outcome, and how many Keras layers and ops the call made."""
+    def only_on_data(self, point: Point, found: Outcome) -> bool:
+        """A failure found in a ``call()`` only shapeguard runs (``found.traced``)
+        fails only on data: True when plain symbolic Keras passes at ``point``
+        and the same call on arrays of zeros fails at the same line."""
+        if not found.traced:
+            return False
+        if self._probe(self.space, point, point, fast=False, trace=False)[0].failed:
+            return False
+        on_data = self._probe(self.space, point, point, fast=False, eager=True)[0]
+        return on_data.failed and on_data.error_type != TIMEOUT and (on_data.file, on_data.line) == (found.file,
+                                                                                                      found.line)
+
+    def _probe(self, space: Space, point: Point, record, fast: bool = True, **plain) -> tuple[Outcome, int]:
+        """The outcome, and how many Keras layers and ops the call made
+        (``plain``: `probe`'s ``trace`` and ``eager``, on the plain path)."""
         with self.guarded():
             timeout = self.timeout if fast else _confirmation_timeout(self.timeout)
             if self.before_probe is not None:
                 self.before_probe(space, point, record, timeout)
             before = self.calls.count
-            outcome = probe(self.fn, space, point, timeout, user_files=self.user_files, fast=fast)
+            outcome = probe(self.fn, space, point, timeout, user_files=self.user_files, fast=fast, **plain)
             self.last_calls = self.calls.count - before
             return outcome, self.last_calls
 
@@ -306,6 +320,8 @@ def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
             continue
         plain = prober.confirm(point)
         if plain.mode == mode_key:
+            if prober.only_on_data(point, plain):
+                result.on_data.add(mode_key)
             continue
         said = lambda o: "a pass" if not o.failed else f"{o.status} ({o.layer_class or o.error_type}: {o.message})"
         if plain.error_type == TIMEOUT or plain.cause == "out of memory":

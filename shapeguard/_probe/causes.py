@@ -96,6 +96,58 @@ def merge_cause(shapes: tuple, concat_axis: int | None = None) -> str | None:
     return min(found, key=lambda n: int(n.split()[-1])) if found else None
 
 
+@dataclass(frozen=True)
+class BackendShapeError:
+    """A TensorFlow or numpy op that rejected its operands' shapes, read
+    from the backend's message (no Keras layer is on the traceback: the op
+    ran on backend tensors inside a traced ``call()``)."""
+
+    op: str  # as Keras names the op ("Add" for TensorFlow's AddV2), else the backend's name
+    shapes: tuple  # the operands' shapes; TensorFlow's unknown "?" as None
+    cause: str
+
+
+# TensorFlow's graph ("Dimensions must be equal ... for '{{node add}} = AddV2[...](a, b)' with input
+# shapes: [?,4,8], [1,5]"), after classify left out the node's names ("for AddV2 with input shapes"); its
+# eager mode ("Incompatible shapes: [1,4,8] vs. [1,5] [Op:AddV2]"); numpy's broadcasting.
+_BACKEND = (
+    re.compile(r"Dimensions must be equal, but are \d+ and \d+ for '?(?:\{\{node [^}]*\}\} = )?(?P<op>\w+)"
+               r"[^\n]*? with input shapes: (?P<shapes>(?:\[[^\]]*\](?:, )?)+)"),
+    re.compile(r"Incompatible shapes: (?P<shapes>\[[^\]]*\] vs\. \[[^\]]*\])(?: \[Op:(?P<op>\w+)\])?"),
+    re.compile(r"operands could not be broadcast together with (?:remapped )?shapes (?P<shapes>(?:\([^)]*\) ?)+)"),
+)
+# TensorFlow's elementwise ops, as Keras's ops are named (keras.ops.add is the op class Add).
+_ELEMENTWISE = {"AddV2": "Add", "Add": "Add", "Sub": "Subtract", "Mul": "Multiply", "RealDiv": "TrueDivide",
+                "Div": "Divide", "FloorDiv": "FloorDivide", "Maximum": "Maximum", "Minimum": "Minimum",
+                "Pow": "Power", "SquaredDifference": "SquaredDifference", "BiasAdd": "BiasAdd",
+                "Equal": "Equal", "NotEqual": "NotEqual", "Less": "Less", "LessEqual": "LessEqual",
+                "Greater": "Greater", "GreaterEqual": "GreaterEqual", "SelectV2": "Where"}
+
+
+def backend_shape_error(message: str) -> BackendShapeError | None:
+    """The op and operand shapes of a backend's shape error, or None. An
+    elementwise op's cause is which dimensions disagree (as for a merge);
+    any other op's (a MatMul) is that it rejected its input."""
+    for pattern in _BACKEND:
+        found = pattern.search(message)
+        if found is None:
+            continue
+        shapes = tuple(_backend_shape(text) for text in re.findall(r"[\[(]([^\])]*)[\])]", found["shapes"]))
+        op = found.groupdict().get("op")
+        if op is None or op in _ELEMENTWISE:  # numpy's message is a broadcast's
+            name = _ELEMENTWISE.get(op, "broadcast") if op else "broadcast"
+            rank = max(len(shape) for shape in shapes) if shapes else 0
+            aligned = [(1,) * (rank - len(shape)) + shape for shape in shapes]  # broadcasting aligns the last axes
+            return BackendShapeError(name, shapes, merge_cause(aligned) or "incompatible shapes")
+        return BackendShapeError(op, shapes, GENERIC[SHAPE])
+    return None
+
+
+def _backend_shape(text: str) -> tuple:
+    sizes = [s.strip() for s in text.split(",") if s.strip()]
+    return tuple(None if s == "?" else int(s) if s.lstrip("-").isdigit() else None for s in sizes)
+
+
 def _axis_name(axis: int, rank: int) -> str:
     if axis == rank - 1:
         return "channels"

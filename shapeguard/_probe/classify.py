@@ -21,14 +21,16 @@ probe reports"):
 from __future__ import annotations
 
 import inspect
+import os
 import re
 
 from .._outcome import CONFIG, DECLARED, ERROR, SHAPE, Outcome
+from .._usercode import AUTOGRAPH_PREFIX
 from .._usercode import frames as _frames
 from .._usercode import function_name as _function
 from .._usercode import is_user as _is_user
 from . import causes as _causes
-from .declared import DeclaredShapeMismatch
+from .declared import DeclaredShapeMismatch, in_keras, in_trace
 from .fast import PLAIN_TYPES
 from .provenance import branches, call_sites
 
@@ -40,10 +42,12 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     from keras.src.ops.operation import Operation
 
     frames = _frames(exc.__traceback__)
-    user = [i for i, (frame, _) in enumerate(frames) if _is_user(frame.f_code.co_filename, user_files)]
+    metadata = _autograph_metadata(exc)
+    sites = _sites(frames, metadata)
+    user = [i for i, (file, _, _) in enumerate(sites) if _is_user(file, user_files)]
     last_user = user[-1] if user else -1
-    file, line = (frames[last_user][0].f_code.co_filename, frames[last_user][1]) if user else (None, None)
-    chain = tuple((frames[i][0].f_code.co_filename, frames[i][1], _function(frames[i][0])) for i in user)
+    file, line = sites[last_user][:2] if user else (None, None)
+    chain = tuple(sites[i] for i in user)
 
     from keras.src.models.model import Model
 
@@ -66,20 +70,26 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     if op is None and model is not None:  # no layer inside it raised: the model rejected its own inputs
         op, op_frame = model
         shapes = _input_shapes(op_frame)
-    message = _clean_message(exc)
+    message = _clean_message(exc, metadata)
     error_type = type(exc).__name__
     rule = _causes.from_message(error_type, message)
+    within = _within([frames[i][0] for i in user], op)
+    traced = any(in_trace(frame) for frame, _ in frames)
     common = dict(file=file, line=line, message=message, error_type=error_type, chain=chain)
 
     if rule is not None and rule.kind == ERROR:
         return Outcome(ERROR, cause=rule.cause, **common)
+    backend = _causes.backend_shape_error(message) if op is None and within else None
+    if backend is not None:  # a TensorFlow or numpy op inside the user's call() rejected its operands
+        return Outcome(SHAPE, layer_class=backend.op, input_shapes=backend.shapes, cause=backend.cause,
+                       within=within, traced=traced, **common)
     if op is None:
         own = _own_validation(frames, user, exc)
         if own is None:
             return Outcome(ERROR, cause=_causes.GENERIC[ERROR], **common)
         op, caller = own
         if caller is not None:
-            common.update(file=frames[caller][0].f_code.co_filename, line=frames[caller][1])
+            common.update(file=sites[caller][0], line=sites[caller][1])
         return Outcome(CONFIG, layer_class=type(op).__name__, layer_name=_name(op),
                        cause=rule.cause if rule else _causes.GENERIC[CONFIG], **common)
 
@@ -100,8 +110,55 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         input_shapes=() if in_init else shapes,
         cause=cause,
         branches=() if kind == CONFIG else _branches(op_frame),
+        within=within,
+        traced=traced and kind != DECLARED,
         **common,
     )
+
+
+def _within(user_frames: list, op) -> tuple:
+    """``(class, name)`` of the innermost layer of the user's whose
+    ``call()`` (or other method) is on the way to the failing line, when that
+    layer is not the one reported: a failure in an op inside ``PadConv.call``
+    (or in a helper it calls) names ``PadConv 'pad_conv'`` too."""
+    from keras.src.layers.layer import Layer
+
+    for frame in reversed(user_frames):
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, Layer) and not in_keras(type(owner)):
+            return () if owner is op else (type(owner).__name__, _name(owner))
+    return ()
+
+
+def _autograph_metadata(exc: BaseException):
+    """What TensorFlow's autograph attached to an error raised in a
+    ``@tf.function`` (``ag_error_metadata``: the user's lines and the inner
+    message), on the exception or one it was raised from; None otherwise."""
+    seen = 0
+    while exc is not None and seen < 10:
+        metadata = getattr(exc, "ag_error_metadata", None)
+        if metadata is not None and hasattr(metadata, "translated_stack"):
+            return metadata
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _sites(frames: list, metadata) -> list:
+    """``(file, line, function)`` of each frame; a frame of the code autograph
+    generated for a ``@tf.function`` is the user's line it was made from
+    (autograph's own map, innermost frames matched first), never the temporary file."""
+    sites = [(frame.f_code.co_filename, line, _function(frame)) for frame, line in frames]
+    generated = [i for i, (file, _, _) in enumerate(sites) if os.path.basename(file).startswith(AUTOGRAPH_PREFIX)]
+    if not generated or metadata is None:
+        return sites
+    # translated_stack lists the user's lines innermost first; the converted ones are the generated frames'.
+    origins = [f for f in metadata.translated_stack if getattr(f, "is_converted", False)]
+    for index, origin in zip(reversed(generated), origins):
+        owner = frames[index][0].f_locals.get("self")
+        function = origin.function_name if owner is None else f"{type(owner).__name__}.{origin.function_name}"
+        sites[index] = (origin.filename, origin.lineno, function)
+    return sites
 
 
 def _kind_by_place(op, in_init: bool, in_build: bool) -> str:
@@ -177,6 +234,8 @@ _CODE_BLOCK = re.compile(r"```.*?```", re.S)
 _LIKELY_DOING = re.compile(r"[^.]*\bsomething like:\s*")
 _FUNCTION_NODE = re.compile(r"\{\{function_node [^}]*\}\}\s*")
 _DEVICE_TAIL = re.compile(r" on /job:.*$", re.S)
+_GRAPH_NODE = re.compile(r"'\{\{node [^}]*\}\} = (\w+)\[[^\]]*\]\([^)]*\)'")  # '{{node add}} = AddV2[T=...](a, b)'
+_TYPE_PREFIX = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning): ")
 
 
 def _branches(frame) -> tuple:
@@ -190,13 +249,16 @@ def _branches(frame) -> tuple:
         return ()
 
 
-def _clean_message(exc: BaseException) -> str:
+def _clean_message(exc: BaseException, metadata=None) -> str:
     """Keras's message on one line, keeping what went wrong and what to do:
     colour codes, Keras's wrappers ("Exception encountered when calling X.call()",
     "Could not automatically infer the output shape ... Error encountered:",
-    "Arguments received by ..."), code samples and TensorFlow's device details
-    are left out."""
+    "Arguments received by ..."), code samples, autograph's traceback of a
+    ``@tf.function`` (its inner message is kept), TensorFlow's graph node
+    names and device details are left out."""
     text = _ANSI.sub("", str(exc)).strip()
+    if metadata is not None and isinstance(getattr(metadata, "cause_message", None), str):
+        text = _TYPE_PREFIX.sub("", _ANSI.sub("", metadata.cause_message).strip(), count=1)
     if "Error encountered:" in text:  # the inner cause of a traced call()
         text = text.rsplit("Error encountered:", 1)[1].strip()
     text = _CODE_BLOCK.sub("\n\n", text)
@@ -208,6 +270,7 @@ def _clean_message(exc: BaseException) -> str:
         if paragraph and not _WRAPPER_HEAD.match(paragraph):
             paragraphs.append(paragraph)
     text = _FUNCTION_NODE.sub("", " ".join(paragraphs))
+    text = _GRAPH_NODE.sub(r"\1", text)
     text = _DEVICE_TAIL.sub("", text) if "OOM when allocating" in text else text
     text = " ".join(text.split())
     return text or type(exc).__name__

@@ -1,7 +1,8 @@
 """Run what the data would run: the ``call()`` of layers that declare their shape.
 
 A Layer subclass that defines ``compute_output_shape`` (or
-``compute_output_spec``) is never traced when called on a `keras.KerasTensor`:
+``compute_output_spec``), or inherits one from a Keras layer while overriding
+``call`` (``class ResConv(Conv2D)``), is never traced when called on a `keras.KerasTensor`:
 Keras builds the symbolic output from that method alone, so a broken ``Add``
 inside its ``call()`` passes symbolically and fails on real data. During a
 probe, `traced_calls` makes such a layer, when it is not part of Keras itself
@@ -34,15 +35,33 @@ class DeclaredShapeMismatch(ValueError):
 
 @lru_cache(maxsize=512)
 def hides_call(cls: type) -> bool:
-    """True for a layer class outside Keras whose output shape comes from a
-    ``compute_output_shape``/``compute_output_spec`` written outside Keras."""
-    if cls.__module__.split(".")[0] in _KERAS_ROOTS:
+    """True for a layer class outside Keras whose ``call()`` Keras would not
+    run on a `keras.KerasTensor`: its output shape comes from a
+    ``compute_output_shape``/``compute_output_spec`` (its own or a Keras
+    class's, as in ``class ResConv(Conv2D)``), and that method or ``call``
+    itself is written outside Keras, so what the data runs may differ from
+    what the shape method says."""
+    if in_keras(cls):
         return False
-    for name in ("compute_output_shape", "compute_output_spec"):
-        owner = next((k for k in cls.__mro__ if name in vars(k)), None)
-        if owner is not None and owner.__module__.split(".")[0] not in _KERAS_ROOTS:
-            return True
-    return False
+    from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
+
+    shape_owners = [_owner(cls, name) for name in ("compute_output_shape", "compute_output_spec")]
+    shape_owners = [k for k in shape_owners if k is not None and k not in (Layer, Operation)]
+    if not shape_owners:  # Keras traces call() itself
+        return False
+    call_owner = _owner(cls, "call")
+    return any(not in_keras(k) for k in shape_owners) or (call_owner is not None and not in_keras(call_owner))
+
+
+def _owner(cls: type, name: str) -> type | None:
+    """The class in ``cls``'s MRO that defines ``name``."""
+    return next((k for k in cls.__mro__ if name in vars(k)), None)
+
+
+def in_keras(cls: type) -> bool:
+    """Defined in Keras itself (or tf_keras), not by the user or another library."""
+    return cls.__module__.split(".")[0] in _KERAS_ROOTS
 
 
 @contextmanager
@@ -55,9 +74,7 @@ def traced_calls() -> Iterator[None]:
     def symbolic_call(self, *args, **kwargs):
         declared = (original or Operation.symbolic_call)(self, *args, **kwargs)
         if hides_call(type(self)):
-            from keras.src import backend
-
-            produced = backend.compute_output_spec(self.call, *args, **kwargs)
+            produced = _trace(self, args, kwargs)
             difference = _difference(declared, produced)
             if difference:
                 raise DeclaredShapeMismatch(
@@ -68,6 +85,21 @@ def traced_calls() -> Iterator[None]:
 
     with patched((Layer, "symbolic_call", symbolic_call)):
         yield
+
+
+def _trace(layer, args, kwargs):
+    """``layer.call`` run symbolically, as only shapeguard runs it: a failure
+    raised through this frame (`in_trace`) would not happen in plain symbolic
+    Keras, only on data."""
+    from keras.src import backend
+
+    return backend.compute_output_spec(layer.call, *args, **kwargs)
+
+
+def in_trace(frame) -> bool:
+    """The frame is `_trace`'s: what raised through it ran in a ``call()``
+    plain symbolic Keras never runs."""
+    return frame.f_code is _trace.__code__
 
 
 def _difference(declared, produced) -> tuple[str, str] | None:

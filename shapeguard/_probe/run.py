@@ -41,6 +41,8 @@ def probe(
     *,
     user_files: frozenset = frozenset(),
     fast: bool = True,
+    trace: bool = True,
+    eager: bool = False,
 ) -> Outcome:
     """Call ``fn`` once at ``point`` with `keras.Input` tensors; nothing is trained.
     A call running past ``timeout`` seconds is stopped and reported as an error
@@ -51,7 +53,16 @@ def probe(
     weights valueless, skips bookkeeping a shape check does not need (`fast`)
     and gives the user's code stand-ins for Keras's own layers that answer from
     what Keras answered before (`standins`); ``fast=False`` is the plain Keras
-    path, which confirms every failure."""
+    path, which confirms every failure. ``trace=False`` (plain path only) runs
+    Keras alone, which never runs the ``call()`` of a layer that declares its
+    shape (`declared`); ``eager=True`` calls ``fn`` on arrays of zeros (batch
+    1) instead of `keras.Input` tensors, as data would: how a failure found in
+    such a ``call()`` is shown to be real (an error when a template has an
+    unknown or a very large size)."""
+    if not fast:
+        with session():
+            return _probe(fn, space, point, timeout, user_files, False, standins=False, trace=trace and not eager,
+                          eager=eager)
     key = _key(fn)
     with session():
         if fast and _standins.available() and key not in _without_standins:
@@ -88,16 +99,17 @@ def _key(fn: Callable):
     return id(fn), getattr(fn, "__qualname__", None)
 
 
-def _probe(fn, space, point, timeout, user_files, fast, standins: bool) -> Outcome | None:
+def _probe(fn, space, point, timeout, user_files, fast, standins: bool, trace: bool = True,
+           eager: bool = False) -> Outcome | None:
     """One probe (see `probe`); None when stand-ins were on and the block used
     one beyond what it supports, so the probe has to run again without them."""
     with isolation.isolated(), fast_path.cheap_keras(fast), probing(), watching_broadcasts() as broadcasts, \
             recording_call_sites(user_files) as note_call, \
             (_standins.standing_in(note_call) if standins else nullcontext()) as session:
         try:
-            args, kwargs, _ = _call_arguments(space, point)
+            args, kwargs, _ = _call_arguments(space, point, eager)
             try:
-                with declared.traced_calls(), _time_limit(timeout):
+                with (declared.traced_calls() if trace else nullcontext()), _time_limit(timeout):
                     fn(*args, **kwargs)
             except ProbeTimeout as exc:
                 outcome = classify(exc, user_files)
@@ -110,6 +122,8 @@ def _probe(fn, space, point, timeout, user_files, fast, standins: bool) -> Outco
                 outcome = Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
         except _standins.StandInUnsupported:  # raised only while stand-ins are on
             return None
+        except NoArray as exc:  # an eager probe has no array for it: nothing was called
+            return Outcome(ERROR, message=str(exc), error_type=type(exc).__name__, cause="no array")
         if session is not None and session.unsupported:  # the block swallowed StandInUnsupported
             return None
         return outcome
@@ -195,6 +209,26 @@ def _template_of(seen: list[str]) -> tuple | None:
     return None
 
 
+ZEROS_LIMIT = 1 << 22  # values in one array of zeros (16 MB of float32): a larger one is not made
+
+
+def _zeros(shape: tuple, name: str):
+    """What data would be: ``np.zeros((1, *shape))`` (see `_show.call_string`'s ``on_data``)."""
+    import math
+
+    import numpy as np
+
+    if any(size is None for size in shape):
+        raise NoArray(f"{name} has a size of None: no array can stand for it")
+    if math.prod(shape) > ZEROS_LIMIT:
+        raise NoArray(f"{name} of shape {shape} is larger than an eager probe makes")
+    return np.zeros((1, *shape), "float32")
+
+
+class NoArray(ValueError):
+    """An eager probe of a template with an unknown size, or too large to make."""
+
+
 def _own_copy(value):
     """A list, dict or set value as a copy of its own for this call, as the
     literal a user would write is: a block that changes it (``sizes.pop()``)
@@ -207,10 +241,11 @@ def _own_copy(value):
         return value
 
 
-def _call_arguments(space: Space, point: tuple[int, ...]) -> tuple[list, dict, dict]:
+def _call_arguments(space: Space, point: tuple[int, ...], eager: bool = False) -> tuple[list, dict, dict]:
     """``(args, kwargs, {name: value})`` of the call at ``point``, with a
-    fresh `keras.Input` for each tensor (a list of them for a list template)."""
-    keras_input = _standins.keras_input
+    fresh `keras.Input` for each tensor (a list of them for a list template);
+    with ``eager``, an array of zeros of batch 1 instead."""
+    keras_input = _zeros if eager else _standins.keras_input
     args, kwargs, by_name = [], {}, {}
     for arg in space.arguments(point):
         if isinstance(arg.shape, list):

@@ -63,6 +63,9 @@ def headline(failure) -> str:
     """``shape failure: Add 'add' rejected input shapes (None, 7, 7, 64) and (None, 7, 7, 16)``"""
     words = FAILURE_WORDS[failure.kind]
     name = f" {failure.layer_name!r}" if failure.layer_name else ""
+    within = getattr(failure, "within", ())
+    if within:  # the op inside the user's layer: ``Add in ResConv 'res_conv'``
+        name += f" in {within[0]}" + (f" {within[1]!r}" if within[1] else "")
     shapes = shapes_text(failure.input_shapes)
     what = words.what.format(shapes=shapes, for_shapes=f" for input shape {shapes}" if shapes else "")
     return f"{words.label}: {failure.layer_class}{name} {what}"

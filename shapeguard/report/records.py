@@ -15,7 +15,7 @@ from .._usercode import relative_path
 from ..errors import ShapeCheckFailed
 from .html import render_html
 from .json import chain_list, location_dict, reports_to_json
-from .text import render_text
+from .text import ON_DATA, render_text
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class Failure:
     condition: dict | None = None  # explain.condition_of: text, checked_on ("all" or "sample"), axes
     hint: str | None = None  # a fix, for recognised patterns only
     nearest_pass: dict | None = None  # changed axes, example, call
+    within: tuple = ()  # (class, name) of the user's layer whose call() holds the line, when not the layer
+    on_data: str | None = None  # a call on arrays of zeros that fails, when only data fails (README)
 
     def to_dict(self) -> dict:
         return {
@@ -72,6 +74,8 @@ class Failure:
             "condition": self.condition,
             "hint": self.hint,
             "nearest_pass": self.nearest_pass,
+            "within": {"class": self.within[0], "name": self.within[1]} if self.within else None,
+            "on_data": None if self.on_data is None else {"text": ON_DATA, "call": self.on_data},
         }
 
 

@@ -82,6 +82,8 @@ def render_text(report, call_lines: bool = False) -> str:
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {FAILURE_WORDS[failure.kind].source}: {failure.message}")
         lines += _example_lines(failure)
+        if failure.on_data:
+            lines += [f"      {ON_DATA}", f"      reproduce on data: {failure.on_data}"]
         lines += failure_lines(failure, call_lines)
     for error in report.errors:
         what = error_verb(error.type)
@@ -91,6 +93,11 @@ def render_text(report, call_lines: bool = False) -> str:
         lines += _example_lines(error)
     lines += report_lines(report)
     return "\n".join(lines)
+
+
+# Said of a failure found in a call() that symbolic Keras never runs, once an
+# eager call on arrays of zeros (``reproduce on data``) was seen to fail too.
+ON_DATA = "fails only when run on data: symbolic Keras does not run call()"
 
 
 def _inferred_lines(inferred: dict) -> list[str]:
