@@ -199,6 +199,17 @@ def test_every_sarif_result_without_a_line_is_placed_at_the_definition(tmp_path,
     assert "definition" not in results[0]["message"]["text"]
 
 
+
+def test_every_github_annotation_without_a_line_is_placed_at_the_definition(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = tmp_path / "blocks.py"
+    annotations = render([report_at(blocks, 7, Location(str(blocks), 3))], "github").splitlines()[:3]
+    assert [a.split("::")[1].split(",title=")[0] for a in annotations] == [
+        "error file=blocks.py,line=7", "error file=blocks.py,line=3", "warning file=blocks.py,line=3"]
+    for annotation in annotations[1:]:
+        assert annotation.endswith("shown at the block's definition: no line of its own is known")
+
+
 @pytest.mark.parametrize("relative", ["models dir/a b.py", "x#2/blöcke.py", "100%/ü?.py", "c:/blocks.py"])
 def test_sarif_uris_are_percent_encoded_relative_references(tmp_path, monkeypatch, relative):
     monkeypatch.chdir(tmp_path)

@@ -24,15 +24,18 @@ def github_lines(reports: list, scope: Scope | None = None) -> list[str]:
             words = FAILURE_WORDS[failure.kind]
             body = [headline(failure), f"{words.source}: {failure.message}", f"minimal call: {failure.call}"]
             body += _counts(failure)
-            lines.append(_annotation(failure.location, "shapeguard", [f"{report.target}: {body[0]}", *body[1:]]))
+            location, body = _placed(failure.location, report, body)
+            lines.append(_annotation(location, "shapeguard", [f"{report.target}: {body[0]}", *body[1:]]))
         for error in report.errors:
             verb = error_verb(error.type)
             body = [f"{report.target}: the block {verb}: {error.message}", f"call: {error.call}"]
-            lines.append(_annotation(error.location, f"shapeguard: block {verb}", body + _counts(error)))
+            location, body = _placed(error.location, report, body + _counts(error))
+            lines.append(_annotation(location, f"shapeguard: block {verb}", body))
         for warning in report.warnings:  # README, "Reports that explain"
             body = [f"{report.target}: {warning.message}", f"call: {warning.call}"]
             level = "error" if report.strict else "warning"
-            lines.append(_annotation(warning.location, "shapeguard: broadcast", body, level))
+            location, body = _placed(warning.location, report, body)
+            lines.append(_annotation(location, "shapeguard: broadcast", body, level))
     for block in scope.not_checked if scope is not None else ():
         location = _Where(block.file, block.line) if block.file is not None else None
         lines.append(_annotation(location, "shapeguard: not checked", [f"{block.target}: {block.reason}"],
@@ -49,6 +52,14 @@ class _Where:
 
     def __init__(self, file: str, line: int | None):
         self.file, self.line = file, line or 1
+
+
+def _placed(location, report, body: list[str]) -> tuple:
+    """An annotation without a line of its own is shown at the block's
+    definition (as SARIF does), saying so."""
+    if location is None and report.definition is not None:
+        return report.definition, [*body, "shown at the block's definition: no line of its own is known"]
+    return location, body
 
 
 def _counts(item) -> list[str]:
