@@ -107,8 +107,8 @@ class Kept:
         self._restore()
         if self._copies:
             self._wait_for_copies()
-        if exc_type is None and self.interrupted:  # the block swallowed a real Ctrl-C
-            raise KeyboardInterrupt
+        if self.interrupted and not (exc_type is not None and issubclass(exc_type, KeyboardInterrupt)):
+            raise KeyboardInterrupt  # the block swallowed a real Ctrl-C (and returned, or raised something else)
 
     def _restore(self) -> None:
         if _modules_changed(self._modules):  # first: shapeguard imports lazily
