@@ -40,6 +40,7 @@ class ErrorType(_StrEnum):
 
     TIMEOUT = "Timeout"  # a call that ran past its time
     DIED = "Died"  # the checking process died at this point (command line)
+    FORKED = "Forked"  # the block forked a copy of the checking process that went on with the check
     NO_KERAS_CALL = "NoKerasCall"  # no probe of the check called Keras
     INTERNAL = "InternalError"  # a fast-path verdict plain Keras does not confirm, or a bug in shapeguard
 
@@ -47,6 +48,7 @@ class ErrorType(_StrEnum):
 PASS, SHAPE, CONFIG, DECLARED, ERROR = Kind.PASS, Kind.SHAPE, Kind.CONFIG, Kind.DECLARED, Kind.ERROR
 TIMEOUT, DIED, NO_KERAS_CALL, INTERNAL = (ErrorType.TIMEOUT, ErrorType.DIED, ErrorType.NO_KERAS_CALL,
                                           ErrorType.INTERNAL)
+FORKED = ErrorType.FORKED
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,10 @@ from that stack, the line of the block it was running. It then runs the check
 again, telling the child (`DEATHS`) to report that point as an error of the
 block (``Died``) without calling it, and to end that target's search there.
 
+A child ended by ``SIGTERM`` was stopped from outside (the SIGTERM a block
+sends its own process is refused inside the child and reported as its error),
+so the run stops there, as it does when the parent itself gets ``SIGTERM``.
+
 The parent is also the last resort against a hang that the in-process timeout
 cannot stop (C code that never returns to Python): a probe running past twice
 ``--timeout`` plus `GRACE` seconds gets ``SIGABRT`` (so faulthandler writes
@@ -58,6 +62,12 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
                 return status
             if terminated:  # SIGTERM was for shapeguard, not a death of the block's
                 print("shapeguard: terminated.", file=sys.stderr)
+                return 128 + signal.SIGTERM
+            if status == -signal.SIGTERM and hung_past is None:
+                # The child turns a SIGTERM its block sends itself into the block's
+                # error (`_sandbox.no_process_exit`): this one came from outside.
+                print("shapeguard: the checking process was terminated (SIGTERM from another process); "
+                      "no report.", file=sys.stderr)
                 return 128 + signal.SIGTERM
             cause = _cause(status, hung_past)
             if last is None:  # it never got to probe, nor said why (os._exit or a signal while importing)

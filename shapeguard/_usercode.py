@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
+import linecache
 import os
 import sys
 import sysconfig
@@ -157,9 +158,37 @@ def relative_path(path: str) -> str:
     """``path`` relative to the current directory when under it, else as it is."""
     try:
         rel = os.path.relpath(path)
-    except ValueError:  # another drive
+    except (ValueError, OSError):  # another drive; no current directory (a block removed it)
         return path
     return path if rel.startswith(os.pardir) else rel
+
+
+_SOURCES_KEPT = 256  # files whose lines are kept (the most recent checks' targets)
+_sources: dict = {}  # file -> its lines when a check started, or when a probe first reported a line in it
+
+
+def remember_source(files) -> None:
+    """Keep the lines of ``files`` as they are now: a block may delete or
+    rewrite its own file while it is probed, and the report still shows the
+    lines of the code that was checked (`source_line`)."""
+    for file in files:
+        if not file or file.startswith("<"):
+            continue
+        lines = linecache.getlines(file)
+        if lines:
+            _sources.pop(file, None)
+            _sources[file] = lines
+            while len(_sources) > _SOURCES_KEPT:
+                del _sources[next(iter(_sources))]
+
+
+def source_line(file: str, line: int) -> str:
+    """Line ``line`` of ``file`` as `remember_source` kept it, else as it is now
+    (empty when it cannot be read)."""
+    lines = _sources.get(file) or _sources.get(realpath(file))
+    if lines is None:
+        return linecache.getline(file, line)
+    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def shown(location: tuple) -> str:

@@ -165,6 +165,9 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
 
 def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list) -> int:
     channel = Channel() if in_child() else None
+    output = args.output
+    if output is not None:  # resolved before the first probe: a block may change the working directory
+        args = argparse.Namespace(**{**vars(args), "output": os.path.abspath(output), "output_as_given": output})
     if channel is not None:
         import gc
 
@@ -204,7 +207,7 @@ def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], w
             try:
                 write_atomically(args.output, text)
             except OSError as exc:
-                print(f"shapeguard: cannot write --output {args.output}: {exc.strerror or exc}.",
+                print(f"shapeguard: cannot write --output {args.output_as_given}: {exc.strerror or exc}.",
                       file=terminal.stderr)
                 return EXIT_USAGE
         else:

@@ -443,7 +443,7 @@ def _database(database: Any):
     if isinstance(database, (str, os.PathLike)):
         from hypothesis.database import DirectoryBasedExampleDatabase
 
-        return DirectoryBasedExampleDatabase(os.fspath(database))
+        return DirectoryBasedExampleDatabase(os.path.abspath(os.fspath(database)))  # wherever the block chdirs
     return database  # an ExampleDatabase (CheckSettings checked it)
 
 

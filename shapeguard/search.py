@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from ._options import MAX_TIMEOUT
-from ._outcome import DIED, ERROR, INTERNAL, PASS, TIMEOUT, Outcome
+from ._outcome import DIED, ERROR, FORKED, INTERNAL, PASS, TIMEOUT, Outcome
 from ._probe import KerasCalls, probe
 from ._sandbox import no_process_exit, private_hypothesis_home
 from ._show import show_value
-from ._usercode import target_files
+from ._usercode import remember_source, target_files
 from .space import Space
 
 PARETO_LIMIT = 256
@@ -85,6 +85,7 @@ class Prober:
         self.result = SearchResult("search")
         self.modes: set = set()
         self.user_files = target_files(fn)  # the target's own file is the user's code
+        remember_source(self.user_files)  # before the first probe: the block may delete its file
         self.calls = KerasCalls()
         self.timeouts = 0
         self.last_calls = 0  # Keras calls the last probe made (its cost, for the time budget)
@@ -117,6 +118,8 @@ class Prober:
                     self.result.unrun.add(point)
             self.result.outcomes[point] = outcome
             if outcome.failed:
+                if outcome.mode not in self.modes and outcome.file not in self.user_files:
+                    remember_source([outcome.file])  # a helper's file: kept from its first report on
                 self.modes.add(outcome.mode)
             if self.on_probe is not None:
                 self.on_probe(len(self.result.outcomes), len(self.modes))
@@ -316,7 +319,7 @@ def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
     silently dropped or unconfirmed failure."""
     for mode_key, point in list(result.minimal.items()):
         fast = result.outcomes[point]
-        if fast.error_type in (TIMEOUT, DIED) or point in prober.known:
+        if fast.error_type in (TIMEOUT, DIED, FORKED) or point in prober.known:
             continue
         plain = prober.confirm(point)
         if plain.mode == mode_key:

@@ -1,6 +1,8 @@
 """Run a block once on symbolic inputs and say what happened (`probe`).
 
 Every call goes through `probe`: Keras's global state isolated (`isolation`),
+the process's own state kept (`shapeguard._interpreter`: working directory,
+``sys.path``, modules, signals, forks),
 the fast path on (`fast`, `standins`), silent broadcasts watched
 (`broadcasts`), the ``call()`` of layers that declare their shape traced
 (`declared`), the call sites of layers recorded (`provenance`) and a time
@@ -15,7 +17,8 @@ from contextlib import nullcontext
 from typing import Callable
 
 from .._inference import INFERRED_TEMPLATES, TOKEN_TEMPLATE
-from .._outcome import ERROR, PASS, PASSED, TIMEOUT, Outcome
+from .._interpreter import Kept
+from .._outcome import ERROR, FORKED, PASS, PASSED, TIMEOUT, Outcome
 from .._timeout import time_limit
 from .._usercode import innermost
 from ..space import Space
@@ -23,6 +26,7 @@ from . import declared, isolation, patches
 from . import fast as fast_path
 from . import standins as _standins
 from .broadcasts import watching_broadcasts
+from .causes import GENERIC
 from .classify import classify
 from .enrich import probing
 from .provenance import recording_call_sites
@@ -108,18 +112,27 @@ def _probe(fn, space, point, timeout, user_files, fast, standins: bool, trace: b
             (_standins.standing_in(note_call) if standins else nullcontext()) as session:
         try:
             args, kwargs, _ = _call_arguments(space, point, eager)
+            kept = Kept(user_files, timeout)
             try:
-                with (declared.traced_calls() if trace else nullcontext()), _time_limit(timeout):
+                with kept, (declared.traced_calls() if trace else nullcontext()), _time_limit(timeout):
                     fn(*args, **kwargs)
             except ProbeTimeout as exc:
                 outcome = classify(exc, user_files)
                 outcome = Outcome(ERROR, file=outcome.file, line=outcome.line, error_type=TIMEOUT,
                                   message=f"the call did not return within {timeout:g} s",
                                   cause="timeout", chain=outcome.chain)
+            except KeyboardInterrupt as exc:
+                if kept.interrupted:  # a real Ctrl-C: it stops the run
+                    raise
+                outcome = classify(exc, user_files)  # raised by the block itself: its own error
             except (Exception, SystemExit) as exc:
                 outcome = classify(exc, user_files)
             else:
                 outcome = Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
+            if kept.forked is not None:
+                file, line, message = kept.forked
+                outcome = Outcome(ERROR, file=file, line=line, error_type=FORKED, message=message,
+                                  cause=GENERIC[ERROR])
         except _standins.StandInUnsupported:  # raised only while stand-ins are on
             return None
         except NoArray as exc:  # an eager probe has no array for it: nothing was called
@@ -182,9 +195,13 @@ def rank_hint(fn: Callable, space: Space, point: tuple[int, ...], timeout: float
 
     with patches.patched((Layer, "__call__", recording_call)), isolation.isolated():
         args, kwargs, _ = _call_arguments(space, point)
+        kept = Kept(timeout=timeout)
         try:
-            with _time_limit(timeout):
+            with kept, _time_limit(timeout):
                 fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            if kept.interrupted:
+                raise
         except (Exception, SystemExit, ProbeTimeout):
             pass
     return _template_of(seen)

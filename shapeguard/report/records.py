@@ -8,10 +8,9 @@ ever added), GitHub annotations, SARIF and HTML.
 
 from __future__ import annotations
 
-import linecache
 from dataclasses import dataclass, field
 
-from .._usercode import relative_path
+from .._usercode import relative_path, source_line
 from ..errors import ShapeCheckFailed
 from .html import render_html
 from .json import chain_list, location_dict, reports_to_json
@@ -27,7 +26,7 @@ class Location:
         return f"{relative_path(self.file)}:{self.line}"
 
     def source(self) -> str:
-        return linecache.getline(self.file, self.line).strip()
+        return source_line(self.file, self.line).strip()
 
 
 @dataclass(frozen=True)
