@@ -157,21 +157,22 @@ def test_wrong_values_given_to_a_layer_are_errors_of_the_block(block, cause, tex
 
 
 def test_running_out_of_memory_is_an_error_not_a_config_failure():
-    """10**15 input channels on the plain Keras path: the kernel cannot be
+    """2**31-1 input channels (the largest size a space takes) and 2**20
+    filters on the plain Keras path: the kernel cannot be
     allocated (TensorFlow's ResourceExhaustedError, "OOM when allocating"), at
     once, on any machine. That is an error of the check, not a config failure."""
-    space = build_space(too_wide, {"filters": [8], "C": [10**15], "H": [4]})
+    space = build_space(too_wide, {"filters": [2**20], "C": [2**31 - 1], "H": [4]})
     outcome = probe(too_wide, space, (0, 0, 0), fast=False)
     assert outcome.status == "error" and outcome.error_type == "ResourceExhaustedError"
     assert outcome.cause == "out of memory" and outcome.line == line_of("# too large to allocate")
-    assert outcome.message.startswith("OOM when allocating tensor with shape[1,1,1000000000000000,8]")
+    assert outcome.message.startswith("OOM when allocating tensor with shape[1,1,2147483647,1048576]")
 
 
 @pytest.mark.skipif(not _fast.available(), reason="the fast path needs Keras >= 3.5; this Keras uses the plain path")
 def test_shapes_are_checked_without_making_weights():
     """The probe's weights hold no value: a layer far too wide to allocate
     still has its shapes checked, and passes (README, "What a probe reports")."""
-    report = check(too_wide, filters=[8], C=[10**15], H=[4])
+    report = check(too_wide, filters=[2**20], C=[2**31 - 1], H=[4])
     assert report.ok and report.probes == 1, report
 
 
