@@ -66,6 +66,7 @@ class Outcome:
     chain: tuple = ()  # (file, line, function) of each user frame, the target's first
     branches: tuple = ()  # _probe.provenance.Branch per input of a failing merge
     warnings: tuple = ()  # _probe.broadcasts.Broadcast per silent broadcast of a passing call
+    channels_first: bool = False  # the failing layer's layout (its data_format, else Keras's at the point)
 
     @property
     def failed(self) -> bool:

@@ -70,6 +70,10 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     error_type = type(exc).__name__
     rule = _causes.from_message(error_type, message)
     common = dict(file=file, line=line, message=message, error_type=error_type, chain=chain)
+    try:  # the layout is a courtesy of the cause: never let it hide the failure
+        channels_first = op is not None and _channels_first(op, op_frame)
+    except Exception:  # noqa: BLE001
+        channels_first = False
 
     if rule is not None and rule.kind == ERROR:
         return Outcome(ERROR, cause=rule.cause, **common)
@@ -87,7 +91,9 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         kind, cause = DECLARED, "declared output shape differs from call()"
     elif _causes.is_merge(message):
         kind = SHAPE
-        cause = _causes.merge_cause(shapes, _concat_axis(op)) or "incompatible shapes"
+        # A disagreement the shapes do not show (unknown sizes, tensors inside a traced call) is
+        # the generic shape cause, which the README's table documents.
+        cause = _causes.merge_cause(shapes, _concat_axis(op), channels_first) or _causes.GENERIC[SHAPE]
     elif rule is not None:
         kind, cause = rule.kind or _kind_by_place(op, in_init, in_build), rule.cause
     else:
@@ -100,6 +106,7 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         input_shapes=() if in_init else shapes,
         cause=cause,
         branches=() if kind == CONFIG else _branches(op_frame),
+        channels_first=channels_first,
         **common,
     )
 
@@ -131,6 +138,32 @@ def _own_validation(frames: list, user: list, exc: BaseException):
         return None
     callers = [i for i in user if i < mine[0]]
     return owner, (callers[-1] if callers else None)
+
+
+def _channels_first(op, frame) -> bool:
+    """The failing layer's layout: its own ``data_format``; for a merge or op
+    without one, that of the nearest layer with one on its inputs' paths;
+    else Keras's ``image_data_format`` at the point (the block may have set it)."""
+    import keras
+
+    own = getattr(op, "data_format", None)
+    if own in ("channels_first", "channels_last"):
+        return own == "channels_first"
+    tensors = [v for v in keras.tree.flatten(_arguments(frame)) if isinstance(v, keras.KerasTensor)]
+    for tensor in tensors:
+        for _ in range(200):
+            history = getattr(tensor, "_keras_history", None)
+            layer = getattr(history, "operation", None)
+            if layer is None:
+                break
+            found = getattr(layer, "data_format", None)
+            if found in ("channels_first", "channels_last"):
+                return found == "channels_first"
+            nodes = getattr(layer, "_inbound_nodes", None) or ()
+            if history.node_index >= len(nodes) or not nodes[history.node_index].input_tensors:
+                break
+            tensor = nodes[history.node_index].input_tensors[0]
+    return keras.config.image_data_format() == "channels_first"
 
 
 def _concat_axis(op) -> int | None:
