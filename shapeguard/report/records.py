@@ -54,6 +54,7 @@ class Failure:
     condition: dict | None = None  # explain.condition_of: text, checked_on ("all" or "sample"), axes
     hint: str | None = None  # a fix, for recognised patterns only
     nearest_pass: dict | None = None  # changed axes, example, call
+    hint_probe: dict | None = None  # the fix's one changed argument and the call that passed with it
 
     def to_dict(self) -> dict:
         return {
@@ -72,6 +73,7 @@ class Failure:
             "condition": self.condition,
             "hint": self.hint,
             "nearest_pass": self.nearest_pass,
+            "hint_probe": self.hint_probe,
         }
 
 
