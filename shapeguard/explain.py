@@ -83,8 +83,11 @@ def explain(report, space: Space, result, prober: Prober, call_of: Callable, ext
         for i, failure in enumerate(failures):
             if failure.example == example and failure.layer_class == outcome.layer_class:
                 hint = hint_for(failure, outcome.branches, outcome.channels_first)
-                text, probed = (None, None) if report.interrupted else _probed_hint(hint, point, space, prober,
-                                                                                   call_of)
+                try:  # after Ctrl-C no more probes: a fix that needs one is left out
+                    text, probed = _probed_hint(hint, point, space, None if report.interrupted else prober, call_of)
+                except KeyboardInterrupt:
+                    report.interrupted = True
+                    text, probed = _probed_hint(hint, point, space, None, call_of)
                 failures[i] = dataclasses.replace(
                     failure,
                     branches=tuple(outcome.branches),
@@ -120,7 +123,7 @@ def _sample(space: Space, seed, count: int) -> list:
     return drawn
 
 
-def _probed_hint(hint: Hint | None, point: tuple, space: Space, prober: Prober,
+def _probed_hint(hint: Hint | None, point: tuple, space: Space, prober: Prober | None,
                  call_of: Callable) -> tuple[str | None, dict | None]:
     """The fix's text and, for a fix that is one argument of the call
     (``padding='same'``), the probe that showed it: such a fix is printed only
@@ -128,11 +131,16 @@ def _probed_hint(hint: Hint | None, point: tuple, space: Space, prober: Prober,
     search's prober, as a point of the space when the argument is an axis
     with that value, else as the call with one argument changed. A change of
     the block's own source (no such parameter) cannot be probed: the pattern
-    alone says it, and the text is the pattern's."""
+    alone says it, and the text is the pattern's. Without a ``prober`` (the
+    check was interrupted) a fix that needs a probe is left out."""
     if hint is None or not hint.change:
         return (None if hint is None else hint.text), None
     ((name, value),) = hint.change.items()
     index = next((i for i, a in enumerate(space.axes) if a.name == name), None)
+    if index is None and name not in space.signature.parameters:
+        return hint.text, None
+    if prober is None:
+        return None, None
     try:
         if index is not None and any(_same(v, value) for v in space.axes[index].values):
             j = next(j for j, v in enumerate(space.axes[index].values) if _same(v, value))
@@ -140,13 +148,11 @@ def _probed_hint(hint: Hint | None, point: tuple, space: Space, prober: Prober,
             if not space.is_valid(q):
                 return None, None
             outcome, call = prober(q), call_of(q)
-        elif index is not None or name in space.signature.parameters:
+        else:
             changed = _with_axis(space, name, value)
             values = {**space.values(point), name: value}
             outcome = _probe_values(prober.at, changed, values)
             call = call_of((0,) * len(changed.axes), _single(changed, values))
-        else:
-            return hint.text, None
     except StopSearch:
         return None, None
     if outcome is None or outcome.status != PASS:
