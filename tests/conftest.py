@@ -101,7 +101,7 @@ def _keras_deselected(config) -> bool:
 _fuzz_tally = [0, 0, 0]  # blocks, points, disagreements
 
 
-_explain_tally = [0, 0, 0, 0, 0]  # blocks, conditions, nearest passes, probed fixes, disagreements
+_explain_tally = [0, 0, 0, 0, 0]  # blocks, conditions, nearest passes, fixes checked, disagreements
 
 
 def pytest_runtest_logreport(report):
@@ -124,7 +124,8 @@ def pytest_terminal_summary(terminalreporter, config):
     if blocks:
         terminalreporter.write_line(
             f"explain: {blocks} blocks, {conditions} conditions checked on their whole enumeration, "
-            f"{nearest} nearest passes and {hints} probed fixes run in plain Keras, {disagreements} disagreements"
+            f"{nearest} nearest passes and {hints} fixes (probed calls, shortcut projections) run in plain Keras, "
+            f"{disagreements} disagreements"
         )
 
 

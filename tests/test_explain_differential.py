@@ -11,7 +11,9 @@ on tests/helpers/trust_blocks.py:
   passing point of the enumeration (for random blocks every point's verdict is
   also compared with plain Keras, `fuzz_blocks.compare`);
 * every nearest pass passes in plain Keras;
-* every probed fix's call (``hint_probe``) passes in plain Keras;
+* every probed fix's call (``hint_probe``) passes in plain Keras, and every
+  shortcut projection a fix names, applied to the shortcut in plain Keras,
+  gives the main path's shape;
 * a search's conditions (a small budget, its verification sample) hold at
   every point of the exhaustive enumeration of the same space.
 
@@ -124,6 +126,22 @@ def outcome_at(report, example):
     return next(o for e, o in report.outcomes if e == example)
 
 
+def projection_matches(failure) -> bool:
+    """The hint's projection, applied to the shortcut in plain Keras, gives the main path's shape."""
+    import re
+
+    import keras
+
+    found = re.search(r"(Conv[123]D\([^()]*\))\(\w+\)$", failure.hint)
+    if found is None:
+        return False
+    identity = next(b for b in failure.branches if b.identity)
+    main = next(b for b in failure.branches if not b.identity)
+    layer = eval(found.group(1), {"__builtins__": {}, **{n: getattr(keras.layers, n) for n in
+                                                          ("Conv1D", "Conv2D", "Conv3D")}})
+    return tuple(layer(keras.Input(shape=identity.shape[1:])).shape) == tuple(main.shape)
+
+
 def check_report(report, namespace: dict, tally: Tally, where: str, enumeration=None) -> None:
     """Every exact condition of ``report`` against ``enumeration`` (the
     exhaustive report of the same space; ``report`` itself by default), its
@@ -156,6 +174,11 @@ def check_report(report, namespace: dict, tally: Tally, where: str, enumeration=
                                       f"Keras: {type(exc).__name__}: {str(exc)[:200]}")
             if "(probed: " not in (failure.hint or ""):
                 tally.problems.append(f"{where}: a probed fix does not say so: {failure.hint}")
+        elif failure.hint is not None and "project the shortcut" in failure.hint:
+            tally.hints += 1  # a change of the block's code: the projection it names, applied in plain Keras
+            if not projection_matches(failure):
+                tally.problems.append(f"{where}: the projection in {failure.hint!r} does not give the main "
+                                      "path's shape")
 
 
 def confirmed(failure, namespace: dict) -> None:
@@ -282,21 +305,6 @@ def checked(name: str, **changes):
     for failure in report.failures:
         confirmed(failure, vars(trust))
     return report
-
-
-def projection_matches(failure) -> bool:
-    """The hint's projection, applied to the shortcut in plain Keras, gives the main path's shape."""
-    import re
-
-    import keras
-
-    found = re.search(r"(Conv[123]D\([^()]*\))\(\w+\)$", failure.hint)
-    assert found, failure.hint
-    identity = next(b for b in failure.branches if b.identity)
-    main = next(b for b in failure.branches if not b.identity)
-    layer = eval(found.group(1), {"__builtins__": {}, **{n: getattr(keras.layers, n) for n in
-                                                          ("Conv1D", "Conv2D", "Conv3D")}})
-    return tuple(layer(keras.Input(shape=identity.shape[1:])).shape) == tuple(main.shape)
 
 
 def test_a_channel_mismatch_is_one_channels_mode_in_either_layout_and_the_fix_names_the_filters():
