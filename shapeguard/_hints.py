@@ -146,6 +146,8 @@ def _identity_shortcut(failure, branches, dims, channels_first):
         return _DONE  # the sizes differ for another reason than a stride
     if any(_valid_window(c) for d in dims if d != channel for c in _changers(main, d)):
         return _DONE  # a 'valid' window shrinks it too: a strided 1x1 projection would not match
+    if upsampling_depth(main):
+        return _DONE  # the main path grows the size (transposed convolution, upsampling): a stride would shrink it
     layout = ", data_format='channels_first'" if channels_first else ""
     return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} but the main path "
             f"gives {main.shape}: whenever they can differ, project the shortcut with a 1x1 convolution "

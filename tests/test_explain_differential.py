@@ -13,7 +13,7 @@ on tests/helpers/trust_blocks.py:
 * every nearest pass passes in plain Keras;
 * every probed fix's call (``hint_probe``) passes in plain Keras, and every
   shortcut projection a fix names, applied to the shortcut in plain Keras,
-  gives the main path's shape;
+  merges with the main path;
 * a search's conditions (a small budget, its verification sample) hold at
   every point of the exhaustive enumeration of the same space.
 
@@ -59,6 +59,7 @@ TRUST = {
     "valid_param": dict(inputs={"x": "T,4"}, T=[8, 9], padding=["valid", "same"]),
     "valid_then_long": dict(inputs={"x": "T,4"}, T=[8, 16]),
     "fixed_kernel": dict(inputs={"x": "T,4"}, T=[8, 9], kernel_size=[1, 3, 5]),
+    "upsampled_residual": dict(inputs={"x": "H,H,4"}, H=[4]),
 }
 # The examples in every session; a large run (--fuzz-examples given) takes every one.
 SMALL_EXAMPLES = ("resnext_block.py", "tcn_block.py")
@@ -127,7 +128,10 @@ def outcome_at(report, example):
 
 
 def projection_matches(failure) -> bool:
-    """The hint's projection, applied to the shortcut in plain Keras, gives the main path's shape."""
+    """The hint's projection, applied to the shortcut in plain Keras, can be
+    merged with the main path: the failing merge layer builds on the main
+    path's shape and the projected shortcut (a size of 1 broadcasts, as in
+    Keras's merges)."""
     import re
 
     import keras
@@ -139,7 +143,13 @@ def projection_matches(failure) -> bool:
     main = next(b for b in failure.branches if not b.identity)
     layer = eval(found.group(1), {"__builtins__": {}, **{n: getattr(keras.layers, n) for n in
                                                           ("Conv1D", "Conv2D", "Conv3D")}})
-    return tuple(layer(keras.Input(shape=identity.shape[1:])).shape) == tuple(main.shape)
+    projected = layer(keras.Input(shape=identity.shape[1:]))
+    merge = getattr(keras.layers, failure.layer_class)()
+    try:
+        merge([keras.Input(shape=main.shape[1:]), projected])
+    except ValueError:
+        return False
+    return True
 
 
 def check_report(report, namespace: dict, tally: Tally, where: str, enumeration=None) -> None:
@@ -177,8 +187,8 @@ def check_report(report, namespace: dict, tally: Tally, where: str, enumeration=
         elif failure.hint is not None and "project the shortcut" in failure.hint:
             tally.hints += 1  # a change of the block's code: the projection it names, applied in plain Keras
             if not projection_matches(failure):
-                tally.problems.append(f"{where}: the projection in {failure.hint!r} does not give the main "
-                                      "path's shape")
+                tally.problems.append(f"{where}: the projection in {failure.hint!r} does not merge with the "
+                                      "main path in plain Keras")
 
 
 def confirmed(failure, namespace: dict) -> None:
@@ -343,6 +353,8 @@ def test_a_stride_shrink_gets_no_padding_fix():
     assert failure.hint is None  # neither padding='same' nor a strided 1x1 projection makes the sizes match
     (failure,) = checked("strided_pointwise").failures
     assert "padding" not in failure.hint and "strides=2" in failure.hint and projection_matches(failure)
+    (failure,) = checked("upsampled_residual").failures
+    assert failure.hint is None  # a transposed convolution grew it: a strided projection would shrink the shortcut
 
 
 def test_filters_not_divisible_by_groups_is_named_as_filters():

@@ -83,3 +83,10 @@ def valid_then_long(x, padding="valid"):
     y = layers.Conv1D(x.shape[-1], 3, padding=padding)(x)
     y = layers.Add()([y, x])
     return layers.Conv1D(4, 9, padding="valid")(y)
+
+
+def upsampled_residual(x):
+    """A strided transposed convolution doubles the size before the Add: a
+    strided 1x1 projection of the shortcut would halve it instead."""
+    y = layers.Conv2DTranspose(x.shape[-1], 3, strides=2, padding="same")(x)
+    return layers.Add()([y, x])
