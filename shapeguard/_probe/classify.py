@@ -142,27 +142,39 @@ def _own_validation(frames: list, user: list, exc: BaseException):
 
 def _channels_first(op, frame) -> bool:
     """The failing layer's layout: its own ``data_format``; for a merge or op
-    without one, that of the nearest layer with one on its inputs' paths;
-    else Keras's ``image_data_format`` at the point (the block may have set it)."""
+    without one, that of the nearest layer with one on its inputs' paths
+    (followed as `provenance` follows them, each layer's first input); else
+    Keras's ``image_data_format`` at the point (the block may have set it).
+    Layers on the paths are read through ``get_config`` and the walk stops at
+    an `InputLayer`, as `provenance` does, so a stand-in is never used beyond
+    what it supports."""
     import keras
+    from keras.src.layers.core.input_layer import InputLayer
 
-    own = getattr(op, "data_format", None)
-    if own in ("channels_first", "channels_last"):
+    def layout(layer):
+        try:
+            found = (layer.get_config() or {}).get("data_format")
+        except Exception:  # noqa: BLE001 - an op or user layer without a usable config
+            return None
+        return found if found in ("channels_first", "channels_last") else None
+
+    own = layout(op)
+    if own is not None:
         return own == "channels_first"
     tensors = [v for v in keras.tree.flatten(_arguments(frame)) if isinstance(v, keras.KerasTensor)]
     for tensor in tensors:
         for _ in range(200):
             history = getattr(tensor, "_keras_history", None)
             layer = getattr(history, "operation", None)
-            if layer is None:
+            if layer is None or isinstance(layer, InputLayer):
                 break
-            found = getattr(layer, "data_format", None)
-            if found in ("channels_first", "channels_last"):
+            found = layout(layer)
+            if found is not None:
                 return found == "channels_first"
-            nodes = getattr(layer, "_inbound_nodes", None) or ()
-            if history.node_index >= len(nodes) or not nodes[history.node_index].input_tensors:
+            node = layer._inbound_nodes[history.node_index]
+            if not node.input_tensors:
                 break
-            tensor = nodes[history.node_index].input_tensors[0]
+            tensor = node.input_tensors[0]
     return keras.config.image_data_format() == "channels_first"
 
 
