@@ -2,31 +2,54 @@
 
 `hint_for` asks each entry of `PATTERNS` in turn; the first that recognises
 the failure gives the ``fix:`` line (README, "Reports that explain"). An
-entry sees only the failure record and its branches (plain data), so adding a
-pattern is adding one function to the table.
+entry sees only the failure record, its branches (plain data) and the
+failing layer's layout, so adding a pattern is adding one function to the
+table. A fix that is one argument of the call (``padding='same'``) comes
+with that change as a `Hint.change`, so that the explanation probes it
+before printing it (`explain._probed_hint`).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Callable
 
 from ._outcome import CONFIG, SHAPE
+from ._probe.causes import channel_axis
 from ._probe.provenance import failing_dims, upsampling_depth
 
 _MERGES = ("Add", "Subtract", "Average", "Multiply", "Maximum", "Minimum", "Concatenate")
-_NOT_SIZES = ("rejected its input", "incompatible shapes")  # causes that say no size differs
+_ADDITIVE = ("Add", "Subtract", "Average")  # merges a residual shortcut goes through (not a gate's Multiply)
+_NOT_SIZES = ("rejected its input",)  # causes that say no size differs
 _DONE = object()  # a pattern that recognised the failure and knows no safe fix: stop asking
 
 
-def _grouped_channels(failure, branches, dims):
-    if failure.kind == CONFIG and "divisible by the number of groups" in failure.message:
+@dataclass(frozen=True)
+class Hint:
+    """A fix; ``change`` is the call's one argument it amounts to, when it is one
+    (``{"padding": "same"}``), to be probed before it is printed."""
+
+    text: str
+    change: dict = field(default_factory=dict)
+
+
+def _grouped_filters(failure, branches, dims, channels_first):
+    if failure.kind == CONFIG and "number of filters must be evenly divisible by the number of groups" \
+            in failure.message:
+        return ("the grouped convolution's `filters` (its output channels) must be a multiple of `groups`: "
+                "make the `filters` it is given a positive multiple of `groups`")
+    return None
+
+
+def _grouped_channels(failure, branches, dims, channels_first):
+    if failure.kind == CONFIG and "number of input channels must be evenly divisible" in failure.message:
         return ("the grouped convolution's input channels must be a multiple of `groups`: make the "
                 "channels it gets (e.g. `filters`) a positive multiple of `groups`")
     return None
 
 
-def _grouped_filters_zero(failure, branches, dims):
+def _grouped_filters_zero(failure, branches, dims, channels_first):
     source = failure.location.source() if failure.location is not None else ""
     if failure.kind == CONFIG and "strictly positive" in failure.message and "filters" in failure.message \
             and "groups" in source:
@@ -35,14 +58,15 @@ def _grouped_filters_zero(failure, branches, dims):
     return _DONE if failure.kind == CONFIG else None  # no other pattern is about arguments
 
 
-def _valid_padding_short_input(failure, branches, dims):
+def _valid_padding_short_input(failure, branches, dims, channels_first):
     if "output size would be zero or negative" in failure.message and "padding=valid" in failure.message:
-        return ("padding='valid' shrinks each step below the kernel size for short inputs: use "
-                "padding='same', or give inputs at least as large as the size summary says")
+        return Hint("padding='valid' shrinks each step below the kernel size for short inputs: use "
+                    "padding='same', or give inputs at least as large as the size summary says",
+                    {"padding": "same"})
     return None
 
 
-def _reshape_size(failure, branches, dims):
+def _reshape_size(failure, branches, dims, channels_first):
     if failure.layer_class != "Reshape" or not failure.input_shapes:
         return None
     shape = failure.input_shapes[0]
@@ -53,7 +77,7 @@ def _reshape_size(failure, branches, dims):
     return _DONE
 
 
-def _elementwise_in_call(failure, branches, dims):
+def _elementwise_in_call(failure, branches, dims, channels_first):
     """An elementwise op on backend tensors inside the user's ``call()``
     (``x + keras.ops.ones((1, 5))``): no graph to follow, but the operands'
     shapes say which sizes must agree."""
@@ -76,33 +100,65 @@ def _elementwise_in_call(failure, branches, dims):
             f"that size of one from the other ({how}) instead of giving it its own")
 
 
-def _not_a_merge(failure, branches, dims):
+def _not_a_merge(failure, branches, dims, channels_first):
     """Every pattern below is about the inputs of a merge whose sizes differ."""
     return _DONE if failure.layer_class not in _MERGES or not branches or not dims else None
 
 
-def _valid_padding_on_a_branch(failure, branches, dims):
+def _valid_padding_on_a_branch(failure, branches, dims, channels_first):
+    """A branch whose only change to the failing size is an unstrided
+    ``padding='valid'`` window (kernel > 1) while the other input keeps the
+    size: ``padding='same'`` there gives the other input's size back. A stride
+    on such a layer shrinks it too, so padding alone would not fix it: no hint."""
     if failure.cause == "channels":  # valid padding shrinks sizes, never channels
         return None
+    d = dims[0]
     for branch in branches:
-        before = branch.start or None
-        for step in branch.steps:
-            if step.get("padding") == "valid" and step.get("kernel_size") and before is not None:
-                d = dims[0]
-                if len(step.shape) > d and len(before) > d and _smaller(step.shape[d], before[d]):
-                    return (f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
-                            f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
-                            "input to match")
-            before = step.shape
+        changers = _changers(branch, d)
+        shrinking = [s for s in changers if _valid_window(s)]
+        if not shrinking:
+            continue
+        step, before = shrinking[0]
+        if any(_strided(s) for s, _ in shrinking):
+            return _DONE
+        others = [b for b in branches if b is not branch]
+        if len(changers) == len(shrinking) and all(not _changers(b, d) for b in others):
+            return Hint(f"{step.text()} on input {branch.index} shrinks dimension {d} from {before[d]} to "
+                        f"{step.shape[d]} (padding='valid'): use padding='same' there, or crop the other "
+                        "input to match", {"padding": "same"})
+        return None
     return None
 
 
-def _identity_shortcut(failure, branches, dims):
+def _changers(branch, d) -> list:
+    """The (step, shape before it) on ``branch`` that change dimension ``d``."""
+    found, before = [], branch.start or None
+    for step in branch.steps:
+        if before is not None and len(step.shape) > d and len(before) > d and step.shape[d] != before[d]:
+            found.append((step, before))
+        before = step.shape
+    return found
+
+
+def _valid_window(changer) -> bool:
+    """A ``padding='valid'`` kernel larger than 1 that shrank the size (a 1x1 valid kernel shrinks nothing)."""
+    step, before = changer
+    kernel = _as_tuple(step.get("kernel_size") or ())
+    return step.get("padding") == "valid" and any(k != 1 for k in kernel) and \
+        any(_smaller(a, b) for a, b in zip(step.shape, before))
+
+
+def _strided(step) -> bool:
+    return any(s != 1 for s in _as_tuple(step.get("strides", 1)))
+
+
+def _identity_shortcut(failure, branches, dims, channels_first):
     identity = [b for b in branches if b.identity]
     others = [b for b in branches if not b.identity]
-    if not identity or not others or failure.layer_class == "Concatenate":
-        return None
+    if not identity or not others or failure.layer_class not in _ADDITIVE:
+        return None  # a Multiply is a gate (squeeze-and-excitation), not a shortcut to project
     rank = len(branches[0].shape)
+    channel = channel_axis(rank, channels_first)
     main = others[0]
     conv = {3: "Conv1D", 4: "Conv2D", 5: "Conv3D"}.get(rank, "Conv2D")
     stride = 1
@@ -110,17 +166,22 @@ def _identity_shortcut(failure, branches, dims):
         strides = step.get("strides")
         if strides is not None:
             stride *= strides[0] if isinstance(strides, tuple) else strides
-    if any(d != rank - 1 for d in dims) and stride == 1:
+    if any(d != channel for d in dims) and stride == 1:
         return _DONE  # the sizes differ for another reason than a stride
+    if any(_valid_window(c) for d in dims if d != channel for c in _changers(main, d)):
+        return _DONE  # a 'valid' window shrinks it too: a strided 1x1 projection would not match
+    if upsampling_depth(main):
+        return _DONE  # the main path grows the size (transposed convolution, upsampling): a stride would shrink it
+    layout = ", data_format='channels_first'" if channels_first else ""
     return (f"the identity shortcut keeps {identity[0].source}'s shape {identity[0].shape} but the main path "
             f"gives {main.shape}: whenever they can differ, project the shortcut with a 1x1 convolution "
             f"with the main path's channels and the same strides, "
-            f"{conv}({main.shape[-1]}, 1, strides={stride})({identity[0].source})")
+            f"{conv}({main.shape[channel]}, 1, strides={stride}{layout})({identity[0].source})")
 
 
-def _upsampled_concatenation(failure, branches, dims):
+def _upsampled_concatenation(failure, branches, dims, channels_first):
     rank = len(branches[0].shape)
-    spatial = [d for d in dims if d != rank - 1]
+    spatial = [d for d in dims if d != channel_axis(rank, channels_first)]
     ups = [b for b in branches if upsampling_depth(b)]
     if failure.layer_class != "Concatenate" or not ups or not spatial:
         return None
@@ -135,6 +196,7 @@ def _upsampled_concatenation(failure, branches, dims):
 
 # In order: the first entry to answer (a fix, or _DONE for "no fix") decides.
 PATTERNS: tuple[Callable, ...] = (
+    _grouped_filters,
     _grouped_channels,
     _grouped_filters_zero,
     _valid_padding_short_input,
@@ -147,18 +209,23 @@ PATTERNS: tuple[Callable, ...] = (
 )
 
 
-def hint_for(failure, branches) -> str | None:
+def hint_for(failure, branches, channels_first: bool = False) -> Hint | None:
     """A fix for the recognised patterns only (README, "Reports that explain").
-    ``failure`` is a `report.Failure`; ``branches`` its merge's `Branch`es."""
+    ``failure`` is a `report.Failure`; ``branches`` its merge's `Branch`es;
+    ``channels_first`` the failing layer's layout (where its channels are)."""
     dims = failing_dims([b.shape for b in branches]) if branches else []
     for pattern in PATTERNS:
-        answer = pattern(failure, branches, dims)
+        answer = pattern(failure, branches, dims, channels_first)
         if answer is _DONE:
             return None
         if answer is not None:
-            return answer
+            return answer if isinstance(answer, Hint) else Hint(answer)
     return None
 
 
 def _smaller(size, before) -> bool:
     return isinstance(size, int) and isinstance(before, int) and size < before
+
+
+def _as_tuple(value) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)

@@ -70,6 +70,7 @@ class Outcome:
     warnings: tuple = ()  # _probe.broadcasts.Broadcast per silent broadcast of a passing call
     within: tuple = ()  # (class, name) of the user's layer whose call() holds the failing line, if not the layer
     traced: bool = False  # raised in a call() only shapeguard runs (plain symbolic Keras never does)
+    channels_first: bool = False  # the failing layer's layout (its data_format, else Keras's at the point)
 
     @property
     def failed(self) -> bool:

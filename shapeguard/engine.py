@@ -140,7 +140,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
     original = space
     if working is not None:
         space = prober.space = working.space
-    call_of = lambda point: callee.render(space.arguments(point)) + note
+    call_of = lambda point, in_space=None: callee.render((in_space or space).arguments(point)) + note
     counted = settings.given("max_examples") or settings.exhaustive is not None  # no time budget then
     cost = working.cost if working is not None else None if counted else measured_cost(prober)
     chosen = budget(space, cost, settings.max_examples,

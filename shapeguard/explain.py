@@ -5,30 +5,36 @@ pass/fail grid of the two axes that matter most and silent broadcasts.
 
 Everything is read from the probes that were run (an exhaustive run gives the
 whole table). A search adds a few probes first: every one-axis change of each
-minimal failing example. A stated condition agrees with every probe that
-passed or failed in its mode; calls that failed in another mode never reached
-the layer, or may not have, so they are not counted for or against it.
+minimal failing example, and a verification sample drawn with the check's
+seed across the whole space (not only where the search went), so that a
+condition is never learnt from the search's corner alone. A stated condition
+agrees with every probe that passed or failed in its mode; calls that failed
+in another mode never reached the layer, or may not have, so they are not
+counted for or against it. It names only axes that varied, never a constant.
+A fix that is one argument of the call is probed, through the same prober,
+and printed only when that call passes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
+import random
 from dataclasses import dataclass
 from typing import Callable
 
-from ._hints import hint_for
+from ._hints import Hint, hint_for
 from ._outcome import ERROR, PASS, TIMEOUT, Outcome
 from ._probe.broadcasts import Broadcast
 from ._show import show_value
 from .report import BroadcastWarning, Location
 from .search import Prober, StopSearch
-from .space import Space, TensorList
+from .space import Axis, Space, TensorList
 
 MAX_TERMS = 3  # a condition is an "or" of at most this many "and"s...
 MAX_ATOMS = 3  # ...of at most this many simple tests each
 BISECT_LIMIT = 12  # probes spent finding one size threshold between two tried sizes
+VERIFY_SAMPLE = 32  # points a search draws across the whole space to check its conditions on
 
 
 # ---- the entry point ---------------------------------------------------------
@@ -37,12 +43,19 @@ BISECT_LIMIT = 12  # probes spent finding one size threshold between two tried s
 def explain(report, space: Space, result, prober: Prober, call_of: Callable, extra_budget: int) -> None:
     """Fill ``report``'s explanations in place (see module doc). Every probe
     goes through the search's ``prober`` (its guards, counting and crash
-    record); ``call_of(point)`` is the reproducing call. In a search, probes up
+    record); ``call_of(point)`` is the reproducing call (``call_of(point,
+    space)`` at a point of another space). In a search, probes up
     to ``extra_budget`` one-axis neighbours of the minimal examples first (kept
     in ``result`` and the report like every other probe)."""
+    sample: set = set()  # the verification sample's points
     if report.mode == "search" and not report.interrupted:
+        sample = set(_sample(space, report.seed, min(VERIFY_SAMPLE, extra_budget)))
+        fresh = [p for p in sorted(sample) if p not in result.outcomes]
         try:
-            _probe_neighbours(result, space, prober, extra_budget)
+            _probe_neighbours(result, space, prober, extra_budget - len(fresh))
+            for point in fresh:
+                if prober(point).error_type == TIMEOUT:
+                    break
         except KeyboardInterrupt:
             report.interrupted = True
         except StopSearch:  # the process died at a neighbour before, or most calls hung
@@ -51,7 +64,7 @@ def explain(report, space: Space, result, prober: Prober, call_of: Callable, ext
         report.probes = len(result.outcomes)
     rows = [(space.values(p), p, o) for p, o in result.outcomes.items()]
     complete = report.mode == "exhaustive" and not report.interrupted and result.counts is not None
-    extras = _constants(space)
+    sample = {p for p in sample if p in result.outcomes}
 
     bisected: list = []  # (example, None, Outcome) of probes between two tried sizes
     try:  # bisection probes sizes between tried ones, unless the check was interrupted
@@ -69,16 +82,90 @@ def explain(report, space: Space, result, prober: Prober, call_of: Callable, ext
         example = space.values(point)
         for i, failure in enumerate(failures):
             if failure.example == example and failure.layer_class == outcome.layer_class:
+                hint = hint_for(failure, outcome.branches, outcome.channels_first)
+                try:  # after Ctrl-C no more probes: a fix that needs one is left out
+                    text, probed = _probed_hint(hint, point, space, None if report.interrupted else prober, call_of)
+                except KeyboardInterrupt:
+                    report.interrupted = True
+                    text, probed = _probed_hint(hint, point, space, None, call_of)
                 failures[i] = dataclasses.replace(
                     failure,
                     branches=tuple(outcome.branches),
-                    condition=condition_of(mode_key, rows, space, extras, complete, bisected),
-                    hint=hint_for(failure, outcome.branches),
+                    condition=condition_of(mode_key, rows, space, complete, bisected, sample),
+                    hint=text,
+                    hint_probe=probed,
                     nearest_pass=nearest_pass(point, rows, space, call_of),
                 )
     report.failures[:] = failures
     report.grid = grid(rows, space)
     report.warnings = broadcast_warnings(rows, call_of)
+    if report.mode == "search":  # a probed fix's point of the space counts as a probe
+        report.outcomes = [(space.values(p), o) for p, o in result.outcomes.items()]
+        report.probes = len(result.outcomes)
+
+
+def _sample(space: Space, seed, count: int) -> list:
+    """``count`` valid points drawn uniformly across the whole space with the
+    check's seed (the same points on every run)."""
+    rng = random.Random(f"shapeguard-verify-{seed}")
+    if count <= 0:
+        return []
+    if space.valid_points is not None:
+        points = list(space.valid_points)
+        return points if len(points) <= count else rng.sample(points, count)
+    drawn: list = []
+    for _ in range(20 * count):
+        point = tuple(rng.randrange(len(axis.values)) for axis in space.axes)
+        if point not in drawn and space.is_valid(point):
+            drawn.append(point)
+            if len(drawn) == count:
+                break
+    return drawn
+
+
+def _probed_hint(hint: Hint | None, point: tuple, space: Space, prober: Prober | None,
+                 call_of: Callable) -> tuple[str | None, dict | None]:
+    """The fix's text and, for a fix that is one argument of the call
+    (``padding='same'``), the probe that showed it: such a fix is printed only
+    when the call with that argument changed passes, probed through the
+    search's prober, as a point of the space when the argument is an axis
+    with that value, else as the call with one argument changed. A change of
+    the block's own source (no such parameter) cannot be probed: the pattern
+    alone says it, and the text is the pattern's. Without a ``prober`` (the
+    check was interrupted) a fix that needs a probe is left out."""
+    if hint is None or not hint.change:
+        return (None if hint is None else hint.text), None
+    ((name, value),) = hint.change.items()
+    index = next((i for i, a in enumerate(space.axes) if a.name == name), None)
+    if index is None and name not in space.signature.parameters:
+        return hint.text, None
+    if prober is None:
+        return None, None
+    try:
+        if index is not None and any(_same(v, value) for v in space.axes[index].values):
+            j = next(j for j, v in enumerate(space.axes[index].values) if _same(v, value))
+            q = point[:index] + (j,) + point[index + 1:]
+            if not space.is_valid(q):
+                return None, None
+            outcome, call = prober(q), call_of(q)
+        else:
+            changed = _with_axis(space, name, value)
+            values = {**space.values(point), name: value}
+            outcome = _probe_values(prober.at, changed, values)
+            call = call_of((0,) * len(changed.axes), _single(changed, values))
+    except StopSearch:
+        return None, None
+    if outcome is None or outcome.status != PASS:
+        return None, None
+    shown = f"{name}={show_value(value)}"
+    return f"{hint.text} (probed: the same call with {shown} passes)", {"change": {name: value}, "call": call}
+
+
+def _with_axis(space: Space, name: str, value) -> Space:
+    """``space`` with ``name`` an axis of the one value (a parameter kept at its default, or another value)."""
+    axes = [a for a in space.axes if a.name != name] + [Axis(name, (value,))]
+    constants = tuple((n, v) for n, v in space.constants if n != name)
+    return dataclasses.replace(space, axes=tuple(axes), constants=constants)
 
 
 def _probe_neighbours(result, space: Space, prober: Prober, budget: int) -> None:
@@ -97,13 +184,6 @@ def _probe_neighbours(result, space: Space, prober: Prober, budget: int) -> None
                 return
 
 
-def _constants(space: Space) -> dict:
-    """Integer parameters kept at their default (``groups=32``): named in
-    relations (``filters < groups``) though not searched."""
-    return {name: value for name, value in space.constants
-            if isinstance(value, int) and not isinstance(value, bool)}
-
-
 # ---- conditions --------------------------------------------------------------
 
 
@@ -119,11 +199,14 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def atoms_for(space: Space, extras: dict, sizes: dict | None = None) -> list[Atom]:
-    """The simple tests a condition is built from: ``axis=value``,
-    ``axis != value``, thresholds, parity and divisibility of a numeric axis,
-    and relations between two numeric axes (``C != 2*filters``,
-    ``filters % groups != 0``, ``filters < groups``)."""
+def atoms_for(space: Space, sizes: dict | None = None) -> list[Atom]:
+    """The simple tests a condition is built from, over the axes that vary
+    (a constant is never named): ``axis=value``, ``axis != value``,
+    thresholds, parity and divisibility of a numeric axis, and relations
+    between two numeric axes (``C != 2*filters``, ``C is not a multiple of
+    groups``). Ranks order them simplest first: a test of one axis reads
+    simpler than a relation between two, so a relation is stated only where
+    no test of one axis is true at the same probes."""
     atoms: list[Atom] = []
     numeric = []
     for axis in space.axes:
@@ -151,19 +234,21 @@ def atoms_for(space: Space, extras: dict, sizes: dict | None = None) -> list[Ato
                                       f"{name} % {m} != 0"))
                     atoms.append(Atom(f"{name} is {even}", lambda e, n=name, m=m: e[n] % m == 0, 3,
                                       f"{name} % {m} == 0"))
-    partners = numeric + [n for n in extras if n not in numeric]
     for a in numeric:
-        for b in partners:
+        for b in numeric:
             if a == b:
                 continue
             for k in (1, 2, 4, 8):
                 times = f"{k}*{b}" if k != 1 else b
-                atoms.append(Atom(f"{a} = {times}", lambda e, a=a, b=b, k=k: e[a] == k * e[b], 1, f"{a} == {times}"))
-                atoms.append(Atom(f"{a} != {times}", lambda e, a=a, b=b, k=k: e[a] != k * e[b], 1, f"{a} != {times}"))
-            atoms.append(Atom(f"{a} < {b}", lambda e, a=a, b=b: e[a] < e[b], 1, f"{a} < {b}"))
-            atoms.append(Atom(f"{a} >= {b}", lambda e, a=a, b=b: e[a] >= e[b], 1, f"{a} >= {b}"))
+                rank = 5 if k == 1 else 6
+                atoms.append(Atom(f"{a} = {times}", lambda e, a=a, b=b, k=k: e[a] == k * e[b], rank,
+                                  f"{a} == {times}"))
+                atoms.append(Atom(f"{a} != {times}", lambda e, a=a, b=b, k=k: e[a] != k * e[b], rank,
+                                  f"{a} != {times}"))
+            atoms.append(Atom(f"{a} < {b}", lambda e, a=a, b=b: e[a] < e[b], 5, f"{a} < {b}"))
+            atoms.append(Atom(f"{a} >= {b}", lambda e, a=a, b=b: e[a] >= e[b], 5, f"{a} >= {b}"))
             atoms.append(Atom(f"{a} is not a multiple of {b}",
-                              lambda e, a=a, b=b: e[b] != 0 and e[a] % e[b] != 0, 1, f"{b} != 0 and {a} % {b} != 0"))
+                              lambda e, a=a, b=b: e[b] != 0 and e[a] % e[b] != 0, 6, f"{b} != 0 and {a} % {b} != 0"))
     return atoms
 
 
@@ -252,12 +337,14 @@ def axes_that_matter(positives: list[dict], negatives: list[dict], names: list[s
     return sorted(flips, key=lambda n: (-flips[n], names.index(n)))
 
 
-def condition_of(mode_key: tuple, rows: list, space: Space, extras: dict, complete: bool,
-                 bisected: list = ()) -> dict:
+def condition_of(mode_key: tuple, rows: list, space: Space, complete: bool,
+                 bisected: list = (), sample: set = frozenset()) -> dict:
     """``{"text", "checked_on", "axes", "points", "expression", ...}`` for one
-    failure mode; ``bisected`` probes (sizes between tried ones) count too."""
-    positives = [{**extras, **e} for e, _, o in [*rows, *bisected] if o.mode == mode_key]
-    negatives = [{**extras, **e} for e, _, o in [*rows, *bisected] if o.status == PASS]
+    failure mode; ``bisected`` probes (sizes between tried ones) count too, and
+    ``sample`` (points of a search's verification sample) are named in
+    ``sample_points``."""
+    positives = [dict(e) for e, _, o in [*rows, *bisected] if o.mode == mode_key]
+    negatives = [dict(e) for e, _, o in [*rows, *bisected] if o.status == PASS]
     sizes: dict = {}
     for e, _, _ in bisected:
         for name in e:
@@ -266,18 +353,19 @@ def condition_of(mode_key: tuple, rows: list, space: Space, extras: dict, comple
     names = [a.name for a in space.axes if len(a.values) > 1]
     matter = axes_that_matter(positives, negatives, names)
     checked = "all" if complete else "sample"
-    base = {"checked_on": checked, "points": in_space, "bisection_probes": len(bisected), "axes": matter}
+    judged_sample = sum(1 for _, p, o in rows if p in sample and (o.mode == mode_key or o.status == PASS))
+    base = {"checked_on": checked, "points": in_space, "bisection_probes": len(bisected), "axes": matter,
+            "sample_points": 0 if complete else judged_sample}
     if not negatives:
         return {"text": "fails at every probed call that got this far", **base, "exact": True,
                 "expression": "True", "constants": {}}
-    terms = learn(positives, negatives, atoms_for(space, extras, sizes))
+    terms = learn(positives, negatives, atoms_for(space, sizes))
     if terms is not None and all(_holds(terms, e) for e in positives) and not any(_holds(terms, e) for e in negatives):
         used = [a.name for a in space.axes if any(a.name in atom.text.replace("(", " ").split()
                                                   for term in terms for atom in term)]
         expression = " or ".join("(" + " and ".join(f"({a.expr})" for a in term) + ")" for term in terms)
-        named = {k: v for k, v in extras.items() if any(re.search(rf"\b{k}\b", a.expr) for term in terms for a in term)}
         return {"text": "fails when " + condition_text(terms), **base, "axes": matter or used, "exact": True,
-                "expression": expression, "constants": named}
+                "expression": expression, "constants": {}}
     if matter:
         return {"text": f"fails depending on {_and(matter)}; no simple condition fits every probe", **base,
                 "exact": False, "expression": None, "constants": {}}
@@ -406,11 +494,16 @@ def _threshold(name, fails_at, passes_at, rows, space, probe_at, up: bool, bisec
             "bisected_at": {k: v for k, v in base.items() if k != name} if probes else None, "probes": probes}
 
 
+def _single(space: Space, values: dict) -> Space:
+    """``space`` with each axis kept at its value in ``values``: one point, ``(0, ...)``."""
+    return dataclasses.replace(space, axes=tuple(dataclasses.replace(a, values=(values[a.name],))
+                                                 for a in space.axes))
+
+
 def _probe_values(probe_at: Callable, space: Space, values: dict) -> Outcome | None:
     """One probe at values that need not be in the space (a size between two tried ones)."""
-    axes = tuple(dataclasses.replace(a, values=(values[a.name],)) for a in space.axes)
-    single = dataclasses.replace(space, axes=axes)
-    point = (0,) * len(axes)
+    single = _single(space, values)
+    point = (0,) * len(single.axes)
     try:
         if single.call(point) is None:
             return None

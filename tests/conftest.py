@@ -101,12 +101,16 @@ def _keras_deselected(config) -> bool:
 _fuzz_tally = [0, 0, 0]  # blocks, points, disagreements
 
 
+_explain_tally = [0, 0, 0, 0, 0]  # blocks, conditions, nearest passes, fixes checked, disagreements
+
+
 def pytest_runtest_logreport(report):
     """Add up the fuzz chunks' counts (user_properties travel from xdist workers)."""
     for name, value in report.user_properties:
-        if name == "fuzz" and report.when == "call":
+        if name in ("fuzz", "explain") and report.when == "call":
+            tally = _fuzz_tally if name == "fuzz" else _explain_tally
             for i, count in enumerate(value):
-                _fuzz_tally[i] += count
+                tally[i] += count
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -114,6 +118,13 @@ def pytest_terminal_summary(terminalreporter, config):
     if blocks:
         terminalreporter.write_line(
             f"fuzz: {blocks} random blocks, {points} points compared with plain Keras, "
+            f"{disagreements} disagreements"
+        )
+    blocks, conditions, nearest, hints, disagreements = _explain_tally  # tests/test_explain_differential.py
+    if blocks:
+        terminalreporter.write_line(
+            f"explain: {blocks} blocks, {conditions} conditions checked on their whole enumeration, "
+            f"{nearest} nearest passes and {hints} fixes (probed calls, shortcut projections) run in plain Keras, "
             f"{disagreements} disagreements"
         )
 

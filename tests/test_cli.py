@@ -283,7 +283,7 @@ def check_schema(document: dict) -> None:
         for failure in target["failures"]:
             assert set(failure) == {
                 "kind", "layer", "location", "message", "input_shapes", "example", "call", "failing", "of",
-                "cause", "chain", "branches", "condition", "hint", "nearest_pass", "within", "on_data",
+                "cause", "chain", "branches", "condition", "hint", "nearest_pass", "within", "on_data", "hint_probe",
             }
             assert failure["kind"] in ("shape", "config", "declared")
             assert isinstance(failure["cause"], str) and failure["cause"]

@@ -159,10 +159,14 @@ def test_stride_condition_on_a_residual_block(strided):
 
 
 def test_a_search_states_conditions_checked_on_a_sample_that_no_probe_contradicts():
-    report = shapeguard.check(blocks.strided_residual, inputs={"x": "H,H,4"}, H=[6, 7, 8, 9, 10], strides=[1, 2],
+    report = shapeguard.check(blocks.strided_residual, inputs={"x": "H,H,4"}, H=list(range(6, 14)), strides=[1, 2],
                               max_examples=6)
-    assert report.mode == "search" and report.probes < 10
+    assert report.mode == "search" and report.probes < 16
     assert_condition_holds(report, checked_on="sample")
+    for failure in report.failures:  # it says what it was checked on: the probes, a sample among them
+        assert failure.condition["sample_points"] > 0
+        assert f"(checked on {failure.condition['points']} points, " in str(report)
+        assert "all combinations" not in str(report)
     for failure in report.failures:
         confirm(failure, vars(blocks))
         assert failure.nearest_pass is None or builds(failure.nearest_pass["call"], vars(blocks))

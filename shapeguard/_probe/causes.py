@@ -42,6 +42,8 @@ RULES = (
          "not a tensor", ERROR),
     Rule(r"does not have a `call` method implemented", "layer without call()", ERROR),
     Rule(r"KerasTensor cannot be used as input to a TensorFlow function", "TensorFlow function on a KerasTensor", ERROR),
+    Rule(r"number of filters must be evenly divisible by the number of groups", "filters not divisible by groups",
+         CONFIG),
     Rule(r"evenly divisible by the number of groups", "channels not divisible by groups", CONFIG),
     Rule(r"output size would be (zero or )?negative|Negative dimension size", "kernel larger than the input", SHAPE),
     Rule(r"expected axis -?\d+ of input shape to have value", "input channels do not match the built layer", SHAPE),
@@ -67,10 +69,11 @@ def is_merge(message: str) -> bool:
     return bool(_MERGE.search(message))
 
 
-def merge_cause(shapes: tuple, concat_axis: int | None = None) -> str | None:
+def merge_cause(shapes: tuple, concat_axis: int | None = None, channels_first: bool = False) -> str | None:
     """Which dimensions of ``shapes`` (batch axis first) disagree: "rank",
-    "channels" (the last axis), "spatial" (the middle axes of a rank-4 or 5
-    tensor), "sequence length" (axis 1 of a rank-3 tensor) or "axis N". When
+    "channels" (the last axis; axis 1 with ``channels_first``), "spatial" (the
+    other non-batch axes of a rank-4 or 5 tensor), "sequence length" (the
+    other axis of a rank-3 tensor) or "axis N". When
     several disagree, the first in that order names the cause. A size of 1
     broadcasts and None is unknown: neither disagrees. ``concat_axis`` is left
     out of the comparison. None when no two shapes disagree."""
@@ -89,7 +92,7 @@ def merge_cause(shapes: tuple, concat_axis: int | None = None) -> str | None:
                 continue
             if concat_axis is None and 1 in (a, b):
                 continue
-            found.add(_axis_name(axis, rank))
+            found.add(_axis_name(axis, rank, channels_first))
     for name in _PRIORITY:
         if name in found:
             return name
@@ -138,7 +141,7 @@ def backend_shape_error(message: str) -> BackendShapeError | None:
             name = _ELEMENTWISE.get(op, "broadcast") if op else "broadcast"
             rank = max(len(shape) for shape in shapes) if shapes else 0
             aligned = [(1,) * (rank - len(shape)) + shape for shape in shapes]  # broadcasting aligns the last axes
-            return BackendShapeError(name, shapes, merge_cause(aligned) or "incompatible shapes")
+            return BackendShapeError(name, shapes, merge_cause(aligned) or "rejected its input")
         return BackendShapeError(op, shapes, GENERIC[SHAPE])
     return None
 
@@ -148,11 +151,16 @@ def _backend_shape(text: str) -> tuple:
     return tuple(None if s == "?" else int(s) if s.lstrip("-").isdigit() else None for s in sizes)
 
 
-def _axis_name(axis: int, rank: int) -> str:
-    if axis == rank - 1:
+def channel_axis(rank: int, channels_first: bool = False) -> int:
+    """The channel axis of a shape of ``rank`` (batch axis counted) in its layout."""
+    return 1 if channels_first and rank >= 3 else rank - 1
+
+
+def _axis_name(axis: int, rank: int, channels_first: bool = False) -> str:
+    if axis == channel_axis(rank, channels_first):
         return "channels"
     if rank in (4, 5):
         return "spatial"
-    if rank == 3 and axis == 1:
+    if rank == 3:
         return "sequence length"
     return f"axis {axis}"

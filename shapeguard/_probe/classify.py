@@ -76,6 +76,10 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     within = _within([frames[i][0] for i in user], op)
     traced = any(in_trace(frame) for frame, _ in frames)
     common = dict(file=file, line=line, message=message, error_type=error_type, chain=chain)
+    try:  # the layout is a courtesy of the cause: never let it hide the failure
+        channels_first = op is not None and _channels_first(op, op_frame)
+    except Exception:  # noqa: BLE001
+        channels_first = False
 
     if rule is not None and rule.kind == ERROR:
         return Outcome(ERROR, cause=rule.cause, **common)
@@ -97,7 +101,9 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         kind, cause = DECLARED, "declared output shape differs from call()"
     elif _causes.is_merge(message):
         kind = SHAPE
-        cause = _causes.merge_cause(shapes, _concat_axis(op)) or "incompatible shapes"
+        # A disagreement the shapes do not show (unknown sizes, tensors inside a traced call) is
+        # the generic shape cause, which the README's table documents.
+        cause = _causes.merge_cause(shapes, _concat_axis(op), channels_first) or _causes.GENERIC[SHAPE]
     elif rule is not None:
         kind, cause = rule.kind or _kind_by_place(op, in_init, in_build), rule.cause
     else:
@@ -112,6 +118,7 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
         branches=() if kind == CONFIG else _branches(op_frame),
         within=within,
         traced=traced and kind != DECLARED,
+        channels_first=channels_first,
         **common,
     )
 
@@ -188,6 +195,44 @@ def _own_validation(frames: list, user: list, exc: BaseException):
         return None
     callers = [i for i in user if i < mine[0]]
     return owner, (callers[-1] if callers else None)
+
+
+def _channels_first(op, frame) -> bool:
+    """The failing layer's layout: its own ``data_format``; for a merge or op
+    without one, that of the nearest layer with one on its inputs' paths
+    (followed as `provenance` follows them, each layer's first input); else
+    Keras's ``image_data_format`` at the point (the block may have set it).
+    Layers on the paths are read through ``get_config`` and the walk stops at
+    an `InputLayer`, as `provenance` does, so a stand-in is never used beyond
+    what it supports."""
+    import keras
+    from keras.src.layers.core.input_layer import InputLayer
+
+    def layout(layer):
+        try:
+            found = (layer.get_config() or {}).get("data_format")
+        except Exception:  # noqa: BLE001 - an op or user layer without a usable config
+            return None
+        return found if found in ("channels_first", "channels_last") else None
+
+    own = layout(op)
+    if own is not None:
+        return own == "channels_first"
+    tensors = [v for v in keras.tree.flatten(_arguments(frame)) if isinstance(v, keras.KerasTensor)]
+    for tensor in tensors:
+        for _ in range(200):
+            history = getattr(tensor, "_keras_history", None)
+            layer = getattr(history, "operation", None)
+            if layer is None or isinstance(layer, InputLayer):
+                break
+            found = layout(layer)
+            if found is not None:
+                return found == "channels_first"
+            node = layer._inbound_nodes[history.node_index]
+            if not node.input_tensors:
+                break
+            tensor = node.input_tensors[0]
+    return keras.config.image_data_format() == "channels_first"
 
 
 def _concat_axis(op) -> int | None:

@@ -74,3 +74,17 @@ def headline(failure) -> str:
 # The pass/fail grid's marks (text and HTML).
 MARKS = {"pass": ".", "fail": "#", "some": "+", "none": " "}
 LEGEND = ". passes   # fails   + fails for some values of the other axes   blank: not probed"
+
+
+def checked_on(condition: dict) -> str:
+    """What a condition was checked on, exactly: every combination only after
+    an exhaustive run; else the probed points, and how many of them were the
+    verification sample drawn across the whole space."""
+    if condition["checked_on"] == "all":
+        return "all combinations"
+    points = condition["points"]
+    where = f"{points} point{'s' * (points != 1)}"
+    sample = condition.get("sample_points", 0)
+    if sample:
+        where += f", {sample} of them drawn across the whole space"
+    return where

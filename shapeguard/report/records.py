@@ -55,6 +55,7 @@ class Failure:
     nearest_pass: dict | None = None  # changed axes, example, call
     within: tuple = ()  # (class, name) of the user's layer whose call() holds the line, when not the layer
     on_data: str | None = None  # a call on arrays of zeros that fails, when only data fails (README)
+    hint_probe: dict | None = None  # the fix's one changed argument and the call that passed with it
 
     def to_dict(self) -> dict:
         return {
@@ -75,6 +76,7 @@ class Failure:
             "nearest_pass": self.nearest_pass,
             "within": {"class": self.within[0], "name": self.within[1]} if self.within else None,
             "on_data": None if self.on_data is None else {"text": ON_DATA, "call": self.on_data},
+            "hint_probe": self.hint_probe,
         }
 
 

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from .._show import show_value
 from .._version import __version__
-from ._words import ALL_RULES, ERROR_WORDS, FAILURE_WORDS, WARNING_WORDS, error_verb, headline
+from ._words import ALL_RULES, ERROR_WORDS, FAILURE_WORDS, WARNING_WORDS, checked_on, error_verb, headline
 from .json import plain as _plain
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -46,7 +46,7 @@ def render_sarif(reports, call_lines: bool = False, scope=None) -> str:
             lines = [f"{report.target}: {headline(failure)}", f"{words.source}: {failure.message}",
                      f"minimal call: {failure.call}"]
             if failure.condition:
-                lines.append(f"when: {failure.condition['text']} (checked on {failure.condition['checked_on']})")
+                lines.append(f"when: {failure.condition['text']} (checked on {checked_on(failure.condition)})")
             if failure.hint:
                 lines.append(f"fix: {failure.hint}")
             if failure.nearest_pass:

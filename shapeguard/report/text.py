@@ -15,7 +15,7 @@ import textwrap
 
 from .._outcome import NO_KERAS_CALL
 from .._show import show_example, show_value
-from ._words import FAILURE_WORDS, LEGEND, MARKS, error_verb, headline
+from ._words import FAILURE_WORDS, LEGEND, MARKS, checked_on, error_verb, headline
 from .json import chain_list
 from .scope import Scope, tally
 
@@ -172,8 +172,7 @@ def failure_lines(failure, call_lines: bool = False) -> list[str]:
         for branch in failure.branches:
             lines += _wrap_path(branch.text(call_lines))
     if failure.condition:
-        where = ("all combinations" if failure.condition["checked_on"] == "all"
-                 else f"a sample of {failure.condition['points']} probes")
+        where = checked_on(failure.condition)
         if failure.condition.get("bisection_probes"):
             where += f" + {failure.condition['bisection_probes']} sizes between"
         lines += _wrap(f"      when: {failure.condition['text']} (checked on {where})")
@@ -287,3 +286,4 @@ def found_summary(reports: list, scope: Scope) -> list[str]:
     if unreached > 0:
         line += f", {unreached} not reached (interrupted)"
     return [line] + [f"  could not check {n.target}: {n.reason}" for n in scope.not_checked]
+
