@@ -49,7 +49,9 @@ def explain(report, space: Space, result, prober: Prober, call_of: Callable, ext
     in ``result`` and the report like every other probe)."""
     sample: set = set()  # the verification sample's points
     if report.mode == "search" and not report.interrupted:
-        sample = set(_sample(space, report.seed, min(VERIFY_SAMPLE, extra_budget)))
+        # the sample verifies conditions: a search that found no failure has none to verify
+        count = min(VERIFY_SAMPLE, extra_budget) if result.minimal else 0
+        sample = set(_sample(space, report.seed, count))
         fresh = [p for p in sorted(sample) if p not in result.outcomes]
         try:
             _probe_neighbours(result, space, prober, extra_budget - len(fresh))
