@@ -440,3 +440,34 @@ def test_a_block_that_changes_the_interpreter_is_checked_for_its_shapes(block):
     assert all(after[1].get(name) is module for name, module in state[1].items())
     with undone():
         confirm(failure, {block.__name__: block})
+
+
+# --- Odd exceptions: a message that cannot be written, a BaseException of the block's own --
+
+
+class _Unwritable(Exception):
+    def __str__(self):
+        raise RuntimeError("str broke")
+
+
+class _OwnBase(BaseException):
+    pass
+
+
+def test_odd_exceptions_are_the_blocks_errors_and_the_real_failure_is_kept():
+    def odd(x, filters=8, mode="a"):
+        y = layers.Conv2D(filters, 1)(x)
+        if mode == "b":
+            raise _Unwritable()
+        if mode == "c":
+            raise _OwnBase("its own BaseException")
+        return layers.Add()([x, y])
+
+    report = check(odd, C=[8, 16], H=[4], filters=[8], mode=["a", "b", "c"])
+    errors = {e.type: e for e in report.errors}
+    assert set(errors) == {"_Unwritable", "_OwnBase"}, report
+    assert "could not be written" in errors["_Unwritable"].message
+    assert errors["_OwnBase"].message == "its own BaseException"
+    [failure] = report.failures  # the Add at C=16 is still found
+    assert failure.example == {"C": 16, "H": 4, "filters": 8, "mode": "a"}
+    confirm(failure, {"odd": odd, "keras": __import__("keras")})

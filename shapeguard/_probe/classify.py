@@ -294,6 +294,15 @@ def _branches(frame) -> tuple:
         return ()
 
 
+def _text(exc: BaseException) -> str:
+    """``str(exc)``, or a sentence saying it could not be written: a block's
+    exception whose ``__str__`` raises must not lose the report."""
+    try:
+        return str(exc)
+    except Exception as inner:  # noqa: BLE001 - any error of the user's __str__
+        return f"(its message could not be written: {type(inner).__name__} in {type(exc).__name__}.__str__)"
+
+
 def _clean_message(exc: BaseException, metadata=None) -> str:
     """Keras's message on one line, keeping what went wrong and what to do:
     colour codes, Keras's wrappers ("Exception encountered when calling X.call()",
@@ -301,7 +310,7 @@ def _clean_message(exc: BaseException, metadata=None) -> str:
     "Arguments received by ..."), code samples, autograph's traceback of a
     ``@tf.function`` (its inner message is kept), TensorFlow's graph node
     names and device details are left out."""
-    text = _ANSI.sub("", str(exc)).strip()
+    text = _ANSI.sub("", _text(exc)).strip()
     if metadata is not None and isinstance(getattr(metadata, "cause_message", None), str):
         text = _TYPE_PREFIX.sub("", _ANSI.sub("", metadata.cause_message).strip(), count=1)
     if "Error encountered:" in text:  # the inner cause of a traced call()

@@ -125,7 +125,9 @@ def _probe(fn, space, point, timeout, user_files, fast, standins: bool, trace: b
                 if kept.interrupted:  # a real Ctrl-C: it stops the run
                     raise
                 outcome = classify(exc, user_files)  # raised by the block itself: its own error
-            except (Exception, SystemExit) as exc:
+            except _standins.StandInUnsupported:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - SystemExit, and a block's own BaseException subclass
                 outcome = classify(exc, user_files)
             else:
                 outcome = Outcome(PASS, warnings=tuple(broadcasts)) if broadcasts else PASSED
