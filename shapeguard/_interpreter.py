@@ -15,6 +15,11 @@ another line of its own.
   taken as the current limit): Keras's calls inside the block need their
   depth, and the plain path, which confirms a failure, needs more than the
   fast one;
+* Python's ``random`` and (when imported) NumPy's global generator, seeded
+  with 0 for the call and put back after it, as Hypothesis does for each
+  example: a block that draws from them gives the same report run to run, and
+  its confirmation in plain Keras sees the same draw (a shape that depends on
+  a random draw is checked at that one draw);
 * which ``KeyboardInterrupt`` is a real Ctrl-C: a ``SIGINT`` handler notes
   that the signal arrived during the call (`interrupted`), so one the block
   raises by itself is its own error, and a real one still stops the run
@@ -32,6 +37,7 @@ Only the standard library is used, so this sits below the probe and the search.
 from __future__ import annotations
 
 import os
+import random
 import select
 import signal
 import sys
@@ -76,6 +82,7 @@ class Kept:
         self._setrecursionlimit = sys.setrecursionlimit
         sys.setrecursionlimit = self._no_lower_limit
         self._streams = (sys.stdin, sys.stdout, sys.stderr)
+        self._random = _seeded_generators()
         self._handlers = None
         if threading.current_thread() is threading.main_thread():
             self._handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -111,6 +118,7 @@ class Kept:
             raise KeyboardInterrupt  # the block swallowed a real Ctrl-C (and returned, or raised something else)
 
     def _restore(self) -> None:
+        _put_back_generators(self._random)
         if _modules_changed(self._modules):  # first: shapeguard imports lazily
             for name, module in self._modules.items():
                 if sys.modules.get(name) is not module:
@@ -277,3 +285,20 @@ def _call_site(user_files: frozenset) -> tuple:
             return frame.f_code.co_filename, frame.f_lineno
         frame = frame.f_back
     return None, None
+
+
+def _seeded_generators() -> list:
+    """Seed Python's and NumPy's global generators with 0; their states before."""
+    kept = [(random.setstate, random.getstate())]
+    random.seed(0)
+    numpy = sys.modules.get("numpy")
+    legacy = getattr(getattr(numpy, "random", None), "get_state", None)
+    if legacy is not None:
+        kept.append((numpy.random.set_state, legacy()))
+        numpy.random.seed(0)
+    return kept
+
+
+def _put_back_generators(kept: list) -> None:
+    for set_state, state in kept:
+        set_state(state)

@@ -471,3 +471,31 @@ def test_odd_exceptions_are_the_blocks_errors_and_the_real_failure_is_kept():
     [failure] = report.failures  # the Add at C=16 is still found
     assert failure.example == {"C": 16, "H": 4, "filters": 8, "mode": "a"}
     confirm(failure, {"odd": odd, "keras": __import__("keras")})
+
+
+def test_a_block_that_draws_random_numbers_gives_the_same_report_each_run():
+    import random
+
+    import numpy as np
+
+    def drawn(x):
+        width = random.choice([4, 8, 16, 32]) * int(np.random.choice([1, 2]))
+        return layers.Add()([x, layers.Conv2D(width, 1)(x)])
+
+    random.seed(1234)
+    before = random.random(), float(np.random.random())
+    random.seed(1234)
+    np.random.seed(None)
+    reports = [check(drawn, C=[8, 16], H=[4]).to_json() for _ in range(3)]
+    assert reports[0] == reports[1] == reports[2]
+    assert random.random() == before[0]  # the caller's generator is where it was
+    random.seed(0)
+    np.random.seed(0)  # the draw each call saw
+    width = random.choice([4, 8, 16, 32]) * int(np.random.choice([1, 2]))
+    report = check(drawn, C=[8, 16], H=[4])
+    assert {c for c in (8, 16) if c != width} == {c for values, o in report.outcomes if o.status != "pass"
+                                                 for c in [values["C"]]}
+    for failure in report.failures:
+        random.seed(0)
+        np.random.seed(0)
+        confirm(failure, {"drawn": drawn, "keras": __import__("keras")})
