@@ -7,6 +7,7 @@ eagerly on arrays of zeros (the report's `reproduce on data` call)."""
 import json
 import runpy
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -148,6 +149,30 @@ def test_a_subclass_whose_call_disagrees_with_the_inherited_shape_is_a_declared_
     layer = SamePadConv(8)
     assert tuple(layer(np.zeros((1, 4, 4, 8), "float32")).shape) == (1, 4, 4, 8)
     assert tuple(layer.compute_output_shape((1, 4, 4, 8))) == (1, 2, 2, 8)
+
+
+class Declares(layers.Layer):
+    """A layer checked on its own whose declared shape forgets a valid convolution's shrink."""
+
+    def __init__(self, kernel_size=3, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = layers.Conv1D(8, kernel_size)
+
+    def call(self, x):
+        return self.conv(x)
+
+    def compute_output_shape(self, input_shape):  # declares Declares's shape
+        return (input_shape[0], input_shape[1], 8)
+
+
+def test_a_declared_failure_of_a_layer_checked_on_its_own_is_located_at_its_shape_method():
+    (failure,) = check(Declares, kernel_size=[3], inputs={"x": "T,C"}, T=[8], C=[4]).failures
+    assert failure.kind == "declared" and failure.location is not None
+    assert (Path(failure.location.file).name, failure.location.line) == (Path(__file__).name,
+                                                                         line_of("# declares Declares's shape"))
+    layer = Declares(3)  # on data the layer gives what call() makes, not what it declares
+    assert tuple(layer(np.zeros((1, 8, 4), "float32")).shape) == (1, 6, 8)
+    assert tuple(layer.compute_output_shape((1, 8, 4))) == (1, 8, 8)
 
 
 class Biased(layers.Layer):

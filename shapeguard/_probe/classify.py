@@ -99,6 +99,8 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
 
     if isinstance(exc, DeclaredShapeMismatch):
         kind, cause = DECLARED, "declared output shape differs from call()"
+        if common["file"] is None and exc.where[0] is not None:  # no line of the user's called the layer
+            common.update(file=exc.where[0], line=exc.where[1])
     elif _causes.is_merge(message):
         kind = SHAPE
         # A disagreement the shapes do not show (unknown sizes, tensors inside a traced call) is

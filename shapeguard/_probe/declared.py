@@ -30,7 +30,34 @@ _KERAS_ROOTS = ("keras", "tf_keras")
 
 class DeclaredShapeMismatch(ValueError):
     """A layer's ``compute_output_shape``/``compute_output_spec`` says one
-    shape and its ``call()`` produces another."""
+    shape and its ``call()`` produces another; ``where`` is the (file, line)
+    of the method that declares it (the class's, when it is inherited from
+    Keras), for a report whose call of the layer has no line of the user's."""
+
+    def __init__(self, message: str, where: tuple = (None, None)):
+        super().__init__(message)
+        self.where = where
+
+
+def _declaring(cls: type) -> tuple:
+    """(file, line) of the shape method ``cls`` declares its output with,
+    outside Keras; the class's own definition when that method is Keras's."""
+    import inspect
+
+    for owner in cls.__mro__:
+        if in_keras(owner):
+            break
+        for name in ("compute_output_shape", "compute_output_spec"):
+            method = owner.__dict__.get(name)
+            if method is not None:
+                try:
+                    return inspect.getsourcefile(method), inspect.getsourcelines(method)[1]
+                except (OSError, TypeError):
+                    return None, None
+    try:
+        return inspect.getsourcefile(cls), inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return None, None
 
 
 @lru_cache(maxsize=512)
@@ -79,7 +106,8 @@ def traced_calls() -> Iterator[None]:
             if difference:
                 raise DeclaredShapeMismatch(
                     f"{type(self).__name__}.compute_output_shape says {difference[0]}, "
-                    f"call() produces {difference[1]}"
+                    f"call() produces {difference[1]}",
+                    _declaring(type(self)),
                 )
         return declared
 
