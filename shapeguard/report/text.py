@@ -125,9 +125,10 @@ def _working_lines(working: dict | None) -> list[str]:
         return lines
     tried = ", ".join(f"{k}={lo}..{hi}" for k, (lo, hi) in working["tried"].items())
     names = ", ".join(working["tried"])
-    return _wrap(f"  works at: no size tried ({tried}), with every parameter at its default; the failure below is"
-                 f" at the largest size, and nothing else was searched. If the block is meant for other sizes or"
-                 f" values, give them ({names} as axes, or the input's template).", 6)
+    return _wrap(f"  works at: none of the sizes tried ({tried}), with every parameter at its default; the"
+                 f" failure below is at the largest size, and nothing else was searched (smaller sizes failed"
+                 f" too). If the block is meant for other sizes or values, give them ({names} as axes, or the"
+                 f" input's template).", 6)
 
 
 def _ok_verdict(report) -> str:
