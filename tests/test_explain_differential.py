@@ -346,6 +346,8 @@ def test_a_gate_is_not_a_shortcut_to_project():
     (failure,) = checked("se_gate").failures
     assert failure.layer_class == "Multiply" and failure.cause == "channels"
     assert failure.hint is None
+    texts = [branch.text() for branch in failure.branches]  # the gated input is not called a shortcut
+    assert not any("shortcut" in text for text in texts) and any("(unchanged)" in text for text in texts), texts
 
 
 def test_a_stride_shrink_gets_no_padding_fix():

@@ -73,7 +73,7 @@ class Branch:
     parts_at: int | None = None
     shared: int = 0  # leading steps every branch goes through
     start: tuple = ()  # the block input's shape
-    label: str = "identity shortcut"  # what a path without layers is called ("unchanged" for a concatenation)
+    label: str = "identity shortcut"  # what a path without layers is called ("unchanged" but in a sum)
 
     @property
     def identity(self) -> bool:
@@ -149,7 +149,8 @@ def branches(tensors, merge_class: str = "", sites: dict | None = None) -> tuple
                     parts_at = i
                     break
                 before = plain[i].shape
-        label = "unchanged" if merge_class == "Concatenate" else "identity shortcut"
+        # a shortcut is what a residual sum carries; a concatenation's or a gate's (Multiply) input is "unchanged"
+        label = "identity shortcut" if merge_class in ("Add", "Subtract", "Average") else "unchanged"
         result.append(Branch(index, source, plain, shape, parts_at, shared, tuple(start_shape), label))
     return tuple(result)
 
