@@ -32,6 +32,9 @@ class ProcessExit(SystemExit):
     """The block called ``os._exit`` (or sent itself ``SIGTERM``); raised in its place during a probe."""
 
 
+SUPERVISOR = "SHAPEGUARD_SUPERVISOR"  # set in a supervised child: the pid of the shapeguard that watches it
+
+
 @contextmanager
 def no_process_exit() -> Iterator[None]:
     real_exit, real_kill, real_raise = os._exit, os.kill, signal.raise_signal
@@ -47,7 +50,12 @@ def no_process_exit() -> Iterator[None]:
     def refuse(call: str) -> None:
         raise ProcessExit(f"the block sent SIGTERM to its own process ({call}), which would have ended the check")
 
+    supervisor = os.environ.get(SUPERVISOR)
+
     def kill_in_probe(target, signum):
+        if signum != 0 and os.getpid() == pid and supervisor is not None and str(target) == supervisor:
+            raise ProcessExit(f"the block sent signal {signum} to the shapeguard process that runs the check "
+                              f"(os.kill(os.getppid(), {signum})), which would have ended the check")
         if signum == signal.SIGTERM and os.getpid() == pid and (target in (pid, 0, -1) or -target == own_group()):
             refuse(f"os.kill({'os.getpid()' if target == pid else target}, SIGTERM)")
         return real_kill(target, signum)

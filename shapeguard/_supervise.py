@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 
+from ._sandbox import SUPERVISOR
 from ._usercode import is_internal, shown
 
 CHANNEL = "SHAPEGUARD_CHANNEL"  # set in the child: where to write its probe records
@@ -55,7 +56,7 @@ def supervise(argv: list[str], timeout: float | None, quiet: bool) -> int:
         for _ in range(MAX_RESTARTS + 1):
             for path in (records, fault):
                 open(path, "w").close()
-            env = {**os.environ, CHANNEL: folder, DEATHS: json.dumps(deaths)}
+            env = {**os.environ, CHANNEL: folder, DEATHS: json.dumps(deaths), SUPERVISOR: str(os.getpid())}
             status, hung_past, terminated = _run_child(argv, env, records, timeout)
             last, done = _read_records(records)
             if done:

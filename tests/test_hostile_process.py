@@ -75,6 +75,14 @@ def terminates(x, filters=8):
     if filters == 16:
         os.kill(os.getpid(), signal.SIGTERM)
     return keras.layers.Add()([x, y])
+
+
+@guard(C=[8], H=[4], filters=[8, 16, 32])
+def signals_checker(x, filters=8):
+    y = keras.layers.Conv2D(filters, 1)(x)
+    if filters == 16:
+        os.kill(os.getppid(), signal.SIGTERM)  # the shapeguard that supervises this check
+    return keras.layers.Add()([x, y])
 '''
 
 WAITS = '''
@@ -236,7 +244,7 @@ def test_a_forking_block_is_reported_once_and_its_copies_end(runs, folder):
     [error] = report["forks"]["errors"]
     assert error["type"] == "Forked" and "forked a process (os.fork)" in error["message"]
     assert error["location"]["line"] == line_of(folder / "process.py", "os.fork()")
-    assert set(report) == {"moves", "forks", "interrupts", "terminates"}
+    assert set(report) == {"moves", "forks", "interrupts", "terminates", "signals_checker"}
     pids = (folder / "pids.txt").read_text().split()
     checker = max(set(pids), key=pids.count)  # the checking process logs once per probe, each copy once
     copies = [p for p in pids if p != checker]
@@ -348,6 +356,17 @@ def test_a_sigterm_the_block_sends_itself_is_its_own_error(runs, folder):
     assert error["type"] == "ProcessExit" and "SIGTERM" in error["message"]
     assert error["location"]["line"] == line_of(folder / "process.py", "signal.SIGTERM)")
     [failure] = report["terminates"]["failures"]  # the search went on past it
+    assert failure["example"]["filters"] == 32
+    with undone():
+        confirm(_as_failure(failure), _namespace())
+
+
+def test_a_signal_the_block_sends_the_supervising_shapeguard_is_its_own_error(runs, folder):
+    report = _report(runs, folder)
+    [error] = report["signals_checker"]["errors"]
+    assert error["type"] == "ProcessExit" and "the shapeguard process that runs the check" in error["message"]
+    assert error["location"]["line"] == line_of(folder / "process.py", "os.getppid(), signal.SIGTERM")
+    [failure] = report["signals_checker"]["failures"]  # the run went on, and reported
     assert failure["example"]["filters"] == 32
     with undone():
         confirm(_as_failure(failure), _namespace())
