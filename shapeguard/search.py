@@ -145,6 +145,11 @@ class Prober:
         """The plain Keras path at ``point`` (see `_confirm_on_plain_path`)."""
         return self._probe(self.space, point, point, fast=False)[0]
 
+    def again(self, point: Point) -> Outcome:
+        """The fast path at ``point`` once more, without recording it: a block
+        whose result changes from call to call is told from a path that disagrees."""
+        return self._probe(self.space, point, point)[0]
+
     def only_on_data(self, point: Point, found: Outcome) -> bool:
         """A failure found in a ``call()`` only shapeguard runs (``found.traced``)
         fails only on data: True when plain symbolic Keras passes at ``point``
@@ -337,7 +342,17 @@ def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
             message = (f"shapeguard's fast probe found {said(fast)}, but plain Keras found {said(plain)} at "
                        "this point: the block relies on something the fast probe does not imitate (README, "
                        "\"Speed\": known limits), or it is a bug in shapeguard; please report it")
-        internal = Outcome(ERROR, file=fast.file, line=fast.line, error_type=INTERNAL, cause="fast path disagrees",
+        cause = "fast path disagrees"
+        # The same call on the same path once more: another result is the block's doing, not the paths'.
+        first, again = fast, prober.again(point)
+        if again.mode == fast.mode and plain.error_type != TIMEOUT and plain.cause != "out of memory":
+            first, again = plain, prober.confirm(point)
+        if again.mode != first.mode:
+            cause = "not repeatable"
+            message = (f"the block gave different results for the same call: {said(first)}, then {said(again)}; "
+                       "it keeps state between calls (a mutable default argument, a counter, a cache) or draws "
+                       "at random, so no verdict is given at this point")
+        internal = Outcome(ERROR, file=fast.file, line=fast.line, error_type=INTERNAL, cause=cause,
                            message=message)
         result.outcomes[point] = internal
         del result.minimal[mode_key]

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import keras
 import pytest
 from keras import layers
 
@@ -518,3 +519,22 @@ def test_a_block_that_draws_random_numbers_gives_the_same_report_each_run():
         random.seed(0)
         np.random.seed(0)
         confirm(failure, {"drawn": drawn, "keras": __import__("keras")})
+
+
+def test_a_block_whose_result_changes_from_call_to_call_is_said_to_be_not_repeatable():
+    calls = []
+
+    def first_call_differs(x, filters=8):
+        calls.append(None)  # state kept between calls: only the first call builds a wider branch
+        width = 2 * filters if len(calls) == 1 else filters
+        return layers.Add()([x, layers.Conv2D(width, 1)(x)])
+
+    report = check(first_call_differs, inputs={"x": "H,H,C"}, C=[8], H=[4], filters=[8])
+    [error] = report.errors
+    assert error.type == "InternalError" and error.cause == "not repeatable", report
+    assert "the block gave different results for the same call" in error.message
+    assert "bug in shapeguard" not in error.message and not report.failures
+    calls.clear()
+    with pytest.raises(ValueError, match="incompatible shapes"):  # the first call in plain Keras fails...
+        first_call_differs(keras.Input(shape=(4, 4, 8)))
+    first_call_differs(keras.Input(shape=(4, 4, 8)))  # ...and the second passes
