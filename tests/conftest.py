@@ -22,6 +22,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _paths = [path for path in os.environ.get("PYTHONPATH", "").split(os.pathsep) if path and path != str(REPO)]
 os.environ["PYTHONPATH"] = os.pathsep.join([str(REPO), *_paths])
 
+# Every test and the processes it starts probe for real, with the user's cache
+# folder untouched: the result cache and the persisted memo are off and point
+# at a folder of this session's own; the tests of the cache turn it on
+# (monkeypatch.delenv("SHAPEGUARD_NO_CACHE")) with a folder of their own.
+import tempfile  # noqa: E402
+
+os.environ["SHAPEGUARD_NO_CACHE"] = "1"
+os.environ["SHAPEGUARD_CACHE_DIR"] = tempfile.mkdtemp(prefix="shapeguard-test-cache-")
+
 # The fuzz test (tests/test_fuzz.py): a modest corpus of random blocks runs in
 # every session; `python -m pytest -m fuzz --fuzz-examples 300` runs a large one.
 DEFAULT_FUZZ_EXAMPLES = 15
