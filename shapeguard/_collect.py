@@ -56,7 +56,7 @@ def collect(text: str) -> list[Target]:
     --shapeguard`` would collect (`python_files_under`); one of them that
     cannot be imported is a found target that could not be checked."""
     if os.path.isdir(text) and ":" not in text.rstrip(os.sep + (os.altsep or "")):
-        return [t for path in python_files_under(text) for t in _collect_file(path)]
+        return [t for path in python_files_under(text) for t in collect_file(path)]
     module_part, attribute = split_target(text)
     if is_file_path(module_part) and os.path.isfile(module_part) and not _is_python_file(module_part):
         raise TargetError(f"cannot import {module_part}: not a Python file (name a .py file, a folder or a module).")
@@ -68,7 +68,7 @@ def collect(text: str) -> list[Target]:
     return [_found(module, module_part, text, qualname, obj) for qualname, obj in find_blocks(module)]
 
 
-def _collect_file(path: str) -> list[Target]:
+def collect_file(path: str) -> list[Target]:
     """A folder's file: its blocks, or, when it cannot be imported (a syntax
     error, an import that fails), one entry that could not be checked, saying
     why: the folder's other files are still checked."""

@@ -16,9 +16,11 @@ import re
 import sys
 from typing import Any, NamedTuple
 
+from . import _cache, _cachedir
 from . import report as _report
 from ._callee import resolve
-from ._collect import collect, is_file_path, split_target
+from ._config import project_config
+from ._collect import Target, collect, collect_file, is_file_path, module_name_for, python_files_under, split_target
 from ._expr import parse_condition, split_top_level
 from ._options import positive_int, positive_seconds
 from ._outcome import DIED, ERROR, INTERNAL, Outcome
@@ -28,6 +30,8 @@ from ._supervise import Channel, in_child, supervise
 from ._usercode import definition
 from ._version import __version__
 from .errors import ShapeguardError, WhereOption
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")  # an axis value that names a function or class
 
 EXIT_PASSED = 0  # every target passed
 EXIT_FAILED = 1  # at least one shape or config failure
@@ -129,6 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="in the text report, name the line of your code that called each layer on a "
                        "failing merge's branches")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress line and no notes on standard error")
+    check.add_argument("--no-cache", action="store_true",
+                       help="probe every target again, and keep nothing: neither its reports nor the layers' "
+                       "answers (the cache is in the folder `shapeguard cache dir` prints)")
+    cache = commands.add_parser(
+        "cache", help="the folder of reports and layer answers kept between runs",
+        description="shapeguard keeps each target's reports until anything they depend on changes (its "
+        "source, the user's code it imports, the options, the versions of Python, Keras and its backend, "
+        "keras.json): an unchanged target is answered without importing Keras.",
+    )
+    cache.add_argument("action", choices=("clear", "dir"),
+                       help="clear: delete everything in the cache folder; dir: print where it is")
     return parser
 
 
@@ -136,11 +151,23 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``shapeguard`` and ``python -m shapeguard``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    if args.command == "cache":
+        return run_cache(args)
     try:
         return run_check(args, argv)
     except KeyboardInterrupt:  # outside the search (which reports what it found)
         print("shapeguard: interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def run_cache(args: argparse.Namespace) -> int:
+    """`shapeguard cache clear` and `shapeguard cache dir`."""
+    if args.action == "dir":
+        print(_cachedir.directory())
+        return EXIT_PASSED
+    removed, folder = _cache.clear()
+    print(f"shapeguard: cleared {folder} ({removed} file{'s' * (removed != 1)} removed).")
+    return EXIT_PASSED
 
 
 def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
@@ -158,12 +185,38 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     except ShapeguardError as exc:
         print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        config = project_config()
+    except ShapeguardError as exc:
+        print(f"shapeguard: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.no_cache or config.get("cache") is False:
+        _cachedir.turn_off()  # for the child too, and for the layers' answers
     if argv is not None and not in_child():
+        units = _cache_units(args)
+        if units and all(unit.entry is not None for unit in units):
+            return _run_here(args, inputs, where, units)  # nothing to probe: no child, no Keras
         return supervise(argv, args.timeout, args.quiet)
     return _run_here(args, inputs, where)
 
 
-def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list) -> int:
+def _cache_units(args: argparse.Namespace) -> list | None:
+    """The run's cache units (`shapeguard._cache`), each with its entry when
+    the cache has one; None when the cache is off."""
+    if not _cachedir.enabled():
+        return None
+    options = {name: getattr(args, name) for name in
+               ("axis", "input", "input_shape", "where", "max_examples", "seed", "timeout", "exhaustive", "strict")}
+    options["config"] = project_config().table
+    options["dotted_names"] = sorted({value for values in parse_axes(args.axis, import_names=False).values()
+                                      for value in values if isinstance(value, str) and _DOTTED.fullmatch(value)})
+    units = _cache.units(args.targets, options, python_files_under, split_target, is_file_path, module_name_for)
+    for unit in units:
+        unit.entry = _cache.load(unit)
+    return units
+
+
+def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, units: list | None = None) -> int:
     channel = Channel() if in_child() else None
     output = args.output
     if output is not None:  # resolved before the first probe: a block may change the working directory
@@ -173,23 +226,26 @@ def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list) 
 
         gc.disable()  # while the targets import TensorFlow: see _freeze_imported_objects
     try:
-        try:
-            with silenced_native_output():  # a dotted value (keras.activations.relu) imports TensorFlow
-                axes = parse_axes(args.axis)
-        except ShapeguardError as exc:
-            print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
-            return EXIT_USAGE
-        return _run_with(args, axes, inputs, where, channel)
+        if units is None:
+            units = _cache_units(args)
+        if not (units and all(unit.entry is not None for unit in units)):
+            try:
+                with silenced_native_output():  # a dotted value (keras.activations.relu) imports TensorFlow
+                    parse_axes(args.axis)
+            except ShapeguardError as exc:
+                print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
+                return EXIT_USAGE
+        return _run_with(args, inputs, where, channel, units)
     finally:
         if channel is not None:  # however it ends, unless the process dies: the parent knows
             channel.done()
 
 
-def _run_with(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list, channel) -> int:
+def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, channel, units) -> int:
     show_progress = not args.quiet and _isatty(sys.stderr)
     with silenced_native_output() as terminal:
         try:
-            run = _check_all(args, axes, inputs, where, terminal.stderr if show_progress else None, channel)
+            run = _check_all(args, inputs, where, terminal.stderr if show_progress else None, channel, units)
             targets, reports, not_checked, interrupted = run.targets, run.reports, run.not_checked, run.interrupted
         except ShapeguardError as exc:
             print(f"shapeguard: {exc.for_cli()}", file=terminal.stderr)
@@ -248,8 +304,8 @@ class _Run(NamedTuple):
     found_in: list  # the target texts as given that found or named a block
 
 
-def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], where: list, progress_stream,
-               channel=None) -> _Run:
+def _check_all(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, progress_stream,
+               channel=None, units=None) -> _Run:
     """The targets, their reports, the blocks not checked and whether Ctrl-C
     stopped the run (`_Run`). Every target is imported, its space built and its options validated before the first is
     probed, so a bad one fails at once; Ctrl-C keeps the reports made so far.
@@ -259,24 +315,33 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
     to ``not_checked`` (`report.NotChecked`, in file order) with the sentence
     saying what it needs, and the others are still checked. A bug in
     shapeguard while checking one target makes that target's report an
-    ``InternalError`` and the others are still checked."""
+    ``InternalError`` and the others are still checked. A unit the result
+    cache has (``units``, `shapeguard._cache`) is answered from it, and each
+    unit checked here is kept there."""
     targets: list = []
-    reports: list = []
-    skipped: dict = {}  # target index -> NotChecked
+    done: dict = {}  # target index -> ("report", Report) or ("not_checked", NotChecked)
     found_in: list = []
+    resolved = None
     try:
-        targets, found_in = _resolve_all(args.targets)
+        resolved = _resolve_all(args.targets, units)
+        targets, found_in = resolved.targets, resolved.found_in
+        done.update(resolved.cached)
         plans = []
+        axes = None
         for i, target in enumerate(targets):
+            if i in done:
+                continue
             if target.problem is not None:
-                skipped[i] = _not_checked(target, target.problem.for_cli())
+                done[i] = ("not_checked", _not_checked(target, target.problem.for_cli()))
                 continue
             try:
+                if axes is None:
+                    axes = parse_axes(args.axis)
                 plans.append((i, target, _plan(target, axes, inputs, where, args)))
             except ShapeguardError as exc:
                 if not target.found:
                     raise
-                skipped[i] = _not_checked(target, exc.for_cli())
+                done[i] = ("not_checked", _not_checked(target, exc.for_cli()))
         if channel is not None:
             _freeze_imported_objects()
         for i, target, plan in plans:
@@ -286,19 +351,28 @@ def _check_all(args: argparse.Namespace, axes: dict, inputs: tuple[dict, dict], 
                 raise
             except ShapeguardError as exc:  # e.g. a target that returns no tensor at any point
                 if target.found:
-                    skipped[i] = _not_checked(target, exc.with_context(subject=target.name).for_cli())
+                    done[i] = ("not_checked", _not_checked(target, exc.with_context(subject=target.name).for_cli()))
                     continue
                 raise exc.with_context(subject=target.name) from None
             except Exception as exc:
                 if os.environ.get("SHAPEGUARD_TRACEBACK"):
                     raise
                 report = _internal_error_report(target, plan, exc)
-            reports.append(report)
+            done[i] = ("report", report)
             if report.interrupted:
-                return _Run(targets, reports, _in_order(skipped), True, found_in)
+                return _finished(targets, done, True, found_in)
     except KeyboardInterrupt:
-        return _Run(targets, reports, _in_order(skipped), True, found_in)
-    return _Run(targets, reports, _in_order(skipped), False, found_in)
+        return _finished(targets, done, True, found_in)
+    if resolved is not None:
+        resolved.keep(done)
+    return _finished(targets, done, False, found_in)
+
+
+def _finished(targets: list, done: dict, interrupted: bool, found_in: list) -> _Run:
+    """The `_Run` of what is done, in target order."""
+    items = [done[i] for i in sorted(done)]
+    return _Run(targets, [r for kind, r in items if kind == "report"], [r for kind, r in items if kind == "not_checked"],
+                interrupted, found_in)
 
 
 def _not_checked(target, message: str):
@@ -310,10 +384,6 @@ def _not_checked(target, message: str):
         reason = "it " + reason.removeprefix(f"{target.name} ")
     file, line = target.defined_at or (None, None)
     return _report.NotChecked(target.name, reason, file, line)
-
-
-def _in_order(skipped: dict) -> list:
-    return [skipped[i] for i in sorted(skipped)]
 
 
 def _freeze_imported_objects() -> None:
@@ -412,7 +482,7 @@ def parse_value(text: str, import_names: bool = True) -> Any:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         pass
-    if re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", text):
+    if _DOTTED.fullmatch(text):
         return _import_dotted(text) if import_names else text
     return text
 
@@ -542,21 +612,52 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
-def _resolve_all(texts: list[str]) -> tuple[list, list]:
+class _Resolved:
+    """The run's targets in order (`_collect.Target`), the texts that found
+    or named one, the items the cache answered (target index -> item) and,
+    for each unit checked here, the indices of its targets (to keep them)."""
+
+    def __init__(self) -> None:
+        self.targets: list = []
+        self.found_in: list = []
+        self.cached: dict = {}
+        self.live: list = []  # (unit, [target indices], loaded files)
+
+    def keep(self, done: dict) -> None:
+        """Keep each unit whose every target was checked here (`_cache.store`)."""
+        for unit, indices, loaded in self.live:
+            if indices is not None and all(i in done for i in indices):
+                _cache.store(unit, [done[i] for i in indices], loaded)
+
+
+def _resolve_all(texts: list[str], units: list | None = None) -> _Resolved:
     """Every target's blocks, all imported before any is probed, so a bad
     target fails at once, and the texts that found or named one. A block
     reached twice (the same name, or the same function through a file and its
     module name, a bare file and one of its functions) is checked once, under
     its first name; named by the user either time, it counts as named
-    (`_collect.Target.found` is False)."""
-    targets: list = []
-    found_in: list = []
+    (`_collect.Target.found` is False). A unit of ``units`` with a cache
+    entry is not imported: its targets are the entry's."""
+    resolved = _Resolved()
+    targets = resolved.targets
     by_name: dict = {}
     by_object: dict = {}
-    for text in texts:
-        collected = collect(text)
-        if collected and text not in found_in:
-            found_in.append(text)
+    for unit in units if units is not None else [_cache.Unit(text, text, None) for text in texts]:
+        entry = unit.entry
+        if entry is not None and not any(_item_name(item) in by_name for item in entry.items):
+            for item in entry.items:
+                by_name[_item_name(item)] = len(targets)
+                resolved.cached[len(targets)] = _cache.as_cached(item)
+                targets.append(Target(_item_name(item), None, found=True))
+            if entry.items and unit.given not in resolved.found_in:
+                resolved.found_in.append(unit.given)
+            continue
+        before = set(sys.modules)
+        collected = collect_file(unit.text) if unit.text != unit.given else collect(unit.text)
+        loaded = _cache.loaded_files(set(sys.modules) - before)
+        if collected and unit.given not in resolved.found_in:
+            resolved.found_in.append(unit.given)
+        indices: list | None = []
         for target in collected:
             key = _identity(target.function)
             index = by_name.get(target.name, by_object.get(key))
@@ -564,10 +665,19 @@ def _resolve_all(texts: list[str]) -> tuple[list, list]:
                 by_name[target.name] = len(targets)
                 if key is not None:
                     by_object[key] = len(targets)
+                indices.append(len(targets))
                 targets.append(target)
-            elif targets[index].found and not target.found:
-                targets[index] = dataclasses.replace(targets[index], found=False)
-    return targets, found_in
+            else:
+                indices = None  # checked under another unit's name: this unit is not kept
+                if targets[index].found and not target.found:
+                    targets[index] = dataclasses.replace(targets[index], found=False)
+        resolved.live.append((unit, indices, loaded))
+    return resolved
+
+
+def _item_name(item) -> str:
+    kind, record = item
+    return record.target
 
 
 def _identity(function) -> int | None:

@@ -136,6 +136,7 @@ class Report:
     # The target's def or class line: where SARIF puts a result that has no line of its own (code
     # scanning refuses a log with one result without a location). Not in the JSON, which has "location".
     definition: Location | None = None
+    cached: bool = False  # answered from the result cache (shapeguard._cache): nothing it depends on changed
 
     @property
     def status(self) -> str:
@@ -191,6 +192,8 @@ class Report:
         data["working_point"] = self.working_point
         data["budget"] = self.budget
         data["templates"] = dict(self.templates)
+        if self.cached:
+            data["cached"] = True
         return data
 
     def to_json(self, indent: int | None = 2) -> str:

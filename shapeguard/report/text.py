@@ -54,6 +54,8 @@ def render_text(report, call_lines: bool = False) -> str:
     else:
         how = f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
     lines = [f"{report.target}: {verdict} ({how})"]
+    if report.cached:
+        lines.append("  from cache: nothing this report depends on changed since it was made (--no-cache probes again)")
     if report.interrupted:
         lines.append("  interrupted: what was found before Ctrl-C (failures not yet confirmed on plain Keras)")
     if report.stopped:
