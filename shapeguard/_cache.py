@@ -31,6 +31,7 @@ entries go first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -81,7 +82,7 @@ def units(texts: list[str], options: dict, files_under, split_target, is_file_pa
     have one: a module name that resolves to no file, or a closure too big to
     read). The target helpers come from `shapeguard._collect` (passed in so
     that this module stays below it)."""
-    environment = _depends.environment()
+    environment = _environment()
     found: list[Unit] = []
     for given in texts:
         if os.path.isdir(given) and ":" not in given.rstrip(os.sep + (os.altsep or "")):
@@ -101,6 +102,20 @@ def units(texts: list[str], options: dict, files_under, split_target, is_file_pa
                 unit.key = _key(unit, options, environment, module_name_for)
             found.append(unit)
     return found
+
+
+def keyed(text: str, path: str, options: dict, module_name_for) -> Unit:
+    """The unit of another door (the pytest plugin): ``text`` says what it
+    holds (a file's listing of blocks, one block's check), ``path`` the file."""
+    unit = Unit(text, text, os.path.abspath(path))
+    if _cachedir.enabled():
+        unit.key = _key(unit, options, _environment(), module_name_for)
+    return unit
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> dict:
+    return _depends.environment()
 
 
 def _module_file(module: str) -> str | None:

@@ -63,12 +63,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="do not keep minimal failing examples in Hypothesis's example database "
         "(.hypothesis/) nor probe saved ones first.",
     )
+    group.addoption(
+        "--shapeguard-no-cache",
+        action="store_true",
+        default=False,
+        help="probe every block again and keep nothing in shapeguard's result cache "
+        "(an unchanged file is otherwise answered from it without being imported).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}: a shape check of a Keras block, collected by --shapeguard."
     )
+    if config.getoption("shapeguard"):
+        from shapeguard import _cachedir
+        from shapeguard._config import project_config
+        from shapeguard.errors import ShapeguardError
+
+        try:
+            off = project_config(str(config.rootpath)).get("cache") is False
+        except ShapeguardError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if off or config.getoption("shapeguard_no_cache"):
+            _cachedir.turn_off()
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -106,10 +124,23 @@ class ShapeguardModule(pytest.Module):
     module is imported once."""
 
     def collect(self):
+        from shapeguard import _cache
         from shapeguard._collect import find_blocks
+        from shapeguard._spec import first_line
 
+        listing = _unit(self.config, self.path, "listing")
+        entry = _cache.load(listing)
+        if entry is not None:  # the file is unchanged: its blocks, without importing it
+            for _, (qualname, line) in entry.items:
+                yield ShapeguardItem.from_parent(self, name=qualname + ITEM_SUFFIX, qualname=qualname,
+                                                 guarded=None, line=line)
+            return
         guarded_only = self.config.getoption("shapeguard_guarded_only")
-        for qualname, guarded in find_blocks(self.obj, guarded_only):
+        before = set(sys.modules)
+        found = find_blocks(self.obj, guarded_only)
+        _cache.store(listing, [("listing", (q, first_line(g))) for q, g in found],
+                     _cache.loaded_files(set(sys.modules) - before))
+        for qualname, guarded in found:
             yield ShapeguardItem.from_parent(
                 self, name=qualname + ITEM_SUFFIX, qualname=qualname, guarded=guarded
             )
@@ -120,11 +151,14 @@ class ShapeguardItem(pytest.Item):
     sentence saying why it cannot be checked (a parameter nothing can give
     values to, a class that needs arguments, a function that returns no tensor)."""
 
-    def __init__(self, *, qualname: str, guarded, **kwargs):
+    def __init__(self, *, qualname: str, guarded, line: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.qualname = qualname
-        self.guarded = guarded
+        self.guarded = guarded  # None when collected from the cache (the file was not imported)
+        self.line = line  # 1-based line of its def or class
         self.add_marker(MARKER)
+        self._unit = None
+        self._cached = None
 
     @property
     def target(self) -> str:
@@ -132,9 +166,37 @@ class ShapeguardItem(pytest.Item):
         return f"{self.parent.nodeid}::{self.qualname}"
 
     def setup(self) -> None:
+        from shapeguard import _cache
+
+        self._unit = _unit(self.config, self.path, f"block {self.qualname}")
+        entry = _cache.load(self._unit)
+        if entry is not None:
+            self._cached = _cache.as_cached(entry.items[0])
+            return
         _start_keras_quietly(self.config)
 
     def runtest(self) -> None:
+        from shapeguard import _cache
+        from shapeguard.errors import ShapeCheckFailed, ShapeguardError
+
+        if self._cached is not None:  # nothing it depends on changed: the report it had
+            kind, record = self._cached
+            if kind == "error":
+                raise ShapeguardError(record)
+            if not record.ok:
+                raise ShapeCheckFailed(record)
+            return
+        before = set(sys.modules)
+        try:
+            self._check()
+        except ShapeCheckFailed as exc:
+            _cache.store(self._unit, [("report", exc.report)], _cache.loaded_files(set(sys.modules) - before))
+            raise
+        except ShapeguardError as exc:
+            _cache.store(self._unit, [("error", str(exc))], _cache.loaded_files(set(sys.modules) - before))
+            raise
+
+    def _check(self) -> None:
         from shapeguard import engine
         from shapeguard._collect import resolve_attribute
         from shapeguard._settings import CheckSettings
@@ -157,6 +219,9 @@ class ShapeguardItem(pytest.Item):
             raise KeyboardInterrupt
         if not report.ok:
             raise ShapeCheckFailed(report)
+        from shapeguard import _cache
+
+        _cache.store(self._unit, [("report", report)], {})
 
     def repr_failure(self, excinfo, style=None):
         """The report (or the one-line error) alone: the Keras and shapeguard
@@ -172,7 +237,20 @@ class ShapeguardItem(pytest.Item):
     def reportinfo(self):
         # The heading of the failure. Not the item's name: pytest's verbose line
         # would turn the name's "Blocks.wide" into "Blocks::wide", no node id.
-        return self.path, _first_line(self.guarded), f"{self.qualname} {ITEM_SUFFIX}"
+        line = self.line - 1 if self.guarded is None else _first_line(self.guarded)
+        return self.path, max(line, 0), f"{self.qualname} {ITEM_SUFFIX}"
+
+
+def _unit(config: pytest.Config, path, what: str):
+    """The result cache's unit (`shapeguard._cache`) of a file's listing of
+    blocks or of one block's check, keyed by the file and what it imports and
+    by the session's shapeguard options."""
+    from shapeguard import _cache
+    from shapeguard._collect import module_name_for
+
+    options = {"door": "pytest", **_check_options(config),
+               "guarded_only": config.getoption("shapeguard_guarded_only"), "rootdir": str(config.rootpath)}
+    return _cache.keyed(f"{path}::{what}", str(path), options, module_name_for)
 
 
 def _check_options(config: pytest.Config) -> dict:

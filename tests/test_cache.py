@@ -240,3 +240,28 @@ def test_reports_a_run_would_not_make_again_are_not_kept():
     for kind in ("Timeout", "Died", "Forked", "InternalError"):
         assert not _cache.storable([("report", report(errors=[BlockError(kind, "m", None, {}, "")]))])
     assert not _cache.storable([("report", report(errors=[BlockError("E", "m", None, {}, "", cause="out of memory")]))])
+
+
+def test_pytest_answers_unchanged_blocks_from_the_cache_without_importing_keras(project, pytester):
+    """``pytest --shapeguard``: the same outcomes, the failure's report with
+    its ``from cache`` line, and neither the file nor Keras imported."""
+    for path in project.iterdir():
+        (pytester.path / path.name).write_text(path.read_text())
+    pytester.makeconftest("""
+        import sys
+        def pytest_sessionfinish(session):
+            heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow", "hypothesis"))
+            print("heavy modules:", heavy[:3])
+    """)
+    first = pytester.runpytest_subprocess("--shapeguard", "-p", "no:randomly", "-p", "no:cacheprovider", "-s")
+    first.assert_outcomes(passed=1, failed=1)
+    assert "from cache" not in first.stdout.str()
+    second = pytester.runpytest_subprocess("--shapeguard", "-p", "no:randomly", "-p", "no:cacheprovider", "-s")
+    second.assert_outcomes(passed=1, failed=1)
+    assert "heavy modules: []" in second.stdout.str()
+    failure = lambda run: [line for line in run.stdout.lines if "blocks.py:" in line and "FAIL" in line]
+    assert failure(second) == failure(first)
+    assert "from cache: nothing this report depends on changed" in second.stdout.str()
+    (pytester.path / "helper.py").write_text(HELPER_SAME)
+    third = pytester.runpytest_subprocess("--shapeguard", "-p", "no:randomly", "-p", "no:cacheprovider", "-s")
+    third.assert_outcomes(passed=2)
