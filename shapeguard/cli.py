@@ -345,6 +345,7 @@ def _check_all(args: argparse.Namespace, inputs: tuple[dict, dict], where: list,
         if channel is not None:
             _freeze_imported_objects()
         for i, target, plan in plans:
+            before = set(sys.modules)
             try:
                 report = _check(target, plan, progress_stream, channel)
             except (KeyboardInterrupt, MemoryError):
@@ -359,6 +360,7 @@ def _check_all(args: argparse.Namespace, inputs: tuple[dict, dict], where: list,
                     raise
                 report = _internal_error_report(target, plan, exc)
             done[i] = ("report", report)
+            resolved.loaded_while_checking(i, set(sys.modules) - before)
             if report.interrupted:
                 return _finished(targets, done, True, found_in)
     except KeyboardInterrupt:
@@ -622,6 +624,13 @@ class _Resolved:
         self.found_in: list = []
         self.cached: dict = {}
         self.live: list = []  # (unit, [target indices], loaded files)
+
+    def loaded_while_checking(self, index: int, modules: set) -> None:
+        """Modules the check of target ``index`` imported (a block's own
+        ``import`` inside its body) count among its unit's loaded files."""
+        for unit, indices, loaded in self.live:
+            if indices is not None and index in indices:
+                loaded.update(_cache.loaded_files(modules))
 
     def keep(self, done: dict) -> None:
         """Keep each unit whose every target was checked here (`_cache.store`)."""
