@@ -330,6 +330,9 @@ def _import(name: str, shown: str, load: Callable[[], types.ModuleType] | None =
     except TargetError:
         raise
     except ModuleNotFoundError as exc:
+        missing = missing_backend(exc)
+        if missing is not None:
+            raise TargetError(f"cannot import {shown}: {missing}") from None
         if exc.name and (name == exc.name or name.startswith(exc.name + ".")) and load is None:
             raise TargetError(
                 f"cannot import {shown}: no module named {exc.name!r}."
@@ -340,6 +343,27 @@ def _import(name: str, shown: str, load: Callable[[], types.ModuleType] | None =
         raise TargetError(f"cannot import {shown}: {type(exc).__name__} at {where}: {exc.msg}") from None
     except (Exception, SystemExit) as exc:
         raise TargetError(f"cannot import {shown}: {one_line(exc)}") from None
+
+
+# The package each Keras backend imports (Keras's numpy backend computes with jax too).
+_BACKEND_PACKAGES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "torch": ("torch",),
+                     "numpy": ("jax", "jaxlib"), "openvino": ("openvino",)}
+
+
+def missing_backend(exc: ModuleNotFoundError) -> str | None:
+    """The sentence for an import that failed because the backend Keras is
+    configured for is not installed (README, "Backends"), else None."""
+    from ._depends import keras_config
+
+    top = (exc.name or "").split(".")[0]
+    backend = keras_config().get("backend")
+    if top not in _BACKEND_PACKAGES.get(backend, ()):
+        return None
+    where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "keras.json"
+    extra = "jax" if backend == "numpy" else backend
+    return (f"Keras is configured for the {backend} backend ({where}), but {top} is not installed; install a "
+            f"backend with pip install \"shapeguard-keras[{extra}]\" (or [tensorflow], [jax], [torch]), or "
+            "set KERAS_BACKEND to one that is installed.")
 
 
 def resolve_attribute(module: types.ModuleType, attribute: str, module_part: str) -> Callable:

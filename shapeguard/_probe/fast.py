@@ -45,8 +45,14 @@ from .patches import hooked, patched
 @functools.lru_cache(maxsize=1)
 def available() -> bool:
     """Whether the installed Keras has the internals the fast path patches."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        # Valueless weights are TensorFlow resource variables: on another
+        # backend every probe takes the plain path (and TensorFlow, which may
+        # not even be installed, is never imported).
+        return False
     try:
-        import keras
         from keras.src.backend.tensorflow import core
         from tensorflow.python.ops.resource_variable_ops import UninitializedVariable  # noqa: F401
     except ImportError:
@@ -55,7 +61,7 @@ def available() -> bool:
     from keras.src.ops.operation import Operation
 
     method = getattr(core.Variable, "_initialize_with_initializer", None)
-    if keras.backend.backend() != "tensorflow" or method is None:
+    if method is None:
         return False
     if "__setattr__" not in vars(Layer) or Layer._setattr_hook is not Operation._setattr_hook:
         return False  # a backend that rewrites attributes as they are set

@@ -1,0 +1,140 @@
+"""Verdicts equal across Keras backends: the differential corpus of single
+layers (`helpers.layer_cases`) judged on each installed backend other than
+the suite's (in a subprocess with ``KERAS_BACKEND`` set) agrees with
+shapeguard's fast path on the suite's backend, layer by layer; the seed
+example's check reports the same failure modes on each; on a backend that is
+not TensorFlow, TensorFlow is never imported. A backend that is not installed
+is skipped with its reason; the suite's CI installs TensorFlow and JAX, so
+the NumPy and JAX backends always run there."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import pytest
+
+from helpers.command_line import REPO, child_env
+
+pytestmark = pytest.mark.keras
+
+CASES = 60  # single-layer cases compared per backend
+
+# What the subprocess runs: the corpus's verdicts, as JSON, one per case.
+VERDICTS = textwrap.dedent("""
+    import json, sys
+    import keras
+    from hypothesis import HealthCheck, given, settings
+    from helpers.layer_cases import single_layers
+    from test_differential import verdict
+
+    fast = sys.argv[1] == "fast"
+    found = []
+
+    @settings(max_examples=int(sys.argv[2]), derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(single_layers())
+    def collect(case):
+        description, make, shapes = case
+        v = verdict(make, shapes, fast=fast)
+        found.append([description, [list(s) for s in shapes], [v[0], repr(v[1])]])
+
+    collect()
+    heavy = "tensorflow" in sys.modules
+    print(json.dumps({"backend": keras.backend.backend(), "cases": found, "tensorflow_imported": heavy}))
+""")
+
+
+def _installed(backend: str) -> bool:
+    needs = {"tensorflow": ["tensorflow"], "jax": ["jax"], "numpy": ["jax"], "torch": ["torch"]}[backend]
+    return all(importlib.util.find_spec(name) is not None for name in needs)
+
+
+OTHER_BACKENDS = [b for b in ("jax", "numpy", "torch") if b != keras.backend.backend()]
+
+
+def _verdicts(backend: str, fast: bool) -> dict:
+    env = {**child_env(), "KERAS_BACKEND": backend,
+           "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), child_env().get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", VERDICTS, "fast" if fast else "plain", str(CASES)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    """The suite's backend, on shapeguard's fast path."""
+    return _verdicts(keras.backend.backend(), fast=True)
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_every_layer_verdict_is_the_same_on_each_backend(backend, reference):
+    if not _installed(backend):
+        pytest.skip(f"the {backend} backend is not installed (pip install \"shapeguard-keras[{backend}]\")")
+    other = _verdicts(backend, fast=True)
+    assert other["backend"] == backend
+    assert not other["tensorflow_imported"], f"TensorFlow was imported on the {backend} backend"
+    assert len(other["cases"]) == len(reference["cases"])
+    disagreements = [
+        f"{mine[0]} on {mine[1]}: {reference['backend']} {mine[2]} but {backend} {theirs[2]}"
+        for mine, theirs in zip(reference["cases"], other["cases"])
+        if mine[:2] == theirs[:2] and mine[2] != theirs[2]
+    ]
+    assert [m[:2] for m in reference["cases"]] == [t[:2] for t in other["cases"]], "the corpora differ"
+    assert not disagreements, "\n".join(disagreements)
+
+
+def _seed_modes(backend: str) -> list:
+    env = {**child_env(), "KERAS_BACKEND": backend}
+    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "examples/resnext_block.py:block",
+                           "--format", "json", "-q"], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)
+    return [(f["kind"], f["layer"]["class"], f["cause"], f["location"]["line"], f["call"])
+            for t in document["targets"] for f in t["failures"]]
+
+
+@pytest.fixture(scope="module")
+def seed_modes() -> list:
+    return _seed_modes(keras.backend.backend())
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_the_seed_example_reports_the_same_failure_modes_on_each_backend(backend, seed_modes):
+    if not _installed(backend):
+        pytest.skip(f"the {backend} backend is not installed (pip install \"shapeguard-keras[{backend}]\")")
+    assert _seed_modes(backend) == seed_modes
+
+
+def test_the_fuzz_corpus_agrees_with_plain_keras_on_the_numpy_backend():
+    """tests/test_fuzz.py (random whole blocks, shapeguard against plain
+    Keras) run on the NumPy backend, where every probe takes the plain path."""
+    if not _installed("numpy"):
+        pytest.skip("the numpy backend needs jax (pip install \"shapeguard-keras[jax]\")")
+    env = {**child_env(), "KERAS_BACKEND": "numpy"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+                           "tests/test_fuzz.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "0 disagreements" in done.stdout
+
+
+def test_a_backend_that_is_not_installed_is_one_sentence_naming_the_extras():
+    if _installed("torch"):
+        pytest.skip("torch is installed here: this test needs a backend that is not")
+    env = {**child_env(), "KERAS_BACKEND": "torch"}
+    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "examples/resnext_block.py:block"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip() == (
+        "shapeguard: cannot import examples/resnext_block.py: Keras is configured for the torch backend "
+        "(KERAS_BACKEND), but torch is not installed; install a backend with pip install "
+        "\"shapeguard-keras[torch]\" (or [tensorflow], [jax], [torch]), or set KERAS_BACKEND to one that is installed."
+    )
