@@ -138,3 +138,31 @@ def test_a_backend_that_is_not_installed_is_one_sentence_naming_the_extras():
         "(KERAS_BACKEND), but torch is not installed; install a backend with pip install "
         "\"shapeguard-keras[torch]\" (or [tensorflow], [jax], [torch]), or set KERAS_BACKEND to one that is installed."
     )
+
+
+def test_a_block_calling_tensorflow_on_another_backend_gets_plain_keras_error(tmp_path):
+    """``tf.nn.relu`` on a KerasTensor of the NumPy backend: the block's own
+    error (exit 3), the ValueError plain Keras raises there, at its line."""
+    if not (_installed("numpy") and _installed("tensorflow")):
+        pytest.skip("needs the numpy backend (jax) and TensorFlow installed")
+    (tmp_path / "b.py").write_text(textwrap.dedent("""\
+        import tensorflow as tf
+        from keras import layers
+
+
+        def block(x, filters=8):
+            y = layers.Conv2D(filters, 3, padding="same")(x)
+            return tf.nn.relu(y)
+    """))
+    env = {**child_env(), "KERAS_BACKEND": "numpy"}
+    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "b.py:block", "--input", "x=8,8,3",
+                           "--format", "json", "-q"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 3, done.stderr
+    (target,) = json.loads(done.stdout)["targets"]
+    assert target["failures"] == []
+    (error,) = target["errors"]
+    plain = subprocess.run([sys.executable, "-c", "import keras, b\ntry:\n    b.block(keras.Input((8, 8, 3)))\n"
+                            "except Exception as e:\n    print(type(e).__name__)"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert (error["type"], error["location"]["line"]) == (plain.stdout.strip(), 7)
