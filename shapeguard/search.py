@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from ._options import MAX_TIMEOUT
-from ._outcome import DIED, ERROR, FORKED, INTERNAL, PASS, TIMEOUT, Outcome
+from ._outcome import DIED, ERROR, FAILURE_KINDS, FORKED, INTERNAL, PASS, TIMEOUT, Outcome
 from ._probe import KerasCalls, probe
 from ._sandbox import no_process_exit, private_hypothesis_home
 from ._show import show_value
@@ -141,9 +141,10 @@ class Prober:
         outcome = self.known.get(key)
         return outcome if outcome is not None else self._probe(space, point, key)[0]
 
-    def confirm(self, point: Point) -> Outcome:
-        """The plain Keras path at ``point`` (see `_confirm_on_plain_path`)."""
-        return self._probe(self.space, point, point, fast=False)[0]
+    def confirm(self, point: Point, real_weights: bool = False) -> Outcome:
+        """The plain Keras path at ``point`` (see `_confirm_on_plain_path`),
+        with deferred weights unless ``real_weights``."""
+        return self._probe(self.space, point, point, fast=False, real_weights=real_weights)[0]
 
     def again(self, point: Point) -> Outcome:
         """The fast path at ``point`` once more, without recording it: a block
@@ -319,14 +320,23 @@ def _keep_best_seen(result: SearchResult) -> None:
 
 def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
     """Probe each mode's minimal point once more on the plain Keras path
-    (`probe(..., fast=False)`), so that the fast path can never make a false
-    report: a point where the two disagree becomes an internal error, never a
+    (`probe(..., fast=False)`: Keras's own code, no stand-ins; the weights of
+    a shape failure's confirmation hold no value), so that the fast path can
+    never make a false report. Where that disagrees, the plain path runs once
+    more with real weights; a point
+    where the two paths still disagree becomes an internal error, never a
     silently dropped or unconfirmed failure."""
     for mode_key, point in list(result.minimal.items()):
         fast = result.outcomes[point]
         if fast.error_type in (TIMEOUT, DIED, FORKED) or point in prober.known:
             continue
-        plain = prober.confirm(point)
+        # A layer rejecting shapes or arguments does not depend on weight
+        # values: confirmed with weights that hold none (`fast.deferred_variables`).
+        # The block's own error may (it may read one): real weights.
+        shapes_only = fast.status in FAILURE_KINDS
+        plain = prober.confirm(point, real_weights=not shapes_only)
+        if shapes_only and plain.mode != mode_key and plain.error_type != TIMEOUT:  # real weights decide
+            plain = prober.confirm(point, real_weights=True)
         if plain.mode == mode_key:
             if prober.only_on_data(point, plain):
                 result.on_data.add(mode_key)
@@ -346,7 +356,7 @@ def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
         # The same call on the same path once more: another result is the block's doing, not the paths'.
         first, again = fast, prober.again(point)
         if again.mode == fast.mode and plain.error_type != TIMEOUT and plain.cause != "out of memory":
-            first, again = plain, prober.confirm(point)
+            first, again = plain, prober.confirm(point, real_weights=True)
         if again.mode != first.mode:
             cause = "not repeatable"
             message = (f"the block gave different results for the same call: {said(first)}, then {said(again)}; "

@@ -269,16 +269,23 @@ def test_a_confirmation_that_times_out_is_not_a_shapeguard_bug():
     assert report.failures  # confirmed, with the time plain Keras needs
 
 
-def test_a_too_wide_failure_is_not_reported_unconfirmed():
-    """The fast probe checks the shapes of a layer too wide to allocate; when
-    it finds a failure there, plain Keras runs out of memory confirming it:
-    the report says so, neither a shape failure nor a bug in shapeguard."""
+def test_a_too_wide_failure_is_confirmed_without_allocating():
+    """A layer too wide to allocate (2**31 channels: 64 GiB of kernel) still
+    has its shapes checked, and the failure they cause is confirmed on the
+    plain path, whose weights hold no value either: reported as the shape
+    failure it is, not as an internal error or an out-of-memory."""
     import shapeguard
 
     report = shapeguard.check(wide, C=[8], H=[5], filters=[2**31])
-    (error,) = [e for e in report.errors if e.type == "InternalError"]
-    assert "plain Keras ran out of memory confirming it" in error.message
-    assert "a bug in shapeguard" not in error.message and not report.failures
+    assert not report.errors, [e.message for e in report.errors]
+    (failure,) = report.failures
+    assert (failure.layer_class, failure.cause) == ("Add", "channels")
+    try:  # plain Keras cannot allocate that width; at 16 channels it rejects the same Add
+        wide(keras.Input((5, 5, 8)), filters=16)
+    except ValueError as error:
+        assert "incompatible shapes" in str(error)
+    else:
+        raise AssertionError("plain Keras accepted the Add")
 
 
 # ---- hostile input: a block that changes its arguments ------------------------------

@@ -19,6 +19,13 @@ for the duration of one probe (benchmarks/speed.py measures it).
 * **No cyclic garbage collection** while a probe runs (its garbage is freed
   when the probe ends).
 
+The plain path, which confirms every failure the fast path finds, patches
+one thing only, on every backend: `deferred_variables` makes weights that
+hold no value (TensorFlow's uninitialized resource variables, or elsewhere
+Keras's own *deferred* variables, what Keras makes inside a
+``StatelessScope``), so a confirmation runs Keras's code unchanged without
+computing initial values.
+
 Everything here patches private Keras internals, so it is pinned in this one
 module: `available()` checks that each internal it relies on exists (and has
 the expected signature) in the installed Keras, and when one is missing the
@@ -66,6 +73,46 @@ def available() -> bool:
     if "__setattr__" not in vars(Layer) or Layer._setattr_hook is not Operation._setattr_hook:
         return False  # a backend that rewrites attributes as they are set
     return list(inspect.signature(method).parameters) == ["self", "initializer"]
+
+
+@functools.lru_cache(maxsize=1)
+def deferrable() -> bool:
+    """Whether the backend's variables can be deferred (`deferred_variables`):
+    the method Keras calls to initialise a variable from a callable
+    initializer exists, with the signature relied on."""
+    from keras.src import backend
+
+    method = getattr(getattr(backend, "Variable", None), "_initialize_with_initializer", None)
+    return method is not None and list(inspect.signature(method).parameters) == ["self", "initializer"]
+
+
+def _defer(self, initializer) -> None:
+    """Stands in for ``Variable._initialize_with_initializer`` on the plain
+    path: what Keras's ``Variable.__init__`` does itself in a stateless scope
+    (the value is left None and the initializer kept; reading ``.value``
+    computes it then, as Keras does for such a variable)."""
+    self._value, self._initializer = None, initializer
+
+
+@contextmanager
+def deferred_variables(enabled: bool = True) -> Iterator[bool]:
+    """While on, a weight made from a callable initializer (every
+    ``add_weight``) is a deferred variable: its shape and dtype, no value and
+    no backend resource. Keras reads only shapes in a symbolic call, so what
+    it raises is unchanged; a block that reads a weight's value gets the
+    initializer's value then. Yields whether it is on (False when not
+    ``enabled`` or not `deferrable`)."""
+    if not (enabled and deferrable()):
+        yield False
+        return
+    from keras.src import backend
+
+    # A traced ``call()`` on TensorFlow captures variable handles: there the
+    # weights are TensorFlow's uninitialized resource variables (a handle, no
+    # buffer), elsewhere Keras's deferred variables.
+    initialize = _valueless_initialize if backend.backend() == "tensorflow" and available() else _defer
+    with patched((backend.Variable, "_initialize_with_initializer", initialize)):
+        yield True
 
 
 _deferred = threading.local()  # .on: weights made now are Keras's deferred variables (see `deferred_weights`)

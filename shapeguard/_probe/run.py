@@ -47,6 +47,7 @@ def probe(
     fast: bool = True,
     trace: bool = True,
     eager: bool = False,
+    real_weights: bool = False,
 ) -> Outcome:
     """Call ``fn`` once at ``point`` with `keras.Input` tensors; nothing is trained.
     A call running past ``timeout`` seconds is stopped and reported as an error
@@ -57,7 +58,9 @@ def probe(
     weights valueless, skips bookkeeping a shape check does not need (`fast`)
     and gives the user's code stand-ins for Keras's own layers that answer from
     what Keras answered before (`standins`); ``fast=False`` is the plain Keras
-    path, which confirms every failure. ``trace=False`` (plain path only) runs
+    path, which confirms every failure, with Keras's deferred variables
+    for weights (`fast.deferred_variables`) unless ``real_weights`` (or
+    ``eager``: arrays of zeros go through real weights). ``trace=False`` (plain path only) runs
     Keras alone, which never runs the ``call()`` of a layer that declares its
     shape (`declared`); ``eager=True`` calls ``fn`` on arrays of zeros (batch
     1) instead of `keras.Input` tensors, as data would: how a failure found in
@@ -66,7 +69,7 @@ def probe(
     if not fast:
         with session():
             return _probe(fn, space, point, timeout, user_files, False, standins=False, trace=trace and not eager,
-                          eager=eager)
+                          eager=eager, deferred=not (real_weights or eager))
     key = _key(fn)
     with session():
         if fast and _standins.available() and key not in _without_standins:
@@ -104,11 +107,11 @@ def _key(fn: Callable):
 
 
 def _probe(fn, space, point, timeout, user_files, fast, standins: bool, trace: bool = True,
-           eager: bool = False) -> Outcome | None:
+           eager: bool = False, deferred: bool = False) -> Outcome | None:
     """One probe (see `probe`); None when stand-ins were on and the block used
     one beyond what it supports, so the probe has to run again without them."""
-    with isolation.isolated(), fast_path.cheap_keras(fast), probing(), watching_broadcasts() as broadcasts, \
-            recording_call_sites(user_files) as note_call, \
+    with isolation.isolated(), fast_path.cheap_keras(fast), fast_path.deferred_variables(deferred), probing(), \
+            watching_broadcasts() as broadcasts, recording_call_sites(user_files) as note_call, \
             (_standins.standing_in(note_call) if standins else nullcontext()) as session:
         try:
             args, kwargs, _ = _call_arguments(space, point, eager)
