@@ -158,11 +158,11 @@ def test_wrong_values_given_to_a_layer_are_errors_of_the_block(block, cause, tex
 
 def test_running_out_of_memory_is_an_error_not_a_config_failure():
     """2**31-1 input channels (the largest size a space takes) and 2**20
-    filters on the plain Keras path: the kernel cannot be
+    filters on the plain Keras path with real weights: the kernel cannot be
     allocated (TensorFlow's ResourceExhaustedError, "OOM when allocating"), at
     once, on any machine. That is an error of the check, not a config failure."""
     space = build_space(too_wide, {"filters": [2**20], "C": [2**31 - 1], "H": [4]})
-    outcome = probe(too_wide, space, (0, 0, 0), fast=False)
+    outcome = probe(too_wide, space, (0, 0, 0), fast=False, real_weights=True)
     assert outcome.status == "error" and outcome.error_type == "ResourceExhaustedError"
     assert outcome.cause == "out of memory" and outcome.line == line_of("# too large to allocate")
     assert outcome.message.startswith("OOM when allocating tensor with shape[1,1,2147483647,1048576]")

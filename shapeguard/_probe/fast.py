@@ -20,11 +20,11 @@ for the duration of one probe (benchmarks/speed.py measures it).
   when the probe ends).
 
 The plain path, which confirms every failure the fast path finds, patches
-one thing only, on every backend: `deferred_variables` makes weights that
-hold no value (TensorFlow's uninitialized resource variables, or elsewhere
-Keras's own *deferred* variables, what Keras makes inside a
-``StatelessScope``), so a confirmation runs Keras's code unchanged without
-computing initial values.
+one thing only, on every backend: `deferred_variables` makes weights Keras's
+own *deferred* variables (what Keras makes inside a ``StatelessScope``),
+whose initial value is computed only if it is read, so a confirmation runs
+Keras's code unchanged, and a block that reads a weight reads what it would
+read in plain Keras.
 
 Everything here patches private Keras internals, so it is pinned in this one
 module: `available()` checks that each internal it relies on exists (and has
@@ -82,8 +82,10 @@ def deferrable() -> bool:
     initializer exists, with the signature relied on."""
     from keras.src import backend
 
-    method = getattr(getattr(backend, "Variable", None), "_initialize_with_initializer", None)
-    return method is not None and list(inspect.signature(method).parameters) == ["self", "initializer"]
+    variable = getattr(backend, "Variable", None)
+    method = getattr(variable, "_initialize_with_initializer", None)
+    return (method is not None and list(inspect.signature(method).parameters) == ["self", "initializer"]
+            and callable(getattr(variable, "_deferred_initialize", None)))
 
 
 def _defer(self, initializer) -> None:
@@ -107,11 +109,17 @@ def deferred_variables(enabled: bool = True) -> Iterator[bool]:
         return
     from keras.src import backend
 
-    # A traced ``call()`` on TensorFlow captures variable handles: there the
-    # weights are TensorFlow's uninitialized resource variables (a handle, no
-    # buffer), elsewhere Keras's deferred variables.
-    initialize = _valueless_initialize if backend.backend() == "tensorflow" and available() else _defer
-    with patched((backend.Variable, "_initialize_with_initializer", initialize)):
+    initialize_later = backend.Variable._deferred_initialize
+
+    def stay_deferred(self) -> None:
+        # Keras initialises, when a StatelessScope ends (a Layer subclass
+        # built by tracing its call()), the variables made in it: one made
+        # here stays deferred, its initializer kept.
+        if self._value is not None:
+            initialize_later(self)
+
+    with patched((backend.Variable, "_initialize_with_initializer", _defer),
+                 (backend.Variable, "_deferred_initialize", stay_deferred)):
         yield True
 
 
