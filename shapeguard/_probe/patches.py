@@ -160,10 +160,16 @@ class KerasCalls:
         return getattr(self._local, "count", 0)
 
     @classmethod
-    def note_call(cls) -> None:
+    def note_call(cls, made: int = 0) -> None:
         """Count a layer call that does not go through ``Operation.__call__``
-        (a stand-in's, answered from `standins`' memo)."""
-        cls._local.count = getattr(cls._local, "count", 0) + 1
+        (a stand-in's), and ``made`` more: the calls the real layer's call
+        made when Keras answered it (for an answer from `standins`' memo)."""
+        cls._local.count = getattr(cls._local, "count", 0) + 1 + made
+
+    @classmethod
+    def noted(cls) -> int:
+        """The count so far in this thread (`count`, without an instance)."""
+        return getattr(cls._local, "count", 0)
 
     @contextmanager
     def counting(self) -> Iterator["KerasCalls"]:

@@ -13,8 +13,8 @@ Search and reports only see the `Outcome`.
 from __future__ import annotations
 
 import copy
-from contextlib import nullcontext
-from typing import Callable
+from contextlib import contextmanager, nullcontext
+from typing import Callable, Iterator
 
 from .._inference import INFERRED_TEMPLATES, TOKEN_TEMPLATE
 from .._interpreter import Kept
@@ -22,7 +22,7 @@ from .._outcome import ERROR, FORKED, PASS, PASSED, TIMEOUT, Outcome
 from .._timeout import time_limit
 from .._usercode import innermost
 from ..space import Space
-from . import declared, isolation, patches
+from . import declared, isolation, memo_file, patches
 from . import fast as fast_path
 from . import standins as _standins
 from .broadcasts import watching_broadcasts
@@ -84,10 +84,30 @@ def probe(
     return outcome
 
 
-def session():
+@contextmanager
+def session() -> Iterator[None]:
     """A context to run many probes in (a check): Keras's special methods are
-    wrapped once for all of them (`patches.installed`) instead of once per probe."""
-    return patches.installed() if patches.available() else nullcontext()
+    wrapped once for all of them (`patches.installed`) instead of once per
+    probe, and the outermost session starts from the stand-ins' answers kept
+    on disk and adds its own when it ends (`memo_file`)."""
+    with patches.installed() if patches.available() else nullcontext():
+        if _sessions[0]:
+            _sessions[0] += 1
+            try:
+                yield
+            finally:
+                _sessions[0] -= 1
+            return
+        memo_file.load()
+        _sessions[0] = 1
+        try:
+            yield
+        finally:
+            _sessions[0] = 0
+            memo_file.save()
+
+
+_sessions = [0]  # how deep the sessions open now are
 
 
 _without_standins: dict = {}  # functions whose probes run without stand-ins (bounded, see _key)

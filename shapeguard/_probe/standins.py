@@ -38,9 +38,12 @@ Only layers made by a function get stand-ins (the block, a helper it calls,
 Keras's own application builders); a layer made in a method (a
 `MultiHeadAttention`'s sublayers, a user's Layer subclass's, a
 ``from_config``) belongs to an object that may use it in ways a stand-in does
-not support, and is always real. The memo is process-wide and bounded; a layer
-class patched after its answers were remembered would not be asked again
-(rare in block builders, and only within one process).
+not support, and is always real. The memo is process-wide and bounded, and
+kept between processes in the cache folder (`memo_file`), for the same
+Keras, backend, configuration and shapeguard only; a layer class patched
+after its answers were remembered is not asked again within one process
+(rare in block builders), and answers for a class whose methods are not all
+Keras's own are never kept.
 """
 
 from __future__ import annotations
@@ -100,6 +103,8 @@ _memo: dict = {}
 _initialised: dict = {}  # init keys the real __init__ accepted (-> True)
 _configs: dict = {}  # init key -> the real layer's get_config()
 _spares: dict = {}  # call key -> a real layer whose call raised, unchanged (`_take_spare`)
+fresh: list = []  # (table, key) remembered since `memo_file` last kept them
+generation = [0]  # how many times the memo was cleared (`memo_file` reads it again after)
 
 
 def clear_memo() -> None:
@@ -107,6 +112,8 @@ def clear_memo() -> None:
     as in a new process; the tables stay the same objects."""
     for table in (_memo, _initialised, _configs, _spares):
         table.clear()
+    fresh.clear()
+    generation[0] += 1
 
 
 @lru_cache(maxsize=1)
@@ -215,10 +222,23 @@ def _new_standin(standin_class, original_new, key, args, kwargs, configuration):
 
 
 def _remember(table: dict, key, value) -> None:
-    """``table[key] = value``, emptying the table first when it is full."""
+    """``table[key] = value``, emptying the table first when it is full; an
+    answer of Keras's is also noted as one to keep (`fresh`)."""
     if len(table) >= _MEMO_SIZE:
         table.clear()
     table[key] = value
+    if table is not _spares:
+        if len(fresh) >= 3 * _MEMO_SIZE:  # nobody keeps them (the cache is off): the oldest go
+            del fresh[:_MEMO_SIZE]
+        fresh.append((table, key))
+
+
+def tables() -> dict:
+    """The tables of Keras's answers by name (``memo``: a call's output
+    spec, the layer's config and the Keras calls the real call made;
+    ``initialised``: constructor arguments Keras accepted; ``configs``: an
+    unbuilt layer's config), for `memo_file` to keep between processes."""
+    return {"memo": _memo, "initialised": _initialised, "configs": _configs}
 
 
 def _real(standin, built: bool = True):
@@ -280,7 +300,6 @@ class _StandIn:
             return _real(standin)(*args, **kwargs)
         if state["_standin_answered"] is not None:
             _give_up()
-        KerasCalls.note_call()
         first, state["_standin_called"] = not state["_standin_called"], True
         key = None
         if first and not state["_standin_touched"]:
@@ -290,7 +309,9 @@ class _StandIn:
             if entry is not None:
                 if _session.on_call is not None:
                     _session.on_call(standin, sys._getframe(1))
+                KerasCalls.note_call(entry[2])  # with what the real call made: the same cost either way
                 return _answer(standin, entry, args, kwargs)
+        KerasCalls.note_call()
         if key is not None and state["_standin_real"] is None:
             _take_spare(standin, key)
         real = _real(standin)
@@ -299,7 +320,7 @@ class _StandIn:
         state.pop("_inbound_nodes", None), state.pop("_outbound_nodes", None)
         if key is None:
             return real(*args, **kwargs)
-        before = _state_of(real)
+        before, calls = _state_of(real), KerasCalls.noted()
         with deferred_weights():  # a symbolic call of a Keras layer: no weight is read
             try:
                 outputs = real(*args, **kwargs)
@@ -311,7 +332,7 @@ class _StandIn:
                 raise
         spec = _spec(real, args[0], outputs)
         if spec is not None:
-            _remember(_memo, key, (spec, real.get_config()))
+            _remember(_memo, key, (spec, real.get_config(), KerasCalls.noted() - calls))
         return outputs
 
     def __getattr__(standin, name):
