@@ -156,6 +156,8 @@ def test_wrong_values_given_to_a_layer_are_errors_of_the_block(block, cause, tex
         {list_operand: "# a list, not", extra_positional: "# a string as second"}[block])
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="plain Keras on JAX and NumPy builds a symbolic call's weights deferred: it passes")
 def test_running_out_of_memory_is_an_error_not_a_config_failure():
     """2**31-1 input channels (the largest size a space takes) and 2**20
     filters on the plain Keras path with real weights: the kernel cannot be

@@ -333,7 +333,15 @@ def swallows_everything(x, filters=8):
 def test_unsupported_use_falls_back_to_plain_keras(block):
     # At each point: the first fast probe fills the memo, the second is answered by it until the
     # unusual use, which makes probe() run it again without stand-ins, and not give them again.
+    # A keras.Model over stand-ins is an unusual use on TensorFlow only, where the model's object
+    # tracking reads the layers' attributes; elsewhere it only walks the graph the memo answered.
     space = space_of(block, AXES)
+    if block is functional_model_over and keras.backend.backend() != "tensorflow":
+        for point in space.points():
+            forget()
+            differences, _ = compare(block, space, [point])
+            assert not differences, explain(differences)
+        return
     statuses = set()
     for point in space.points():
         forget()

@@ -216,9 +216,10 @@ def copied_after_its_call(x, filters=8):
     return layers.Add()([y, copy.deepcopy(conv)(x)])
 
 
-@_strict("deepcopy of a built layer on the fast path without stand-ins (from the 2nd probe: the copy "
-         "makes the stand-in give up): 'A total of 1 objects could not be loaded ... value.shape=(0,)' "
-         "(valueless weights; plain Keras passes)")
+@pytest.mark.xfail(keras.backend.backend() == "tensorflow", strict=True, reason=(
+    "deepcopy of a built layer on the fast path without stand-ins (from the 2nd probe: the copy "
+    "makes the stand-in give up): 'A total of 1 objects could not be loaded ... value.shape=(0,)' "
+    "(TensorFlow's valueless weights; plain Keras passes; Keras's deferred variables elsewhere copy)"))
 def test_a_built_layer_copied():
     assert_agree(copied_after_its_call, {"C": [8], "H": [5], "filters": [8]})
 

@@ -269,10 +269,22 @@ def _input_shapes(frame) -> tuple:
             continue
         if isinstance(value, keras.KerasTensor) or keras.ops.is_tensor(value):
             try:
-                shapes.append(tuple(None if d is None else int(d) for d in value.shape))
+                shapes.append(tuple(_dimension(d) for d in value.shape))
             except (TypeError, ValueError):  # a shape of unknown rank
                 continue
     return tuple(shapes)
+
+
+def _dimension(d) -> int | None:
+    """A known size as an int, else None: the batch axis, TensorFlow's unknown
+    dimension, or JAX's symbolic one (``int()`` of it raises
+    ``InconclusiveDimensionOperation``) inside a traced ``call()``."""
+    if d is None:
+        return None
+    try:
+        return int(d)
+    except Exception:  # noqa: BLE001 - a backend's own symbolic-dimension error
+        return None
 
 
 _WRAPPER_HEAD = re.compile(r"^Exception encountered when calling [^\n]*?\.\s*$")

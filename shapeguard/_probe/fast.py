@@ -6,7 +6,9 @@ for the duration of one probe (benchmarks/speed.py measures it).
   but no buffer and no random initial value. Symbolic calls only read shapes,
   and a traced `call()` only captures the handle, so verdicts do not change,
   while the memory a probe needs no longer grows with the layer's width (a
-  4,096-channel convolution allocates nothing).
+  4,096-channel convolution allocates nothing). On JAX, NumPy and the other
+  backends, which have no such variable, the weights are Keras's deferred
+  variables (`deferred_variables`), and TensorFlow is never imported.
 * **Cached signatures.** `Operation.__new__` reads ``inspect.signature`` and
   ``inspect.getfullargspec`` of the layer's ``__init__`` at every
   construction; both are cached per function while a probe runs.
@@ -51,28 +53,23 @@ from .patches import hooked, patched
 
 @functools.lru_cache(maxsize=1)
 def available() -> bool:
-    """Whether the installed Keras has the internals the fast path patches."""
+    """Whether the installed Keras has the internals the fast path patches.
+    TensorFlow is imported only when it is the backend Keras runs on."""
     import keras
+    from keras.src.layers.layer import Layer
+    from keras.src.ops.operation import Operation
 
+    if "__setattr__" not in vars(Layer) or Layer._setattr_hook is not Operation._setattr_hook:
+        return False  # a backend that rewrites attributes as they are set
     if keras.backend.backend() != "tensorflow":
-        # Valueless weights are TensorFlow resource variables: on another
-        # backend every probe takes the plain path (and TensorFlow, which may
-        # not even be installed, is never imported).
-        return False
+        return deferrable()  # weights: Keras's own deferred variables
     try:
         from keras.src.backend.tensorflow import core
         from tensorflow.python.ops.resource_variable_ops import UninitializedVariable  # noqa: F401
     except ImportError:
         return False
-    from keras.src.layers.layer import Layer
-    from keras.src.ops.operation import Operation
-
     method = getattr(core.Variable, "_initialize_with_initializer", None)
-    if method is None:
-        return False
-    if "__setattr__" not in vars(Layer) or Layer._setattr_hook is not Operation._setattr_hook:
-        return False  # a backend that rewrites attributes as they are set
-    return list(inspect.signature(method).parameters) == ["self", "initializer"]
+    return method is not None and list(inspect.signature(method).parameters) == ["self", "initializer"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -107,6 +104,13 @@ def deferred_variables(enabled: bool = True) -> Iterator[bool]:
     if not (enabled and deferrable()):
         yield False
         return
+    with patched(*_deferring()):
+        yield True
+
+
+def _deferring() -> tuple:
+    """The patches that make the backend's variables deferred (`patched`'s
+    ``(owner, name, value)``)."""
     from keras.src import backend
 
     initialize_later = backend.Variable._deferred_initialize
@@ -118,9 +122,8 @@ def deferred_variables(enabled: bool = True) -> Iterator[bool]:
         if self._value is not None:
             initialize_later(self)
 
-    with patched((backend.Variable, "_initialize_with_initializer", _defer),
-                 (backend.Variable, "_deferred_initialize", stay_deferred)):
-        yield True
+    return ((backend.Variable, "_initialize_with_initializer", _defer),
+            (backend.Variable, "_deferred_initialize", stay_deferred))
 
 
 _deferred = threading.local()  # .on: weights made now are Keras's deferred variables (see `deferred_weights`)
@@ -218,14 +221,17 @@ def cheap_keras(enabled: bool = True) -> Iterator[bool]:
     if not (enabled and available()):
         yield False
         return
-    from keras.src.backend.tensorflow import core
+    from keras.src import backend
     from keras.src.layers.preprocessing.normalization import Normalization
 
+    if backend.backend() == "tensorflow":
+        weights = ((backend.Variable, "_initialize_with_initializer", _valueless_initialize),)
+    else:
+        weights = _deferring()  # no resource to hold: a deferred variable is all a symbolic call needs
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with patched((core.Variable, "_initialize_with_initializer", _valueless_initialize),
-                     (Normalization, "finalize_state", _shaped_finalize_state),
+        with patched(*weights, (Normalization, "finalize_state", _shaped_finalize_state),
                      (inspect, "signature", _cached_signature), (inspect, "getfullargspec", _cached_argspec)), \
                 hooked("setattr", _plain_setattr):
             yield True

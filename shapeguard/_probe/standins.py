@@ -28,7 +28,8 @@ Where the stand-in would differ from the real layer, Keras answers instead:
 * any other use of a stand-in that was never called (reading or setting an
   attribute, ``get_config``): the real layer is made then and answers for it;
 * any use of a stand-in after the memo answered a call for it (a second
-  call, a ``keras.Model`` built over it, reading its weights): the probe is
+  call, a ``keras.Model`` built over it on TensorFlow, whose object tracking
+  reads its attributes, reading its weights): the probe is
   abandoned and run again without stand-ins (`StandInUnsupported`; see
   `run.probe`), and that function is not given stand-ins again;
 * a stand-in the block keeps beyond its probe (a module-level cache of
