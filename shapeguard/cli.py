@@ -22,6 +22,7 @@ from ._callee import resolve
 from ._config import project_config
 from ._collect import Target, collect, collect_file, is_file_path, module_name_for, python_files_under, split_target
 from ._expr import parse_condition, split_top_level
+from ._optional_imports import skip_in_this_process
 from ._options import positive_int, positive_seconds
 from ._outcome import DIED, ERROR, INTERNAL, Outcome
 from ._quiet import silenced_native_output
@@ -225,6 +226,7 @@ def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
         import gc
 
         gc.disable()  # while the targets import TensorFlow: see _freeze_imported_objects
+        skip_in_this_process()  # what Keras and TensorFlow import optionally and a check never uses
     try:
         if units is None:
             units = _cache_units(args)
