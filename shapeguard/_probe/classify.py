@@ -31,7 +31,7 @@ from .._usercode import function_name as _function
 from .._usercode import is_user as _is_user
 from . import causes as _causes
 from .declared import DeclaredShapeMismatch, in_keras, in_trace
-from .fast import PLAIN_TYPES
+from .fast import PLAIN_TYPES, config_of
 from .provenance import branches, call_sites
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -212,7 +212,7 @@ def _channels_first(op, frame) -> bool:
 
     def layout(layer):
         try:
-            found = (layer.get_config() or {}).get("data_format")
+            found = (config_of(layer) or {}).get("data_format")
         except Exception:  # noqa: BLE001 - an op or user layer without a usable config
             return None
         return found if found in ("channels_first", "channels_last") else None

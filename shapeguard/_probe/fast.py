@@ -44,6 +44,7 @@ from __future__ import annotations
 import functools
 import gc
 import inspect
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Iterator
@@ -238,3 +239,22 @@ def cheap_keras(enabled: bool = True) -> Iterator[bool]:
     finally:
         if collecting:
             gc.enable()
+
+
+def config_of(layer) -> dict:
+    """``layer.get_config()``, without importing TensorFlow on another backend.
+
+    Keras's serializer asks whether TensorFlow is installed (which imports
+    it: about 3 s and 460 MB) only to test ``isinstance(value,
+    tf.TensorShape)`` and the like. While TensorFlow is not imported no such
+    value exists, so "not available" is the exact answer, given for the
+    duration of this call only."""
+    if "tensorflow" in sys.modules:
+        return layer.get_config()
+    from keras.src.utils import module_utils
+
+    lazy = getattr(module_utils, "tensorflow", None)
+    if lazy is None or vars(lazy).get("_available", True) is not None:
+        return layer.get_config()  # already answered (or another Keras): nothing to spare
+    with patched((lazy, "_available", False)):
+        return layer.get_config()

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from .._usercode import is_user
 from .._usercode import shown as _shown
+from .fast import config_of
 from .patches import hooked
 
 # Config entries worth showing for a layer on a path, in this order.
@@ -181,7 +182,7 @@ def _path(tensor, sites: dict) -> tuple:
 def _step(op, tensor, location: tuple | None = None) -> Step:
     config = {}
     try:
-        config = op.get_config() or {}
+        config = config_of(op) or {}
     except Exception:  # an op or user layer without a usable config
         config = {}
     shown = tuple((k, _plain(config[k])) for k in _SHOWN if k in config and _plain(config[k]) is not None)

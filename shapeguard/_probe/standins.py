@@ -55,7 +55,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Callable, Iterator
 
-from .fast import PLAIN_TYPES, deferred_weights
+from .fast import PLAIN_TYPES, config_of, deferred_weights
 from .patches import KerasCalls, hooked
 
 # Keras layer classes whose symbolic output depends only on their arguments,
@@ -333,7 +333,7 @@ class _StandIn:
                 raise
         spec = _spec(real, args[0], outputs)
         if spec is not None:
-            _remember(_memo, key, (spec, real.get_config(), KerasCalls.noted() - calls))
+            _remember(_memo, key, (spec, config_of(real), KerasCalls.noted() - calls))
         return outputs
 
     def __getattr__(standin, name):
@@ -361,12 +361,12 @@ class _StandIn:
         if state["_standin_answered"] is not None:
             config = state["_standin_answered"][0][1]
         elif state["_standin_real"] is not None:
-            return state["_standin_real"].get_config()
+            return config_of(state["_standin_real"])
         else:
             key = state["_standin_key"]
             config = _configs.get(key)
             if config is None:
-                config = _real(standin, built=False).get_config()
+                config = config_of(_real(standin, built=False))
                 _remember(_configs, key, config)
         return {**config, "name": state["name"]}
 
