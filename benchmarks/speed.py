@@ -94,16 +94,17 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"wall": wall, "peak_mb": peak, "rc": done.returncode, "stdout": done.stdout,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rc": done.returncode, "stdout": done.stdout,
                   "stderr": done.stderr[-4000:]}))
 '''
 
 
 def run_process(command: list[str], cwd: Path = ROOT, env: dict | None = None, ok=(0, 1)) -> dict:
-    """One whole process, run from a fresh wrapper so that its wall time and the
+    """One whole process, run from a fresh wrapper so that its wall time, the
     peak RSS of it and its children (`RUSAGE_CHILDREN`: the largest of them)
-    are its own; exits on an unexpected status."""
+    and their CPU time (the sum) are its own; exits on an unexpected status."""
     done = subprocess.run([sys.executable, "-c", WRAPPER, *command], cwd=cwd, env=env or ENV,
                           capture_output=True, text=True, check=True)
     result = json.loads(done.stdout)
@@ -200,14 +201,14 @@ def per_probe(name: str, fn, space, points, passes: int, chunk: int = 16) -> dic
     run first, untimed): only shapeguard's memo starts empty."""
     import keras
 
-    from shapeguard._probe import session
-    from shapeguard._probe import standins
+    from shapeguard._probe import run, session, standins
 
     keras.config.disable_traceback_filtering()
     for point in points[:2]:  # import and warm both paths; not timed
         plain_probe(fn, space, point)
         shapeguard_probe(fn, space, point)
     standins.clear_memo()  # pass 0 starts, as a new check does, with nothing remembered
+    run.forget_functions()
     sums = {"clear": [0.0] * passes, "plain": [0.0] * passes, "guard": [0.0] * passes}
     per_call = {"clear": [], "plain": []}
     disagreements = 0
@@ -234,7 +235,7 @@ def per_probe(name: str, fn, space, points, passes: int, chunk: int = 16) -> dic
     first, later = sums["guard"][0], (statistics.median(sums["guard"][1:]) if passes > 1 else float("nan"))
     n = len(points)
     print(f"  {name}: {n} points x {passes} passes")
-    for key, label in (("clear", "plain Keras, clear_session() between points"),
+    for key, label in (("clear", "plain Keras, clear_session() (untimed) between points"),
                        ("plain", "plain Keras, no clear_session() (name counters grow)")):
         print(f"    {label:<56} {statistics.median(sums[key]):8.3f} s a pass "
               f"({statistics.median(per_call[key]) * 1000:7.2f} ms a call){'  <- at its best' if key == best else ''}")
@@ -247,7 +248,8 @@ def per_probe(name: str, fn, space, points, passes: int, chunk: int = 16) -> dic
     if passes > 1:
         ratio(f"{name}: later passes, plain at its best / shapeguard", baseline / later)
     ratio(f"{name}: verdict disagreements", disagreements, "== 0")
-    return {"points": n, "passes": passes, "plain_clear_session": sums["clear"], "plain_no_clear_session": sums["plain"],
+    return {"points": n, "passes": passes, "plain_clear_session": sums["clear"],
+            "plain_no_clear_session": sums["plain"],
             "baseline": best, "shapeguard": sums["guard"], "disagreements": disagreements}
 
 
@@ -361,7 +363,7 @@ def run_end_to_end(quick: bool) -> None:
     commands = {
         "import keras": (IMPORT_KERAS, ROOT, ENV),
         "plain script, same calls": ([sys.executable, str(scripts[False])], ROOT, ENV),
-        "plain script, same calls, clear_session()": ([sys.executable, str(scripts[True])], ROOT, ENV),
+        "plain script, same calls, clear_session() before each": ([sys.executable, str(scripts[True])], ROOT, ENV),
         "shapeguard check --no-cache": (shapeguard_cli("check", "-q", "--no-cache", SEED), ROOT, ENV),
     }
     runs = interleaved(commands, 1 if quick else 5)
@@ -371,8 +373,8 @@ def run_end_to_end(quick: bool) -> None:
           f"{len(target['failures'])} failure modes")
     medians = {name: median(values) for name, values in runs.items()}
     for name, value in medians.items():
-        print(f"    {name:<48} {value:7.2f} s")
-    best = min(medians["plain script, same calls"], medians["plain script, same calls, clear_session()"])
+        print(f"    {name:<56} {value:7.2f} s")
+    best = min(medians["plain script, same calls"], medians["plain script, same calls, clear_session() before each"])
     check = medians["shapeguard check --no-cache"]
     ratio("seed check / import keras (whole processes)", check / medians["import keras"])
     ratio("seed check / plain script making the same calls, at its best", check / best)
@@ -437,12 +439,13 @@ def run_repository(quick: bool) -> None:
           "equals cold but for `cached`, every target from the cache")
     walls = {name: median(values) for name, values in runs.items()}
     peaks = {name: median(values, "peak_mb") for name, values in runs.items()}
+    cpus = {name: median(values, "cpu") for name, values in runs.items()}
     for name in runs:
-        print(f"    {name:<14} {walls[name]:7.2f} s   peak RSS {peaks[name]:7.0f} MB")
+        print(f"    {name:<14} {walls[name]:7.2f} s   CPU {cpus[name]:7.2f} s   peak RSS {peaks[name]:7.0f} MB")
     ratio("repository warm check / import keras", walls["warm"] / walls["import keras"], "<= 0.25")
     ratio("repository cold check / import keras", walls["cold"] / walls["import keras"], "<= 1.5")
     ratio("repository cold check peak RSS / import keras's", peaks["cold"] / peaks["import keras"], "<= 1.1")
-    FIGURES["repository"] = {"blocks": count, "seconds": walls, "peak_mb": peaks}
+    FIGURES["repository"] = {"blocks": count, "seconds": walls, "cpu_seconds": cpus, "peak_mb": peaks}
 
 
 # ---------------------------------------------------------------- 4. pytest
@@ -470,12 +473,13 @@ def run_pytest(quick: bool) -> None:
                         if kind.strip(",") in ("passed", "failed"))
             assert items == count, f"pytest {name} ran {items} items, not {count}: {last}"
     walls = {name: median(values) for name, values in runs.items()}
+    cpus = {name: median(values, "cpu") for name, values in runs.items()}
     for name, value in walls.items():
-        print(f"    {name:<6} {value:7.2f} s   ({count} items)")
+        print(f"    {name:<6} {value:7.2f} s   CPU {cpus[name]:7.2f} s   ({count} items)")
     print("  each xdist worker collects (imports) every file and starts Keras itself; the cache folder"
           " (and the stand-ins' memo in it) starts empty for each session")
     ratio("pytest -n 2 / -n 1 wall time", walls["-n 2"] / walls["-n 1"], "<= 0.7")
-    FIGURES["pytest"] = {"blocks": count, "seconds": walls}
+    FIGURES["pytest"] = {"blocks": count, "seconds": walls, "cpu_seconds": cpus}
 
 
 # ---------------------------------------------------------------- 5. backends
@@ -516,7 +520,8 @@ def run_backends(quick: bool) -> None:
     (blocker / "sitecustomize.py").write_text(NO_TENSORFLOW)
     log = blocker / "tensorflow.log"
     command = shapeguard_cli("check", "-q", "--no-cache", "--format", "json", SEED)
-    commands = {backend: (command, ROOT, {**ENV, "KERAS_BACKEND": backend}) for backend in ("tensorflow", "jax", "numpy")}
+    commands = {backend: (command, ROOT, {**ENV, "KERAS_BACKEND": backend})
+                for backend in ("tensorflow", "jax", "numpy")}
     commands["numpy, TensorFlow unimportable"] = (command, ROOT, {
         **ENV, "KERAS_BACKEND": "numpy", "SHAPEGUARD_BENCH_TF_LOG": str(log),
         "PYTHONPATH": os.pathsep.join((str(blocker), ENV["PYTHONPATH"]))})
@@ -535,8 +540,8 @@ def run_backends(quick: bool) -> None:
     if not same:
         for name, values in modes.items():
             print(f"    {name}: {values[0]}")
-    ratio("seed check, NumPy without TensorFlow / TensorFlow", walls["numpy, TensorFlow unimportable"] / walls["tensorflow"],
-          "<= 0.6")
+    ratio("seed check, NumPy without TensorFlow / TensorFlow",
+          walls["numpy, TensorFlow unimportable"] / walls["tensorflow"], "<= 0.6")
     ratio("backends whose failure modes differ from TensorFlow's",
           sum(any(found != reference for found in values) for values in modes.values()), "== 0")
     FIGURES["backends"] = {"seconds": walls, "agree": same, "modes": {k: v[0] for k, v in modes.items()}}
