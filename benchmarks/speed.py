@@ -641,16 +641,24 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"shapeguard speed, {machine()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
           f"{' (quick)' if args.quick else ''}")
+    loads = {"start": os.getloadavg()}
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in loads['start'])} (a quiet machine is near 0)")
     for name, run in SECTIONS.items():
         if not args.only or name in args.only:
             run(args.quick)
+            loads[name] = os.getloadavg()
+    # Other processes on the machine make whole-process figures and -n 2 meaningless: say how busy it was.
+    print(f"load average after each section: "
+          f"{', '.join(f'{name} {values[0]:.2f}' for name, values in loads.items() if name != 'start')}")
 
     width = max((len(r.what) for r in RATIOS), default=10)
-    print(f"\n{'ratio':<{width}}  {'value':>8}  {'target':<8}  verdict")
+    if RATIOS:
+        print(f"\n{'ratio':<{width}}  {'value':>8}  {'target':<8}  verdict")
     for r in RATIOS:
         print(f"{r.what:<{width}}  {r.value:8.3g}  {r.target:<8}  {r.verdict}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine(), "quick": args.quick, "figures": FIGURES,
+        Path(args.json).write_text(json.dumps({"machine": machine(), "quick": args.quick, "load_average": loads,
+                                               "figures": FIGURES,
                                                "ratios": [{**asdict(r), "verdict": r.verdict} for r in RATIOS]},
                                               indent=2, default=str))
 
