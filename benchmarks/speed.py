@@ -35,10 +35,11 @@ from __future__ import annotations
 
 import argparse
 import ast
-import itertools
+import atexit
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -130,6 +131,13 @@ def median(runs: list[dict], key: str = "wall") -> float:
 
 
 IMPORT_KERAS = [sys.executable, "-c", "import keras"]
+
+
+def scratch(prefix: str) -> Path:
+    """A temporary folder, removed when the run ends."""
+    path = Path(tempfile.mkdtemp(prefix=f"shapeguard-{prefix}-"))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def shapeguard_cli(*args: str) -> list[str]:
@@ -354,10 +362,10 @@ def run_end_to_end(quick: bool) -> None:
         print(f"  note: the check was {target['mode']} with {target['skipped']} skipped: the script's calls "
               "are every combination of its space, more than it searched")
     path, function = SEED.split(":")
-    scratch = Path(tempfile.mkdtemp(prefix="shapeguard-bench-"))
+    folder = scratch("same-calls")
     scripts = {}
     for clear in (False, True):
-        script = scratch / f"same_calls{'_clear' if clear else ''}.py"
+        script = folder / f"same_calls{'_clear' if clear else ''}.py"
         script.write_text(same_calls_script(ROOT / path, function, target["space"], target["templates"], clear))
         scripts[clear] = script
     commands = {
@@ -388,14 +396,14 @@ def write_repository(quick: bool) -> tuple[Path, int]:
     sys.path.insert(0, str(BENCH))
     import blocks_repo
 
-    scratch = Path(tempfile.mkdtemp(prefix="shapeguard-repo-"))
-    folder = blocks_repo.write(scratch)
+    root = scratch("repo")
+    folder = blocks_repo.write(root)
     if quick:
         for path in sorted(folder.glob("*.py")):
             if not path.stem.endswith("_0"):
                 path.unlink()
-    (scratch / "pytest.ini").write_text("[pytest]\n")  # rootdir here, no outer configuration
-    return scratch, len(list(folder.glob("*.py")))
+    (root / "pytest.ini").write_text("[pytest]\n")  # rootdir here, no outer configuration
+    return root, len(list(folder.glob("*.py")))
 
 
 def without_cached(value):
@@ -412,18 +420,18 @@ def run_repository(quick: bool) -> None:
     it); warm: the same folder right after, nothing changed, so every target
     must come from the cache and the JSON must equal the cold one but for
     ``cached``."""
-    scratch, count = write_repository(quick)
+    root, count = write_repository(quick)
     print(f"3. repository: `shapeguard check blocks/` on {count} blocks"
           f"{' (quick: one per family, not the 60)' if quick else ''} (whole processes, interleaved; medians)")
     caches = []
 
     def cold():
-        caches.append(tempfile.mkdtemp(prefix="shapeguard-cache-"))
-        return (shapeguard_cli("check", "-q", "--format", "json", "blocks"), scratch,
+        caches.append(str(scratch("cache")))
+        return (shapeguard_cli("check", "-q", "--format", "json", "blocks"), root,
                 {**ENV, "SHAPEGUARD_CACHE_DIR": caches[-1]})
 
     def warm():
-        return (shapeguard_cli("check", "-q", "--format", "json", "blocks"), scratch,
+        return (shapeguard_cli("check", "-q", "--format", "json", "blocks"), root,
                 {**ENV, "SHAPEGUARD_CACHE_DIR": caches[-1]})
 
     runs = interleaved({"import keras": (IMPORT_KERAS, ROOT, ENV), "cold": cold, "warm": warm}, 1 if quick else 3)
@@ -453,14 +461,14 @@ def run_repository(quick: bool) -> None:
 def run_pytest(quick: bool) -> None:
     """Section 4. Each session starts from an empty cache folder and without the
     example database, so both do the same work."""
-    scratch, count = write_repository(quick)
+    root, count = write_repository(quick)
     print(f"4. pytest --shapeguard blocks/ on {count} blocks, -n 1 against -n 2 (whole processes, interleaved)")
 
     def session(*workers):
         def spec():
             command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--shapeguard",
                        "--shapeguard-no-database", *workers, "blocks"]
-            return command, scratch, {**ENV, "SHAPEGUARD_CACHE_DIR": tempfile.mkdtemp(prefix="shapeguard-cache-")}
+            return command, root, {**ENV, "SHAPEGUARD_CACHE_DIR": str(scratch("cache"))}
         return spec
 
     # without xdist too, to show what its workers cost: not a target
@@ -516,7 +524,7 @@ def run_backends(quick: bool) -> None:
     that raises ModuleNotFoundError for `tensorflow`, and each process logs at
     exit whether `tensorflow` was in `sys.modules`."""
     print("5. backends: the seed example's check, --no-cache (whole processes, interleaved; medians)")
-    blocker = Path(tempfile.mkdtemp(prefix="shapeguard-notf-"))
+    blocker = scratch("no-tensorflow")
     (blocker / "sitecustomize.py").write_text(NO_TENSORFLOW)
     log = blocker / "tensorflow.log"
     command = shapeguard_cli("check", "-q", "--no-cache", "--format", "json", SEED)
