@@ -374,7 +374,7 @@ def run_end_to_end(quick: bool) -> None:
         "plain script, same calls, clear_session() before each": ([sys.executable, str(scripts[True])], ROOT, ENV),
         "shapeguard check --no-cache": (shapeguard_cli("check", "-q", "--no-cache", SEED), ROOT, ENV),
     }
-    runs = interleaved(commands, 1 if quick else 5)
+    runs = interleaved(commands, 1 if quick else 3)
     calls = runs["plain script, same calls"][0]["stdout"].split()
     print(f"  the plain scripts call the block {calls[0]} times ({calls[1]} raise); the check searched "
           f"{target['probes']} combinations, then shrank, explained and confirmed its "
@@ -434,7 +434,7 @@ def run_repository(quick: bool) -> None:
         return (shapeguard_cli("check", "-q", "--format", "json", "blocks"), root,
                 {**ENV, "SHAPEGUARD_CACHE_DIR": caches[-1]})
 
-    runs = interleaved({"import keras": (IMPORT_KERAS, ROOT, ENV), "cold": cold, "warm": warm}, 1 if quick else 3)
+    runs = interleaved({"import keras": (IMPORT_KERAS, ROOT, ENV), "cold": cold, "warm": warm}, 1 if quick else 2)
     for cold_run, warm_run in zip(runs["cold"], runs["warm"]):
         first, again = json.loads(cold_run["stdout"]), json.loads(warm_run["stdout"])
         summary = first["summary"]
@@ -471,9 +471,10 @@ def run_pytest(quick: bool) -> None:
             return command, root, {**ENV, "SHAPEGUARD_CACHE_DIR": str(scratch("cache"))}
         return spec
 
-    # without xdist too, to show what its workers cost: not a target
-    runs = interleaved({"no -n": session(), "-n 1": session("-n", "1"), "-n 2": session("-n", "2")},
-                       1 if quick else 3)
+    # Without xdist too, to show what its workers cost (not a target), on the quick run only: a
+    # 60-block session takes minutes, so the full run times -n 1 and -n 2 once each.
+    sessions = {"no -n": session()} if quick else {}
+    runs = interleaved({**sessions, "-n 1": session("-n", "1"), "-n 2": session("-n", "2")}, 1)
     for name, values in runs.items():
         for run in values:
             last = run["stdout"].strip().splitlines()[-1]
