@@ -31,6 +31,8 @@ def cache_on(tmp_path, monkeypatch, fresh_standins):
     from shapeguard._probe import memo_file
 
     memo_file._seen.update(path=None, stat=None, generation=None)
+    memo_file._saving.update(last=None, took=0.0)
+    memo_file._last_read.update(path=None, stat=None, tables={})
     return tmp_path / "cache"
 
 
@@ -57,10 +59,12 @@ def checked(fn, asked: list):
 
 
 def new_process():
-    """What a new process starts with: no answer in memory."""
-    from shapeguard._probe import run, standins
+    """What a new process starts with: no answer in memory, nothing saved yet."""
+    from shapeguard._probe import memo_file, run, standins
 
     standins.clear_memo(), run.forget_functions()
+    memo_file._saving.update(last=None, took=0.0)
+    memo_file._last_read.update(path=None, stat=None, tables={})
 
 
 def test_a_new_process_starts_from_the_answers_earlier_checks_got(cache_on):

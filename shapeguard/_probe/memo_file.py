@@ -18,7 +18,11 @@ all Keras's own (patched by the user's code) are neither kept nor read.
 
 `load` merges the file into the tables when it changed since this process
 read it; `save` merges what this process learned into what is on disk and
-writes it atomically (a temporary file, then ``os.replace``). Two processes
+writes it atomically. A check ends with `save_soon`, which saves at once
+unless this process saved so recently that saving again would take more than
+a sixth of its time (a folder of blocks is one check per block: rewriting a
+full file after each made a 60-block check four times slower); what is left
+is saved at the next check's end or when the process exits. `save` writes (a temporary file, then ``os.replace``). Two processes
 saving at once may lose each other's newest answers, never corrupt the file;
 an answer lost is asked of Keras again. Both do nothing when the cache is
 off (`shapeguard._cachedir.enabled`), and never raise.
@@ -26,6 +30,7 @@ off (`shapeguard._cachedir.enabled`), and never raise.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import functools
 import gzip
@@ -33,6 +38,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 
 from .. import _cachedir, _depends
 from . import standins
@@ -41,6 +47,9 @@ FOLDER = "memo"
 SCHEMA = 1
 MAX_KEPT = 4096  # answers kept on disk in each table: the newest (a few MiB before compression)
 _seen: dict = {"path": None, "stat": None, "generation": None}  # the file as this process last read it
+SAVE_EVERY = 5.0  # times the last save's duration, at least, between two saves of one process
+_saving: dict = {"last": None, "took": 0.0, "at_exit": False}  # this process's saves (`save_soon`)
+_last_read: dict = {"path": None, "stat": None, "tables": {}}  # the file's raw tables, as last read or written
 
 
 class _Unportable(Exception):
@@ -54,19 +63,41 @@ def load() -> None:
         return
     try:
         path = _path()
-        stat = os.stat(path)
+        mark = _mark(path)
     except (OSError, ValueError):
         return
-    mark = (stat.st_mtime_ns, stat.st_size)
     if _seen["path"] == path and _seen["stat"] == mark and _seen["generation"] == standins.generation[0]:
         return
     _seen.update(path=path, stat=mark, generation=standins.generation[0])
-    for name, entries in _read(path).items():
+    raw = _read(path, mark)
+    kept: dict = {}
+    for name, entries in raw.items():
         table = standins.tables()[name]
-        for key, value in _decoded(entries):
+        for key, value in _decoded(entries, kept):
             if len(table) >= standins._MEMO_SIZE:
                 break
             table.setdefault(key, value)
+
+
+def _mark(path: str) -> tuple:
+    """What tells one version of the file from another (``OSError`` when
+    there is none)."""
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
+def save_soon() -> None:
+    """`save` now, or, when the last save of this process was less than
+    `SAVE_EVERY` times its own duration ago, at the end of a later check or
+    at the process's exit (whichever comes first)."""
+    now = time.monotonic()
+    last = _saving["last"]
+    if last is None or now - last >= SAVE_EVERY * _saving["took"]:
+        save()
+        _saving["last"], _saving["took"] = time.monotonic(), time.monotonic() - now
+    elif not _saving["at_exit"]:
+        _saving["at_exit"] = True
+        atexit.register(save)
 
 
 def save() -> None:
@@ -79,35 +110,49 @@ def save() -> None:
         path = _path()
     except (OSError, ValueError):
         return
+    try:
+        before = _mark(path)
+    except OSError:
+        before = None
+    merged = _read(path, before)  # what another process saved since is kept too
     names = {id(table): name for name, table in standins.tables().items()}
-    merged = _read(path)
+    kept: dict = {}
     for table, key in fresh:
         value = table.get(key)
-        if value is None or not _kept_class(key):
+        if value is None or not _kept_class(key, kept):
             continue
         try:
-            entry = (_encode(key), _encode(value))
+            entry = [_encode(key), _encode(value)]
         except _Unportable:
             continue
-        merged.setdefault(names[id(table)], {})[_text(entry[0])] = entry[1]
-    data = {"schema": SCHEMA}
+        entries = merged.setdefault(names[id(table)], {})
+        text = _text(entry[0])
+        entries.pop(text, None)  # the newest last, so that the oldest go first when there are too many
+        entries[text] = entry
     for name, entries in merged.items():
-        items = list(entries.items())[-MAX_KEPT:]  # the newest, when there are too many
-        data[name] = [[json.loads(k), v] for k, v in items]
+        while len(entries) > MAX_KEPT:
+            del entries[next(iter(entries))]
+    data = {"schema": SCHEMA, **{name: list(entries.values()) for name, entries in merged.items()}}
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
         try:
+            text = json.dumps(data, separators=(",", ":"))  # one call: json.dump's chunks are pure Python
             with os.fdopen(handle, "wb") as raw, gzip.open(raw, "wt", compresslevel=1) as file:
-                json.dump(data, file, separators=(",", ":"))
+                file.write(text)
             os.replace(temporary, path)
+            after = _mark(path)
         except BaseException:
-            os.unlink(temporary)
+            if os.path.exists(temporary):
+                os.unlink(temporary)
             raise
     except OSError:
         return
+    _last_read.update(path=path, stat=after, tables=merged)
     if _seen["path"] == path and _seen["generation"] == standins.generation[0]:
-        _seen["stat"] = None  # read again next time: other processes' answers came in with it
+        # Nothing new to read when the file was as this process last read it: what it holds now
+        # is that and this process's own answers. Otherwise others' answers came in: read again.
+        _seen["stat"] = after if _seen["stat"] == before else None
 
 
 def _path() -> str:
@@ -119,12 +164,18 @@ def _environment_digest() -> str:
     return hashlib.sha256(json.dumps(_depends.environment(), sort_keys=True, default=repr).encode()).hexdigest()[:32]
 
 
-def _read(path: str) -> dict:
-    """The file's tables as ``{name: {key as JSON text: encoded value}}``;
-    empty when the file is missing, foreign or corrupt."""
+def _read(path: str, mark: tuple | None) -> dict:
+    """The file's tables as ``{name: {key as JSON text: [encoded key,
+    encoded value]}}``, oldest first; empty when the file is missing,
+    foreign or corrupt. The version this process last read or wrote
+    (``mark``) is not read again."""
+    if mark is None:
+        return {}
+    if _last_read["path"] == path and _last_read["stat"] == mark:
+        return {name: dict(entries) for name, entries in _last_read["tables"].items()}
     try:
         with gzip.open(path, "rt") as file:
-            data = json.load(file)
+            data = json.loads(file.read())
     except (OSError, ValueError, EOFError):
         return {}
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
@@ -133,33 +184,39 @@ def _read(path: str) -> dict:
     for name in ("memo", "initialised", "configs"):
         entries = data.get(name)
         if isinstance(entries, list):
-            tables[name] = {_text(e[0]): e[1] for e in entries if isinstance(e, list) and len(e) == 2}
-    return tables
+            tables[name] = {_text(e[0]): e for e in entries if isinstance(e, list) and len(e) == 2}
+    _last_read.update(path=path, stat=mark, tables=tables)
+    return {name: dict(entries) for name, entries in tables.items()}
 
 
 def _text(encoded) -> str:
     return json.dumps(encoded, separators=(",", ":"))
 
 
-def _decoded(entries: dict):
+def _decoded(entries: dict, kept: dict):
     """The decoded ``(key, value)`` pairs of a table `_read` returned, but
     those that do not decode or whose class is not `_kept_class`."""
-    for key_text, value in entries.items():
+    for key, value in entries.values():
         try:
-            key, value = _decode(json.loads(key_text)), _decode(value)
+            key, value = _decode(key), _decode(value)
         except (_Unportable, ValueError, TypeError, KeyError, IndexError):
             continue
-        if _kept_class(key):
+        if _kept_class(key, kept):
             yield key, value
 
 
-def _kept_class(key) -> bool:
+def _kept_class(key, kept: dict) -> bool:
     """Whether an entry's layer class (the first item of its key, or of its
-    key's first item) is one whose answers may be kept."""
+    key's first item) is one whose answers may be kept; ``kept`` holds the
+    classes already judged in this load or save."""
     cls = key[0]
     if isinstance(cls, tuple):
         cls = cls[0]
-    return isinstance(cls, type) and _pristine(cls)
+    if not isinstance(cls, type):
+        return False
+    if cls not in kept:
+        kept[cls] = _pristine(cls)
+    return kept[cls]
 
 
 def _pristine(cls: type) -> bool:

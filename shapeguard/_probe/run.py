@@ -89,7 +89,7 @@ def session() -> Iterator[None]:
     """A context to run many probes in (a check): Keras's special methods are
     wrapped once for all of them (`patches.installed`) instead of once per
     probe, and the outermost session starts from the stand-ins' answers kept
-    on disk and adds its own when it ends (`memo_file`)."""
+    on disk and adds its own when it ends (`memo_file.save_soon`)."""
     with patches.installed() if patches.available() else nullcontext():
         if _sessions[0]:
             _sessions[0] += 1
@@ -104,7 +104,7 @@ def session() -> Iterator[None]:
             yield
         finally:
             _sessions[0] = 0
-            memo_file.save()
+            memo_file.save_soon()
 
 
 _sessions = [0]  # how deep the sessions open now are
