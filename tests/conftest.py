@@ -150,16 +150,8 @@ def fresh_standins():
     standins.clear_memo(), run.forget_functions()
 
 
-# Modules of long tests (whole pytest or CLI sessions in subprocesses), run first: pytest-xdist
-# hands out tests in collection order, and a long test picked up last keeps one worker busy
-# while the other has finished.
-LONG_FIRST = ("test_golden.py", "test_pytest_plugin.py", "test_cache.py", "test_fast_lane.py",
-              "test_zero_config.py", "test_discovery.py")
-
-
 def pytest_collection_modifyitems(config, items):
-    """Long modules first (`LONG_FIRST`); tests marked slow run only with ``--slow``."""
-    items.sort(key=lambda item: item.path.name not in LONG_FIRST)  # stable: the order within stays
+    """Tests marked slow run only with ``--slow``."""
     if config.getoption("--slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --slow")
