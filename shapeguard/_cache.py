@@ -47,7 +47,7 @@ from . import _cachedir, _depends
 SCHEMA = 1  # raised whenever what an entry holds changes
 MAX_ENTRIES = 4_096
 MAX_BYTES = 256 * 2**20
-FOLDER = "results"
+FOLDER = _cachedir.RESULTS
 
 # Causes and error types of a report that a run with the same key need not make again.
 _NOT_REPEATABLE_ERRORS = frozenset({"Timeout", "Died", "Forked", "InternalError"})
@@ -265,17 +265,32 @@ def prune(max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
             _unlink(path)
 
 
-def clear() -> tuple[int, str]:
-    """Delete every entry, the memo and anything else in the cache folder;
-    returns how many files were removed and the folder."""
-    import shutil
-
+def clear() -> tuple[int, list[str], str]:
+    """Delete the result entries and the memo (`_cachedir.RESULTS`,
+    `_cachedir.MEMO`), and the cache folder itself when nothing else is in
+    it: a folder ``SHAPEGUARD_CACHE_DIR`` names may hold the user's own
+    files, which are never touched. Returns how many files were removed,
+    those that could not be (with why), and the folder."""
     folder = _cachedir.directory()
-    count = 0
-    for _, _, files in os.walk(folder):
-        count += len(files)
-    shutil.rmtree(folder, ignore_errors=True)
-    return count, folder
+    removed, failed = 0, []
+    for name in (_cachedir.RESULTS, _cachedir.MEMO):
+        for root, dirs, files in os.walk(os.path.join(folder, name), topdown=False):
+            for file in files:
+                path = os.path.join(root, file)
+                try:
+                    os.unlink(path)
+                    removed += 1
+                except OSError as exc:
+                    failed.append(f"{path}: {exc.strerror or exc}")
+            try:
+                os.rmdir(root)
+            except OSError:
+                pass  # not empty: a file above could not be removed
+    try:
+        os.rmdir(folder)  # only when empty
+    except OSError:
+        pass
+    return removed, failed, folder
 
 
 def _listdir(folder: str) -> list[str]:

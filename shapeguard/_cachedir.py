@@ -19,6 +19,7 @@ import os
 
 ENV_DIR = "SHAPEGUARD_CACHE_DIR"
 ENV_OFF = "SHAPEGUARD_NO_CACHE"
+RESULTS, MEMO = "results", "memo"  # the folders shapeguard writes in it, and the only ones it deletes
 
 
 def directory(*parts: str) -> str:

@@ -361,8 +361,9 @@ def missing_backend(exc: ModuleNotFoundError) -> str | None:
         return None
     where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "keras.json"
     extra = "jax" if backend == "numpy" else backend
+    others = ", ".join(f"[{e}]" for e in ("tensorflow", "jax", "torch") if e != extra)
     return (f"Keras is configured for the {backend} backend ({where}), but {top} is not installed; install a "
-            f"backend with pip install \"shapeguard-keras[{extra}]\" (or [tensorflow], [jax], [torch]), or "
+            f"backend with pip install \"shapeguard-keras[{extra}]\" (or {others}), or "
             "set KERAS_BACKEND to one that is installed.")
 
 

@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "keras.json): an unchanged target is answered without importing Keras.",
     )
     cache.add_argument("action", choices=("clear", "dir"),
-                       help="clear: delete everything in the cache folder; dir: print where it is")
+                       help="clear: delete shapeguard's results and memo in the cache folder; dir: print where it is")
     return parser
 
 
@@ -166,7 +166,11 @@ def run_cache(args: argparse.Namespace) -> int:
     if args.action == "dir":
         print(_cachedir.directory())
         return EXIT_PASSED
-    removed, folder = _cache.clear()
+    removed, failed, folder = _cache.clear()
+    if failed:
+        print(f"shapeguard: could not clear {folder}: {len(failed)} file{'s' * (len(failed) != 1)} not removed "
+              f"({failed[0]}); {removed} removed.", file=sys.stderr)
+        return EXIT_USAGE
     print(f"shapeguard: cleared {folder} ({removed} file{'s' * (removed != 1)} removed).")
     return EXIT_PASSED
 

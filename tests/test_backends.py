@@ -149,7 +149,7 @@ def test_a_backend_that_is_not_installed_is_one_sentence_naming_the_extras():
     assert done.stderr.strip() == (
         "shapeguard: cannot import examples/resnext_block.py: Keras is configured for the torch backend "
         "(KERAS_BACKEND), but torch is not installed; install a backend with pip install "
-        "\"shapeguard-keras[torch]\" (or [tensorflow], [jax], [torch]), or set KERAS_BACKEND to one that is installed."
+        "\"shapeguard-keras[torch]\" (or [tensorflow], [jax]), or set KERAS_BACKEND to one that is installed."
     )
 
 

@@ -43,7 +43,7 @@ import time
 from .. import _cachedir, _depends
 from . import standins
 
-FOLDER = "memo"
+FOLDER = _cachedir.MEMO
 SCHEMA = 1
 MAX_KEPT = 4096  # answers kept on disk in each table: the newest (a few MiB before compression)
 _seen: dict = {"path": None, "stat": None, "generation": None}  # the file as this process last read it
