@@ -34,6 +34,11 @@ _LAZY = {
 }
 
 
+def __dir__() -> list[str]:
+    """The public names (for ``dir()`` and completion), though most load lazily."""
+    return sorted(set(__all__) | {"__version__"})
+
+
 def __getattr__(name):
     if name in _LAZY:
         import importlib
