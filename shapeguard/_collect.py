@@ -342,7 +342,20 @@ def _import(name: str, shown: str, load: Callable[[], types.ModuleType] | None =
         where = f"{_shown_path(exc.filename)}:{exc.lineno}" if exc.filename else shown
         raise TargetError(f"cannot import {shown}: {type(exc).__name__} at {where}: {exc.msg}") from None
     except (Exception, SystemExit) as exc:
-        raise TargetError(f"cannot import {shown}: {one_line(exc)}") from None
+        unknown = unknown_backend(exc)
+        raise TargetError(f"cannot import {shown}: {unknown or one_line(exc)}") from None
+
+
+def unknown_backend(exc: BaseException) -> str | None:
+    """The sentence for a backend name Keras does not have (its own
+    ``ValueError: Unable to import backend : NAME``), else None."""
+    message = str(exc)
+    if not (isinstance(exc, ValueError) and message.startswith("Unable to import backend")):
+        return None
+    name = message.partition(":")[2].strip()
+    where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "keras.json"
+    known = ", ".join(_BACKEND_PACKAGES)
+    return f"Keras has no backend {name!r} ({where}); set it to one of {known}."
 
 
 # The package each Keras backend imports (Keras's numpy backend computes with jax too).

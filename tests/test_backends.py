@@ -153,6 +153,17 @@ def test_a_backend_that_is_not_installed_is_one_sentence_naming_the_extras():
     )
 
 
+def test_a_backend_keras_does_not_have_is_one_sentence_naming_the_ones_it_has():
+    env = {**child_env(), "KERAS_BACKEND": "nonsense"}
+    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "examples/resnext_block.py:block"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == (
+        "shapeguard: cannot import examples/resnext_block.py: Keras has no backend 'nonsense' (KERAS_BACKEND); "
+        "set it to one of tensorflow, jax, torch, numpy, openvino."
+    )
+
+
 def test_a_block_calling_tensorflow_on_another_backend_gets_plain_keras_error(tmp_path):
     """``tf.nn.relu`` on a KerasTensor of the NumPy backend: the block's own
     error (exit 3), the ValueError plain Keras raises there, at its line."""
