@@ -274,7 +274,7 @@ def clear() -> tuple[int, list[str], str]:
     folder = _cachedir.directory()
     removed, failed = 0, []
     for name in (_cachedir.RESULTS, _cachedir.MEMO):
-        for root, dirs, files in os.walk(os.path.join(folder, name), topdown=False):
+        for root, _, files in os.walk(os.path.join(folder, name), topdown=False):
             for file in files:
                 path = os.path.join(root, file)
                 try:

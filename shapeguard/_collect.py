@@ -353,9 +353,14 @@ def unknown_backend(exc: BaseException) -> str | None:
     if not (isinstance(exc, ValueError) and message.startswith("Unable to import backend")):
         return None
     name = message.partition(":")[2].strip()
-    where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "keras.json"
+    where = _where_configured()
     known = ", ".join(_BACKEND_PACKAGES)
     return f"Keras has no backend {name!r} ({where}); set it to one of {known}."
+
+
+def _where_configured() -> str:
+    """Where Keras read its backend from, as a sentence names it."""
+    return "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "keras.json"
 
 
 # The package each Keras backend imports (Keras's numpy backend computes with jax too).
@@ -372,7 +377,7 @@ def missing_backend(exc: ModuleNotFoundError) -> str | None:
     backend = keras_config().get("backend")
     if top not in _BACKEND_PACKAGES.get(backend, ()):
         return None
-    where = "KERAS_BACKEND" if os.environ.get("KERAS_BACKEND") else "keras.json"
+    where = _where_configured()
     extra = "jax" if backend == "numpy" else backend
     others = ", ".join(f"[{e}]" for e in ("tensorflow", "jax", "torch") if e != extra)
     return (f"Keras is configured for the {backend} backend ({where}), but {top} is not installed; install a "

@@ -22,7 +22,8 @@ writes it atomically. A check ends with `save_soon`, which saves at once
 unless this process saved so recently that saving again would take more than
 a sixth of its time (a folder of blocks is one check per block: rewriting a
 full file after each made a 60-block check four times slower); what is left
-is saved at the next check's end or when the process exits. `save` writes (a temporary file, then ``os.replace``). Two processes
+is saved at the next check's end or when the process exits. `save` writes
+through a temporary file and ``os.replace``. Two processes
 saving at once may lose each other's newest answers, never corrupt the file;
 an answer lost is asked of Keras again. Both do nothing when the cache is
 off (`shapeguard._cachedir.enabled`), and never raise.
@@ -94,7 +95,8 @@ def save_soon() -> None:
     last = _saving["last"]
     if last is None or now - last >= SAVE_EVERY * _saving["took"]:
         save()
-        _saving["last"], _saving["took"] = time.monotonic(), time.monotonic() - now
+        _saving["last"] = end = time.monotonic()
+        _saving["took"] = end - now
     elif not _saving["at_exit"]:
         _saving["at_exit"] = True
         atexit.register(save)
@@ -141,11 +143,10 @@ def save() -> None:
             with os.fdopen(handle, "wb") as raw, gzip.open(raw, "wt", compresslevel=1) as file:
                 file.write(text)
             os.replace(temporary, path)
-            after = _mark(path)
         except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+            os.unlink(temporary)
             raise
+        after = _mark(path)
     except OSError:
         return
     _last_read.update(path=path, stat=after, tables=merged)
