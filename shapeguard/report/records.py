@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._usercode import relative_path, source_line
+from .._usercode import shown, source_line
 from ..errors import ShapeCheckFailed
 from .html import render_html
 from .json import chain_list, location_dict, reports_to_json
@@ -23,7 +23,8 @@ class Location:
     line: int
 
     def shown(self) -> str:
-        return f"{relative_path(self.file)}:{self.line}"
+        """``blocks.py:12``, or ``Cell In[3], line 5`` in a notebook (`_usercode.shown`)."""
+        return shown((self.file, self.line))
 
     def source(self) -> str:
         return source_line(self.file, self.line).strip()
