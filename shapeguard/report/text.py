@@ -25,11 +25,18 @@ def render(reports, call_lines: bool = False, scope: Scope | None = None) -> str
     `found_summary` when blocks were found in a bare module, file or folder
     (``scope``), else the `summary` line when there are several reports."""
     parts = [report.render(call_lines) for report in reports]
-    if scope is not None and scope.discovered and tally(reports, scope)["found"]:
-        parts.append("\n".join(found_summary(reports, scope)))
-    elif len(reports) > 1:
-        parts.append(summary(reports))
+    end = closing(reports, scope)
+    if end:
+        parts.append("\n".join(end))
     return "".join(part + "\n\n" for part in parts[:-1]) + (parts[-1] + "\n" if parts else "")
+
+
+def closing(reports, scope: Scope | None = None) -> list[str]:
+    """The lines after the reports: `found_summary` when blocks were found in a
+    bare module, file or folder, the `summary` line for several reports, else none."""
+    if scope is not None and scope.discovered and tally(reports, scope)["found"]:
+        return found_summary(reports, scope)
+    return [summary(reports)] if len(reports) > 1 else []
 
 
 def render_text(report, call_lines: bool = False) -> str:
@@ -251,12 +258,9 @@ def _wrap_path(text: str) -> list[str]:
 def report_lines(report) -> list[str]:
     """Size summaries, the grid and the warnings, after the failures."""
     lines = []
-    summary = getattr(report, "axis_summary", None) or {}
-    # An axis at which no probe was judged (every one was the block's own error) has nothing to say.
-    shown = {name: entry for name, entry in summary.items()
-             if not entry.get("inert") and (entry.get("passing") or entry.get("failing") or entry.get("depends"))}
-    if shown:
-        lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in shown.items()]
+    found = sizes(report)
+    if found:
+        lines += ["", "  sizes:"] + [f"    {name}: {text}" for name, text in found]
     g = getattr(report, "grid", None)
     if g and (report.failures or report.errors):
         lines += ["", f"  grid ({g['rows']} down, {g['columns']} across):"]
@@ -272,6 +276,14 @@ def report_lines(report) -> list[str]:
         lines.append(f"      example: {show_example(w.example)}")
         lines.append(f"      reproduce: {w.call}")
     return lines
+
+
+def sizes(report) -> list[tuple[str, str]]:
+    """``(axis, "passes at 16, 32; fails at 7")`` for each size axis with something to say."""
+    summary = getattr(report, "axis_summary", None) or {}
+    # An axis at which no probe was judged (every one was the block's own error) has nothing to say.
+    return [(name, entry["text"]) for name, entry in summary.items()
+            if not entry.get("inert") and (entry.get("passing") or entry.get("failing") or entry.get("depends"))]
 
 
 def grid_lines(g: dict) -> list[str]:
