@@ -119,7 +119,7 @@ def test_the_notebook_shows_a_header_a_row_per_mode_and_the_rest_folded():
     report = every_kind()
     page = report._repr_html_()
     assert "<pre>" not in page  # not the terminal's text
-    assert seen(page).startswith("FAIL blocks.py:block: FAIL, 3 failure modes (all 4 combinations probed)")
+    assert seen(page).startswith("FAIL blocks.py:block: 3 failure modes (all 4 combinations probed)")
     rows = len(report.failures) + len(report.errors) + len(report.warnings)
     assert page.count("<tr class='sg-mode'>") == rows and page.count("<details>") == rows
     first = page.split("<tr class='sg-mode'>")[1].split("</tr>")[0]

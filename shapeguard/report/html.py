@@ -65,10 +65,13 @@ def render_html_all(reports, call_lines: bool = False, scope=None) -> str:
 
 
 def _report(report, call_lines: bool = False) -> str:
-    status = "pass" if report.status == "pass" else "fail" if report.status == "fail" else "error"
-    badge = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}[status]
-    parts = [f"<div class='sg-head sg-{status}'><span class='sg-status'>{badge}</span> "
-             f"<code>{escape(report.target)}</code>: {escape(verdict(report))} ({escape(how_checked(report))})</div>"]
+    said = verdict(report)  # "FAIL, 2 failure modes": its first word goes in the badge
+    badge, _, counts = said.partition(", ")
+    if report.status == "pass":
+        badge, counts = "PASS", "" if said == "OK" else said
+    title = f"<code>{escape(report.target)}</code>" + (f": {escape(counts)}" if counts else "")
+    parts = [f"<div class='sg-head sg-{report.status}'><span class='sg-status'>{escape(badge)}</span> "
+             f"{title} ({escape(how_checked(report))})</div>"]
     shown = facts(report)
     head = [(label, text) for label, text, _ in shown if label in _HEAD]
     rest = [(label, escape(text)) for label, text, _ in shown if label not in _HEAD]
