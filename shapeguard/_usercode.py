@@ -192,5 +192,25 @@ def source_line(file: str, line: int) -> str:
 
 
 def shown(location: tuple) -> str:
-    """``blocks.py:12`` for ``(file, line)``."""
+    """``blocks.py:12`` for ``(file, line)``; ``Cell In[3], line 5`` for a
+    line of a notebook cell (`notebook_cell`), as IPython's own tracebacks say it."""
+    cell = notebook_cell(location[0])
+    if cell is not None:
+        return f"Cell {cell}, line {location[1]}"
     return f"{relative_path(location[0])}:{location[1]}"
+
+
+def notebook_cell(file: str) -> str | None:
+    """``In[3]`` when ``file`` is the code of a cell of the running IPython
+    (``/tmp/ipykernel_12345/3412.py``), the name its tracebacks give it
+    (``IPython.core.compilerop.CachingCompiler.format_code_name``); None
+    otherwise. Never imports IPython: a program that did not is no notebook."""
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    shell = get() if get is not None else None
+    compiler = getattr(shell, "compile", None)
+    try:
+        named = compiler.format_code_name(file) if compiler is not None else None
+    except Exception:  # noqa: BLE001 - another IPython's compiler: the path is shown as it is
+        return None
+    return named[1] if named and named[0] == "Cell" else None

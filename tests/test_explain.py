@@ -139,8 +139,10 @@ def test_seed_text_report_fits_on_one_screen_and_json_carries_it_all(seed):
 def test_html_shows_the_same_grid(seed):
     page = seed._repr_html_()
     g = seed.grid
-    assert page.count("<tr>") == len(g["row_values"]) + 1
-    assert page.count("<td") == len(g["row_values"]) * len(g["column_values"])
+    assert page.count("<table class='sg-grid'>") == 1
+    grid = page.split("<table class='sg-grid'>")[1].split("</table>")[0]
+    assert grid.count("<tr>") == len(g["row_values"]) + 1
+    assert grid.count("<td") == len(g["row_values"]) * len(g["column_values"])
 
 
 def test_grouped_convolution_hint_and_condition(grouped):

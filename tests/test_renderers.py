@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -67,7 +68,7 @@ def test_every_kind_renders_in_every_format(fmt):
     if fmt == "json":
         text = json.dumps(json.loads(text))  # as stored, without indentation
     if fmt == "html":
-        text = html.unescape(text)
+        text = seen(text)
     for kind, heading in HEADINGS.items():
         if fmt == "json":
             assert f'"kind": "{kind}"' in text
@@ -109,7 +110,50 @@ def test_sarif_is_valid_and_has_a_rule_for_every_kind():
     assert len(by_rule["shapeguard/block-error"]) == len(ERRORS)
 
 
-def test_the_notebook_shows_the_text_report():
-    page = render([every_kind()], "html")
-    assert page.startswith("<div class='shapeguard-report'><pre>")
-    assert "declares an output shape its call() does not produce" in page
+def seen(page: str) -> str:
+    """What a reader of an HTML page sees: its text, without the tags and the style."""
+    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<style>.*?</style>", "", page, flags=re.S)))
+
+
+def test_the_notebook_shows_a_header_a_row_per_mode_and_the_rest_folded():
+    report = every_kind()
+    page = report._repr_html_()
+    assert "<pre>" not in page  # not the terminal's text
+    assert seen(page).startswith("FAIL blocks.py:block: 3 failure modes (all 4 combinations probed)")
+    rows = len(report.failures) + len(report.errors) + len(report.warnings)
+    assert page.count("<tr class='sg-mode'>") == rows and page.count("<details>") == rows
+    first = page.split("<tr class='sg-mode'>")[1].split("</tr>")[0]
+    assert [seen(cell) for cell in re.findall(r"<td>(.*?)</td>", first)] == [
+        "1", "shape failure", f"Add 'add'{Location(HERE, 10).shown()}",
+        "channels", "C=16, H=7, filters=32", ""]
+
+
+def test_the_notebook_escapes_what_the_user_wrote():
+    report = every_kind()
+    hostile = "<script>alert(1)</script>"
+    report.target = f"blocks.py:{hostile}"
+    report.failures = [Failure("shape", "Add", hostile, Location(HERE, 10), f"a {hostile} message", ((None, 2),),
+                               {"C": hostile}, f"block({hostile!r})", cause="channels")]
+    page = render([report], "html")
+    assert "<script>" not in page and seen(page).count(hostile) >= 4
+
+
+def test_the_notebook_grid_keeps_its_marks_as_text_in_one_table():
+    report = every_kind()
+    report.grid = {"rows": "C", "columns": "filters", "row_values": [8, 16], "column_values": [8, 16, 32],
+                   "cells": [["pass", "fail", "some"], ["fail", "pass", "none"]]}
+    page = report._repr_html_()
+    assert page.count("<table class='sg-grid'>") == 1 and "<caption>C down, filters across</caption>" in page
+    grid = page.split("<table class='sg-grid'>")[1].split("</table>")[0]
+    marks = [html.unescape(m) for m in re.findall(r"<td class='sg-\w+' title='[^']*'>(.*?)</td>", grid)]
+    assert marks == [".", "#", "+", "#", ".", " "]  # the text report's marks, row by row
+    assert seen(grid).count("C=") == 2 and seen(grid).count("filters=") == 3
+
+
+def test_a_file_is_shown_as_a_path_outside_a_notebook_and_showing_it_never_imports_ipython(monkeypatch):
+    import sys
+
+    for name in [name for name in sys.modules if name == "IPython" or name.startswith("IPython.")]:
+        monkeypatch.delitem(sys.modules, name)
+    assert Location("/tmp/ipykernel_12345/3412.py", 5).shown() == "/tmp/ipykernel_12345/3412.py:5"
+    assert "IPython" not in sys.modules

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .._usercode import is_user
+from .._usercode import is_user, relative_path
 from .._usercode import shown as _shown
 from .fast import config_of
 from .patches import hooked
@@ -98,7 +98,7 @@ class Branch:
             "identity": self.identity,
             "path": [{"class": s.layer_class, "name": s.name, "text": s.text(), "shape": list(s.shape),
                       "location": None if s.location is None else
-                      {"file": _shown(s.location).rsplit(":", 1)[0], "line": s.location[1]}}
+                      {"file": relative_path(s.location[0]), "line": s.location[1]}}
                      for s in self.steps],
             "shape": list(self.shape),
             "parts_at": self.parts_at,

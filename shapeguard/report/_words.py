@@ -71,9 +71,11 @@ def headline(failure) -> str:
     return f"{words.label}: {failure.layer_class}{name} {what}"
 
 
-# The pass/fail grid's marks (text and HTML).
+# The pass/fail grid's marks (text and HTML) and what each means.
 MARKS = {"pass": ".", "fail": "#", "some": "+", "none": " "}
-LEGEND = ". passes   # fails   + fails for some values of the other axes   blank: not probed"
+MEANINGS = {"pass": "passes", "fail": "fails", "some": "fails for some values of the other axes",
+            "none": "not probed"}
+LEGEND = "   ".join(f"{MARKS[c]} {MEANINGS[c]}" if MARKS[c].strip() else f"blank: {MEANINGS[c]}" for c in MARKS)
 
 
 def checked_on(condition: dict) -> str:

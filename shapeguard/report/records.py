@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .._usercode import relative_path, source_line
+from .._show import show_example
+from .._usercode import shown, source_line
 from ..errors import ShapeCheckFailed
 from .html import render_html
 from .json import chain_list, location_dict, reports_to_json
-from .text import ON_DATA, render_text
+from .text import ON_DATA, how_checked, render_text, verdict
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class Location:
     line: int
 
     def shown(self) -> str:
-        return f"{relative_path(self.file)}:{self.line}"
+        """``blocks.py:12``, or ``Cell In[3], line 5`` in a notebook (`_usercode.shown`)."""
+        return shown((self.file, self.line))
 
     def source(self) -> str:
         return source_line(self.file, self.line).strip()
@@ -56,6 +58,11 @@ class Failure:
     within: tuple = ()  # (class, name) of the user's layer whose call() holds the line, when not the layer
     on_data: str | None = None  # a call on arrays of zeros that fails, when only data fails (README)
     hint_probe: dict | None = None  # the fix's one changed argument and the call that passed with it
+
+    def __repr__(self) -> str:
+        """``<Failure shape Add 'add' (cause: channels) minimal: C=16, filters=32>``: the report has the rest."""
+        name = f" {self.layer_name!r}" if self.layer_name else ""
+        return f"<Failure {self.kind} {self.layer_class}{name}{_tail(self.cause, self.example)}>"
 
     def to_dict(self) -> dict:
         return {
@@ -94,6 +101,10 @@ class BlockError:
     of: int | None = None
     cause: str = ""
     chain: tuple = ()
+
+    def __repr__(self) -> str:
+        """``<BlockError TypeError (cause: ...) minimal: C=16>``"""
+        return f"<BlockError {self.type}{_tail(self.cause, self.example)}>"
 
     def to_dict(self) -> dict:
         return {
@@ -202,6 +213,10 @@ class Report:
     def __str__(self) -> str:
         return render_text(self)
 
+    def __repr__(self) -> str:
+        """``<Report blocks.py:block: FAIL, 2 failure modes (all 8 combinations probed)>``: its first line."""
+        return f"<Report {self.target}: {verdict(self)} ({how_checked(self)})>"
+
     def render(self, call_lines: bool = False) -> str:
         """The text report; ``call_lines=True`` names, for each layer on a
         failing merge's branches, the line of the user's code that called it."""
@@ -227,6 +242,11 @@ class BroadcastWarning:
 
     kind = "broadcast"
 
+    def __repr__(self) -> str:
+        """``<BroadcastWarning Add 'add' minimal: C=1>``"""
+        name = f" {self.layer_name!r}" if self.layer_name else ""
+        return f"<BroadcastWarning {self.layer_class}{name}{_tail('', self.example)}>"
+
     @property
     def message(self) -> str:
         ones = [tuple(s) for s in self.input_shapes if s[self.dim] == 1]
@@ -246,3 +266,8 @@ class BroadcastWarning:
             "call": self.call,
             "count": self.count,
         }
+
+
+def _tail(cause: str, example: dict) -> str:
+    """`` (cause: channels) minimal: C=16, filters=32``: the end of a record's short repr."""
+    return (f" (cause: {cause})" if cause else "") + (f" minimal: {show_example(example)}" if example else "")

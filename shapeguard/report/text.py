@@ -15,8 +15,8 @@ import textwrap
 
 from .._outcome import NO_KERAS_CALL
 from .._show import show_example, show_value
+from .._usercode import shown
 from ._words import FAILURE_WORDS, LEGEND, MARKS, checked_on, error_verb, headline
-from .json import chain_list
 from .scope import Scope, tally
 
 
@@ -25,58 +25,26 @@ def render(reports, call_lines: bool = False, scope: Scope | None = None) -> str
     `found_summary` when blocks were found in a bare module, file or folder
     (``scope``), else the `summary` line when there are several reports."""
     parts = [report.render(call_lines) for report in reports]
-    if scope is not None and scope.discovered and tally(reports, scope)["found"]:
-        parts.append("\n".join(found_summary(reports, scope)))
-    elif len(reports) > 1:
-        parts.append(summary(reports))
+    end = closing(reports, scope)
+    if end:
+        parts.append("\n".join(end))
     return "".join(part + "\n\n" for part in parts[:-1]) + (parts[-1] + "\n" if parts else "")
+
+
+def closing(reports, scope: Scope | None = None) -> list[str]:
+    """The lines after the reports: `found_summary` when blocks were found in a
+    bare module, file or folder, the `summary` line for several reports, else none."""
+    if scope is not None and scope.discovered and tally(reports, scope)["found"]:
+        return found_summary(reports, scope)
+    return [summary(reports)] if len(reports) > 1 else []
 
 
 def render_text(report, call_lines: bool = False) -> str:
     """The terminal report (see `Report.render`)."""
-    n = len(report.failures)
-    verdict = {
-        "pass": _ok_verdict(report),
-        "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}" if n else
-        f"FAIL, {len(report.warnings)} broadcast warning{'s' * (len(report.warnings) != 1)} (strict)",
-        "error": "ERROR, the block raised by itself",
-    }[report.status]
-    to_probe = report.to_probe
-    if report.status == "error" and {e.type for e in report.errors} == {NO_KERAS_CALL}:
-        verdict = "NOT CHECKED, the block called no Keras layer or operation"
-    if report.status == "pass" and report.checked < to_probe:
-        how = "Hypothesis search" if report.mode == "search" else "exhaustive, stopped early"
-        how += f", seed {report.seed}" if report.mode == "search" else ""
-    elif report.mode == "search":
-        how = f"Hypothesis search, {report.probes} probes of {to_probe} combinations, seed {report.seed}"
-    elif report.probes == to_probe:
-        how = "the only combination probed" if to_probe == 1 else f"all {to_probe} combinations probed"
-    else:
-        how = f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
-    lines = [f"{report.target}: {verdict} ({how})"]
-    if report.cached:
-        lines.append("  from cache: nothing this report depends on changed since it was made (--no-cache probes again)")
-    if report.interrupted:
-        lines.append("  interrupted: what was found before Ctrl-C (failures not yet confirmed on plain Keras)")
-    if report.stopped:
-        lines.append(f"  stopped early: {report.stopped}")
-    if report.unchecked:
-        u = report.unchecked
-        lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
-    lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
-    if report.status == "pass" and report.templates:  # an OK says what it was checked on
-        lines.append("  templates checked: " + "  ".join(f"{k}={v}" for k, v in report.templates.items()))
-    lines += _inferred_lines(report.inferred)
-    lines += _working_lines(report.working_point)
-    if report.budget:
-        lines.append(f"  budget: {report.mode}, {report.budget}")
-    if report.skipped:
-        lines.append(f"  skipped: {report.skipped} of {report.size} combinations, ruled out by the contract"
-                     " or repeating another's call")
-    elif report.skipped is None:
-        lines.append(f"  skipped: not counted (a space of {report.size} combinations is too big to enumerate);"
-                     " the search draws only points the contract allows")
-    lines += [f"  note: {note}" for note in report.notes]
+    lines = [f"{report.target}: {verdict(report)} ({how_checked(report)})"]
+    for label, text, indent in facts(report):
+        line = f"  {label}: {text}"
+        lines += [line] if indent is None else _wrap(line, indent)
     for i, failure in enumerate(report.failures, 1):
         cause = f" (cause: {failure.cause})" if failure.cause else ""
         lines += ["", f"  [{i}] {headline(failure)}{cause}"]
@@ -102,35 +70,94 @@ def render_text(report, call_lines: bool = False) -> str:
 ON_DATA = "fails only when run on data: symbolic Keras does not run call()"
 
 
-def _inferred_lines(inferred: dict) -> list[str]:
+def verdict(report) -> str:
+    """``FAIL, 2 failure modes``, ``OK``, ``OK in 100 of 128 combinations``, ``ERROR, ...``."""
+    n = len(report.failures)
+    if report.status == "error" and {e.type for e in report.errors} == {NO_KERAS_CALL}:
+        return "NOT CHECKED, the block called no Keras layer or operation"
+    return {
+        "pass": _ok_verdict(report),
+        "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}" if n else
+        f"FAIL, {len(report.warnings)} broadcast warning{'s' * (len(report.warnings) != 1)} (strict)",
+        "error": "ERROR, the block raised by itself",
+    }[report.status]
+
+
+def how_checked(report) -> str:
+    """``Hypothesis search, 40 probes of 128 combinations, seed 0``, ``all 8 combinations probed``."""
+    to_probe = report.to_probe
+    if report.status == "pass" and report.checked < to_probe:
+        how = "Hypothesis search" if report.mode == "search" else "exhaustive, stopped early"
+        return how + (f", seed {report.seed}" if report.mode == "search" else "")
+    if report.mode == "search":
+        return f"Hypothesis search, {report.probes} probes of {to_probe} combinations, seed {report.seed}"
+    if report.probes == to_probe:
+        return "the only combination probed" if to_probe == 1 else f"all {to_probe} combinations probed"
+    return f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
+
+
+def facts(report) -> list[tuple[str, str, int | None]]:
+    """What the check was and what it met, under its verdict: ``(label, text,
+    indent)`` per line, ``indent`` the column the text report wraps it at
+    (None: not wrapped)."""
+    found: list[tuple[str, str, int | None]] = []
+    if report.cached:
+        found.append(("from cache", "nothing this report depends on changed since it was made (--no-cache probes "
+                      "again)", None))
+    if report.interrupted:
+        found.append(("interrupted", "what was found before Ctrl-C (failures not yet confirmed on plain Keras)", None))
+    if report.stopped:
+        found.append(("stopped early", report.stopped, None))
+    if report.unchecked:
+        u = report.unchecked
+        found.append(("not checked", f"{u} combination{'s' * (u != 1)} called no Keras layer or operation", None))
+    found.append(("space", "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()),
+                  None))
+    if report.status == "pass" and report.templates:  # an OK says what it was checked on
+        found.append(("templates checked", "  ".join(f"{k}={v}" for k, v in report.templates.items()), None))
+    found += _inferred(report.inferred)
+    found += _working(report.working_point)
+    if report.budget:
+        found.append(("budget", f"{report.mode}, {report.budget}", None))
+    if report.skipped:
+        found.append(("skipped", f"{report.skipped} of {report.size} combinations, ruled out by the contract"
+                      " or repeating another's call", None))
+    elif report.skipped is None:
+        found.append(("skipped", f"not counted (a space of {report.size} combinations is too big to enumerate);"
+                      " the search draws only points the contract allows", None))
+    found += [("note", note, None) for note in report.notes]
+    return found
+
+
+def _inferred(inferred: dict) -> list[tuple[str, str, int | None]]:
     """``inferred: filters (named 'filters'), H (a spatial or sequence dimension); x=H,H,C (an image, the default)``"""
     parts = [f"{name} ({rule})" for name, rule in (inferred or {}).get("axes", {}).items()]
     templates = [f"{param}={t['template']} ({t['from']})" for param, t in (inferred or {}).get("templates", {}).items()]
     if not parts and not templates:
         return []
-    return _wrap("  inferred: " + "; ".join(filter(None, [", ".join(parts), ", ".join(templates)])), 12)
+    return [("inferred", "; ".join(filter(None, [", ".join(parts), ", ".join(templates)])), 12)]
 
 
-def _working_lines(working: dict | None) -> list[str]:
+def _working(working: dict | None) -> list[tuple[str, str, int | None]]:
     """``works at: H=32, C=64 (defaults otherwise)``, or the sizes tried without one."""
     if not working:
         return []
     if working["works"]:
         at = ", ".join(f"{k}={show_value(v)}" for k, v in working["at"].items())
-        lines = [f"  works at: {at} (defaults otherwise)"]
+        found: list[tuple[str, str, int | None]] = [("works at", f"{at} (defaults otherwise)", None)]
         smallest = working.get("smallest")
         if smallest:
             works = ", ".join(f"{k}={v}" for k, v in smallest["works"].items())
             fails = ", ".join(f"{k}={v}" for k, v in smallest["fails"].items())
-            lines += _wrap(f"  smallest size that works: {works}; at {fails} {smallest['layer']} rejects it: "
-                           f"{smallest['message']}", 6)
-        return lines
+            found.append(("smallest size that works", f"{works}; at {fails} {smallest['layer']} rejects it: "
+                          f"{smallest['message']}", 6))
+        return found
     tried = ", ".join(f"{k}={lo}..{hi}" for k, (lo, hi) in working["tried"].items())
     names = ", ".join(working["tried"])
-    return _wrap(f"  works at: none of the sizes tried ({tried}), with every parameter at its default; the"
-                 f" failure below is at the largest size, and nothing else was searched (smaller sizes failed"
-                 f" too). If the block is meant for other sizes or values, give them ({names} as axes, or the"
-                 f" input's template).", 6)
+    return [("works at", f"none of the sizes tried ({tried}), with every parameter at its default; the"
+             f" failure below is at the largest size, and nothing else was searched (smaller sizes failed"
+             f" too). If the block is meant for other sizes or values, give them ({names} as axes, or the"
+             f" input's template).", 6)]
 
 
 def _ok_verdict(report) -> str:
@@ -151,8 +178,7 @@ def _cause_lines(item, layer_class: str | None) -> list[str]:
     of the user's lines down to the layer."""
     lines = [f"      cause: {item.cause}"] if item.cause and layer_class is None else []
     if len(item.chain) > 1:
-        steps = chain_list(item.chain) + ([layer_class] if layer_class else [])
-        lines.append("      chain: " + " -> ".join(steps))
+        lines.append("      chain: " + chain(item) + (f" -> {layer_class}" if layer_class else ""))
     return lines
 
 
@@ -175,16 +201,32 @@ def failure_lines(failure, call_lines: bool = False) -> list[str]:
         for branch in failure.branches:
             lines += _wrap_path(branch.text(call_lines))
     if failure.condition:
-        where = checked_on(failure.condition)
-        if failure.condition.get("bisection_probes"):
-            where += f" + {failure.condition['bisection_probes']} sizes between"
-        lines += _wrap(f"      when: {failure.condition['text']} (checked on {where})")
+        lines += _wrap(f"      when: {when(failure.condition)}")
     if failure.hint:
         lines += _wrap(f"      fix: {failure.hint}")
     if failure.nearest_pass:
-        changed = ", ".join(f"{k}={show_value(v)}" for k, v in failure.nearest_pass["changed"].items())
-        lines.append(f"      nearest pass: {changed}: {failure.nearest_pass['call']}")
+        lines.append(f"      nearest pass: {nearest_pass(failure.nearest_pass)}")
     return lines
+
+
+def when(condition: dict) -> str:
+    """``fails when conv_shortcut=False (checked on all combinations)``"""
+    where = checked_on(condition)
+    if condition.get("bisection_probes"):
+        where += f" + {condition['bisection_probes']} sizes between"
+    return f"{condition['text']} (checked on {where})"
+
+
+def nearest_pass(nearest: dict) -> str:
+    """``conv_shortcut=True: block(keras.Input(shape=(7, 7, 16)), conv_shortcut=True)``"""
+    changed = ", ".join(f"{k}={show_value(v)}" for k, v in nearest["changed"].items())
+    return f"{changed}: {nearest['call']}"
+
+
+def chain(item) -> str:
+    """``blocks.py:40 MyStack.call -> blocks.py:12 ResidualUnit.call``: the user's
+    lines from the target down (notebook cells as ``Cell In[3], line 5``)."""
+    return " -> ".join(f"{shown((file, line))} {function}" for file, line, function in item.chain)
 
 
 WIDTH = 100  # explanation lines are wrapped to this many columns
@@ -216,12 +258,9 @@ def _wrap_path(text: str) -> list[str]:
 def report_lines(report) -> list[str]:
     """Size summaries, the grid and the warnings, after the failures."""
     lines = []
-    summary = getattr(report, "axis_summary", None) or {}
-    # An axis at which no probe was judged (every one was the block's own error) has nothing to say.
-    shown = {name: entry for name, entry in summary.items()
-             if not entry.get("inert") and (entry.get("passing") or entry.get("failing") or entry.get("depends"))}
-    if shown:
-        lines += ["", "  sizes:"] + [f"    {name}: {entry['text']}" for name, entry in shown.items()]
+    found = sizes(report)
+    if found:
+        lines += ["", "  sizes:"] + [f"    {name}: {text}" for name, text in found]
     g = getattr(report, "grid", None)
     if g and (report.failures or report.errors):
         lines += ["", f"  grid ({g['rows']} down, {g['columns']} across):"]
@@ -237,6 +276,14 @@ def report_lines(report) -> list[str]:
         lines.append(f"      example: {show_example(w.example)}")
         lines.append(f"      reproduce: {w.call}")
     return lines
+
+
+def sizes(report) -> list[tuple[str, str]]:
+    """``(axis, "passes at 16, 32; fails at 7")`` for each size axis with something to say."""
+    summary = getattr(report, "axis_summary", None) or {}
+    # An axis at which no probe was judged (every one was the block's own error) has nothing to say.
+    return [(name, entry["text"]) for name, entry in summary.items()
+            if not entry.get("inert") and (entry.get("passing") or entry.get("failing") or entry.get("depends"))]
 
 
 def grid_lines(g: dict) -> list[str]:
