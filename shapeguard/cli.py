@@ -1,6 +1,6 @@
 """The ``shapeguard`` command (README, "Command line").
 
-    shapeguard check examples/resnext_block.py:block
+    shapeguard check shapeguard.examples.resnext_block:block
 
 Only the standard library loads at start, so ``--help`` and ``--version``
 answer at once; TensorFlow, Keras and Hypothesis load when the first target is

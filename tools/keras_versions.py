@@ -50,8 +50,8 @@ def check_version(version: str, folder: Path) -> str:
     tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], env)
     lines = tests.stdout.strip().splitlines() or ["no output"]
     summary = lines[-1] + "".join(f"\n    {line}" for line in lines if line.startswith("FAILED"))
-    example = run([python, "-m", "shapeguard", "check", "-q", "examples/resnext_block.py:block"], env)
-    fixed = run([python, "-m", "shapeguard", "check", "-q", "examples/resnext_block_fixed.py:block"], env)
+    example = run([python, "-m", "shapeguard", "check", "-q", "shapeguard.examples.resnext_block:block"], env)
+    fixed = run([python, "-m", "shapeguard", "check", "-q", "shapeguard.examples.resnext_block_fixed:block"], env)
     keras_version, fast, standin, hooks = flags.stdout.split()
     return (f"keras {keras_version}: fast path {fast}, stand-ins {standin}, hooks {hooks}; tests: {summary}; "
             f"example exits {example.returncode} (want 1), fixed twin exits {fixed.returncode} (want 0)")
