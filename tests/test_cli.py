@@ -609,24 +609,3 @@ def test_python_dash_m_help_lists_the_exit_codes():
     for line in ["0    every target passed", "1    at least one shape or config failure",
                  "3    no shape failures, but a block raised errors of its own", "130  interrupted"]:
         assert line in run.stdout
-
-
-def test_pre_commit_hook_runs_check_on_staged_python_files(tmp_path):
-    import yaml  # pre-commit's own format, read as pre-commit reads it
-
-    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert hook["id"] == "shapeguard"
-    assert hook["language"] == "python"
-    assert hook["pass_filenames"] is True
-    assert hook["types"] == ["python"]
-    program, *options = hook["entry"].split()
-    assert [program, options[0]] == ["shapeguard", "check"]
-    # As pre-commit runs it: the entry, then the staged files. A file that
-    # never mentions guard is not imported (this one would stop the run).
-    script = tmp_path / "train.py"
-    script.write_text("raise SystemExit('imported')\n")
-    run = shapeguard(*options, EXAMPLE, FIXED, str(script))
-    assert run.code == 1, run
-    assert run.stderr == ""  # --quiet: the report alone
-    assert f"{EXAMPLE}:block: FAIL" in run.stdout and f"{FIXED}:block: OK" in run.stdout
-    assert "train.py" not in run.stdout
