@@ -5,7 +5,8 @@
 The fast probe path patches Keras internals (`shapeguard._probe.fast`,
 `shapeguard._probe.standins`, `shapeguard._probe.patches`); each has an ``available()`` check
 that turns it off where an internal it relies on is missing. pyproject.toml
-allows any Keras from 3.1, so this script makes, for each version given, a
+allows the Keras versions this script has run (its ``keras`` range: widen it
+only after a run here), so this script makes, for each version given, a
 venv that sees the system's packages (TensorFlow stays the installed one),
 installs that Keras (from the package index) and this checkout (without
 dependencies), and runs there: the ``available()`` flags, the tests that
