@@ -13,7 +13,7 @@ Sections (``--only NAME``, repeatable):
    first probe from an empty memo (nothing kept on disk either), its later
    passes with the memo warm; verdict disagreements (pass/fail and failing
    layer class) counted. On the seed ResNeXt block and a ResNet-50-sized builder.
-2. ``end-to-end`` (whole processes): `shapeguard check examples/resnext_block.py:block
+2. ``end-to-end`` (whole processes): `shapeguard check shapeguard/examples/resnext_block.py:block
    --no-cache` against `python -c "import keras"` and against a plain script
    making the same block calls.
 3. ``repository``: `shapeguard check FOLDER` on the 60 blocks of
@@ -56,7 +56,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
 for _name in ("SHAPEGUARD_NO_CACHE", "SHAPEGUARD_CACHE_DIR"):
     ENV.pop(_name, None)
-SEED = "examples/resnext_block.py:block"
+SEED = "shapeguard/examples/resnext_block.py:block"
 
 
 # ---------------------------------------------------------------- the record
@@ -264,7 +264,7 @@ def per_probe(name: str, fn, space, points, passes: int, chunk: int = 16) -> dic
 def seed_space():
     """The seed block and its space, as `shapeguard check` builds it from the decorator."""
     sys.path.insert(0, str(ROOT))
-    from examples.resnext_block import block
+    from shapeguard.examples.resnext_block import block
     from shapeguard.space import build_space
 
     spec = block._self_guard_spec

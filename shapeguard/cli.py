@@ -1,6 +1,6 @@
 """The ``shapeguard`` command (README, "Command line").
 
-    shapeguard check examples/resnext_block.py:block
+    shapeguard check shapeguard.examples.resnext_block:block
 
 Only the standard library loads at start, so ``--help`` and ``--version``
 answer at once; TensorFlow, Keras and Hypothesis load when the first target is
@@ -279,12 +279,20 @@ def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
             print(f"shapeguard: interrupted{found}.", file=terminal.stderr)
         elif not targets and not args.quiet:
             print(
-                "shapeguard: nothing to check: no Keras block builders in " + ", ".join(args.targets)
+                "shapeguard: nothing to check: no Keras block builders in " + _listed(args.targets)
                 + " (no function or class there builds Keras layers; files that never mention keras are not"
                 " imported); name one as path/to/file.py:function.",
                 file=terminal.stderr,
             )
     return exit_status(reports, interrupted, not_checked)
+
+
+def _listed(targets: list[str], shown: int = 3) -> str:
+    """The targets for one sentence: all of them, or the first ``shown`` and
+    how many more (pre-commit passes every staged file)."""
+    if len(targets) <= shown + 1:
+        return ", ".join(targets)
+    return f"{', '.join(targets[:shown])} and {len(targets) - shown} more files"
 
 
 def _is_bare(text: str) -> bool:

@@ -93,7 +93,7 @@ def test_every_layer_verdict_is_the_same_on_each_backend(backend, reference):
 SEED_CHILD = """
 import json, runpy, sys
 import shapeguard
-block = runpy.run_path("examples/resnext_block.py")["block"]
+block = runpy.run_path("shapeguard/examples/resnext_block.py")["block"]
 report = shapeguard.check(block)
 modes = [[f.kind, f.layer_class, f.cause, f.location.line if f.location else None, f.call] for f in report.failures]
 print(json.dumps({"modes": modes, "tensorflow_imported": "tensorflow" in sys.modules}))
@@ -142,12 +142,12 @@ def test_a_backend_that_is_not_installed_is_one_sentence_naming_the_extras():
     if _installed("torch"):
         pytest.skip("torch is installed here: this test needs a backend that is not")
     env = {**child_env(), "KERAS_BACKEND": "torch"}
-    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "examples/resnext_block.py:block"],
+    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "shapeguard/examples/resnext_block.py:block"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip() == (
-        "shapeguard: cannot import examples/resnext_block.py: Keras is configured for the torch backend "
+        "shapeguard: cannot import shapeguard/examples/resnext_block.py: Keras is configured for the torch backend "
         "(KERAS_BACKEND), but torch is not installed; install a backend with pip install "
         "\"shapeguard-keras[torch]\" (or [tensorflow], [jax]), or set KERAS_BACKEND to one that is installed."
     )
@@ -155,11 +155,11 @@ def test_a_backend_that_is_not_installed_is_one_sentence_naming_the_extras():
 
 def test_a_backend_keras_does_not_have_is_one_sentence_naming_the_ones_it_has():
     env = {**child_env(), "KERAS_BACKEND": "nonsense"}
-    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "examples/resnext_block.py:block"],
+    done = subprocess.run([sys.executable, "-m", "shapeguard", "check", "shapeguard/examples/resnext_block.py:block"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.strip() == (
-        "shapeguard: cannot import examples/resnext_block.py: Keras has no backend 'nonsense' (KERAS_BACKEND); "
+        "shapeguard: cannot import shapeguard/examples/resnext_block.py: Keras has no backend 'nonsense' (KERAS_BACKEND); "
         "set it to one of tensorflow, jax, torch, numpy, openvino."
     )
 

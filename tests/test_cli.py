@@ -27,8 +27,8 @@ from helpers.sample_blocks import LAZY_BLOCKS
 
 pytestmark = pytest.mark.keras
 
-EXAMPLE = "examples/resnext_block.py"
-FIXED = "examples/resnext_block_fixed.py"
+EXAMPLE = "shapeguard/examples/resnext_block.py"
+FIXED = "shapeguard/examples/resnext_block_fixed.py"
 
 
 def import_file(path: Path, name: str):
@@ -249,7 +249,10 @@ def test_fixed_example_passes_with_progress_on_a_terminal(runs):
     assert "seed 7" in run.stdout
     probes = re.search(r"OK in (\d+) of 128", run.stdout).group(1)
     progress = run.stderr.split("\r")
-    assert f"{FIXED}:block: {probes} probes, 0 failure modes so far" in [p.strip() for p in progress]
+    counts = f": {probes} probes, 0 failure modes so far"
+    [last] = [p.strip() for p in progress if p.strip().endswith(counts)]
+    # a target too long for the 80 columns keeps its end: "...uard/examples/resnext_block_fixed.py:block"
+    assert f"{FIXED}:block".endswith(last.removesuffix(counts).removeprefix("...")) and len(last) < 80
     assert run.stderr.endswith("\r") and progress[-2].strip() == ""  # the line is cleared
     assert "absl" not in run.stderr and "cuda" not in run.stderr.lower()
 
@@ -606,24 +609,3 @@ def test_python_dash_m_help_lists_the_exit_codes():
     for line in ["0    every target passed", "1    at least one shape or config failure",
                  "3    no shape failures, but a block raised errors of its own", "130  interrupted"]:
         assert line in run.stdout
-
-
-def test_pre_commit_hook_runs_check_on_staged_python_files(tmp_path):
-    import yaml  # pre-commit's own format, read as pre-commit reads it
-
-    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert hook["id"] == "shapeguard"
-    assert hook["language"] == "python"
-    assert hook["pass_filenames"] is True
-    assert hook["types"] == ["python"]
-    program, *options = hook["entry"].split()
-    assert [program, options[0]] == ["shapeguard", "check"]
-    # As pre-commit runs it: the entry, then the staged files. A file that
-    # never mentions guard is not imported (this one would stop the run).
-    script = tmp_path / "train.py"
-    script.write_text("raise SystemExit('imported')\n")
-    run = shapeguard(*options, EXAMPLE, FIXED, str(script))
-    assert run.code == 1, run
-    assert run.stderr == ""  # --quiet: the report alone
-    assert f"{EXAMPLE}:block: FAIL" in run.stdout and f"{FIXED}:block: OK" in run.stdout
-    assert "train.py" not in run.stdout

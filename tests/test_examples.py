@@ -9,8 +9,8 @@ from helpers.plain_keras import confirm, run_call
 
 pytestmark = pytest.mark.keras
 
-buggy = importlib.import_module("examples.resnext_block")
-fixed = importlib.import_module("examples.resnext_block_fixed")
+buggy = importlib.import_module("shapeguard.examples.resnext_block")
+fixed = importlib.import_module("shapeguard.examples.resnext_block_fixed")
 
 
 def line_of(module, text: str) -> int:

@@ -18,7 +18,7 @@ import shapeguard
 pytestmark = pytest.mark.keras
 
 blocks = importlib.import_module("helpers.explain_blocks")
-resnext = importlib.import_module("examples.resnext_block")
+resnext = importlib.import_module("shapeguard.examples.resnext_block")
 DATA = Path(__file__).parent / "data"
 
 
@@ -289,8 +289,8 @@ def test_each_layer_on_a_branch_names_the_line_that_called_it_on_request(seed):
         file, line = step.location
         assert file == resnext.__file__ and step.layer_class in text[line - 1]  # the line that calls it
     assert len(lines) > 1
-    assert "(examples/resnext_block.py:" not in str(seed)  # only on request
-    assert f"Conv2D 1x1 32 (examples/resnext_block.py:{main.steps[0].location[1]})" in seed.render(call_lines=True)
+    assert "(shapeguard/examples/resnext_block.py:" not in str(seed)  # only on request
+    assert f"Conv2D 1x1 32 (shapeguard/examples/resnext_block.py:{main.steps[0].location[1]})" in seed.render(call_lines=True)
     path = json.loads(seed.to_json())["targets"][0]["failures"]
-    assert all(step["location"]["file"] == "examples/resnext_block.py"
+    assert all(step["location"]["file"] == "shapeguard/examples/resnext_block.py"
                for failure in path for branch in failure["branches"] for step in branch["path"])

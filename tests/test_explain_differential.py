@@ -62,7 +62,8 @@ TRUST = {
     "upsampled_residual": dict(inputs={"x": "H,H,4"}, H=[4]),
 }
 # The examples in every session; a large run (--fuzz-examples given) takes every one.
-SMALL_EXAMPLES = ("resnext_block.py", "tcn_block.py")
+SEED = "shapeguard/examples/resnext_block.py"  # shipped in the package for the quick start
+SMALL_EXAMPLES = (SEED, "examples/tcn_block.py")
 
 
 def _blocks(config) -> int:
@@ -77,8 +78,8 @@ def _examples(config) -> list[str]:
 
     if config.getoption("--fuzz-examples") == DEFAULT_FUZZ_EXAMPLES:
         return list(SMALL_EXAMPLES)
-    return sorted(name for name in os.listdir(REPO / "examples")
-                  if name.endswith(".py") and not name.endswith("_fixed.py") and name != "__init__.py")
+    return [SEED] + sorted(f"examples/{name}" for name in os.listdir(REPO / "examples")
+                           if name.endswith(".py") and not name.endswith("_fixed.py") and name != "__init__.py")
 
 
 def pytest_generate_tests(metafunc):
@@ -269,7 +270,7 @@ def test_example_explanations_agree_with_plain_keras(example, request):
     cwd = os.getcwd()
     os.chdir(REPO)
     try:
-        targets = [t for t in collect(f"examples/{example}") if t.function is not None]
+        targets = [t for t in collect(example) if t.function is not None]
     finally:
         os.chdir(cwd)
     assert targets, example

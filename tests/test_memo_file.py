@@ -7,20 +7,16 @@ is corrupt or names anything but plain data)."""
 import gzip
 import json
 import os
-import sys
 from pathlib import Path
 
 import keras
 import pytest
 from keras import layers
 
-from helpers.command_line import REPO, shapeguard
+from helpers.command_line import shapeguard
+from shapeguard.examples import resnext_block, resnext_block_fixed
 
 pytestmark = pytest.mark.keras
-
-sys.path.insert(0, str(REPO / "examples"))
-import resnext_block  # noqa: E402
-import resnext_block_fixed  # noqa: E402
 
 
 @pytest.fixture
@@ -105,14 +101,14 @@ def test_the_command_line_keeps_the_memo_and_cache_clear_removes_it(tmp_path):
     os.environ.pop("SHAPEGUARD_NO_CACHE", None)
     try:
         os.environ["SHAPEGUARD_CACHE_DIR"] = str(env_cache)
-        done = shapeguard("check", "examples/resnext_block.py:block", "-q")
+        done = shapeguard("check", "shapeguard.examples.resnext_block:block", "-q")
         assert done.code == 1, done.stderr
         (path,) = memo_files(env_cache)
         data = json.loads(gzip.decompress(path.read_bytes()))
         assert data["memo"] and data["schema"] == 1
         assert shapeguard("cache", "clear").code == 0
         assert not memo_files(env_cache)
-        assert shapeguard("check", "examples/resnext_block.py:block", "-q", "--no-cache").code == 1
+        assert shapeguard("check", "shapeguard.examples.resnext_block:block", "-q", "--no-cache").code == 1
         assert not memo_files(env_cache)  # --no-cache keeps nothing, the memo included
     finally:
         os.environ["SHAPEGUARD_NO_CACHE"] = "1"

@@ -253,7 +253,7 @@ def test_a_block_that_hangs_is_stopped_and_reported_as_an_error():
     assert "the block hung" in str(report) and "all 3 combinations probed" in str(report)
 
 
-@pytest.mark.skipif(KERAS < (3, 11), reason="Keras before 3.11 does not wrap a layer's error in this message")
+@pytest.mark.skipif(KERAS < (3, 12), reason="Keras before 3.12 does not wrap a layer's error in this message")
 def test_keras_call_wrapper_is_left_out_of_the_message():
     """With Keras's traceback filtering on (a normal call), a failing call is
     re-raised as 'Exception encountered when calling Reshape.call(). ...

@@ -530,7 +530,7 @@ def test_keras_application_blocks_agree_with_plain_keras():
 
 
 def test_a_check_reports_the_same_with_and_without_stand_ins(monkeypatch, answers):
-    from examples.resnext_block import block
+    from shapeguard.examples.resnext_block import block
 
     axes = {"C": [16, 64], "H": [7], "filters": [16, 32], "strides": [1, 2], "conv_shortcut": [True, False]}
     with_standins = shapeguard.check(block, exhaustive=True, **axes)

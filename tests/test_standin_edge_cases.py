@@ -314,5 +314,7 @@ def test_a_normalization_without_a_mean_builds_on_the_fast_path_as_on_the_plain_
     plain = assert_agree(normalized_first, {"C": [3, 8], "H": [8, 2], "filters": [8]},
                          order=[{"C": c, "H": h, "filters": 8} for c in (3, 8) for h in (8, 2)], repeats=1)
     # it builds at H=8; at H=2 the 3x3 Conv2D, not the Normalization, rejects the input
-    assert [o.status for o in plain] == ["pass", "shape", "pass", "shape"], plain
-    assert {o.layer_class for o in plain if o.failed} == {"Conv2D"}
+    # (Keras before 3.14 let it build an empty output: tools/keras_versions.py)
+    rejects = tuple(int(part) for part in keras.__version__.split(".")[:2]) >= (3, 14)
+    assert [o.status for o in plain] == ["pass", "shape" if rejects else "pass"] * 2, plain
+    assert {o.layer_class for o in plain if o.failed} == ({"Conv2D"} if rejects else set())

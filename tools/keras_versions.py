@@ -5,7 +5,8 @@
 The fast probe path patches Keras internals (`shapeguard._probe.fast`,
 `shapeguard._probe.standins`, `shapeguard._probe.patches`); each has an ``available()`` check
 that turns it off where an internal it relies on is missing. pyproject.toml
-allows any Keras from 3.1, so this script makes, for each version given, a
+allows the Keras versions this script has run (its ``keras`` range: widen it
+only after a run here), so this script makes, for each version given, a
 venv that sees the system's packages (TensorFlow stays the installed one),
 installs that Keras (from the package index) and this checkout (without
 dependencies), and runs there: the ``available()`` flags, the tests that
@@ -50,8 +51,8 @@ def check_version(version: str, folder: Path) -> str:
     tests = run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], env)
     lines = tests.stdout.strip().splitlines() or ["no output"]
     summary = lines[-1] + "".join(f"\n    {line}" for line in lines if line.startswith("FAILED"))
-    example = run([python, "-m", "shapeguard", "check", "-q", "examples/resnext_block.py:block"], env)
-    fixed = run([python, "-m", "shapeguard", "check", "-q", "examples/resnext_block_fixed.py:block"], env)
+    example = run([python, "-m", "shapeguard", "check", "-q", "shapeguard.examples.resnext_block:block"], env)
+    fixed = run([python, "-m", "shapeguard", "check", "-q", "shapeguard.examples.resnext_block_fixed:block"], env)
     keras_version, fast, standin, hooks = flags.stdout.split()
     return (f"keras {keras_version}: fast path {fast}, stand-ins {standin}, hooks {hooks}; tests: {summary}; "
             f"example exits {example.returncode} (want 1), fixed twin exits {fixed.returncode} (want 0)")
