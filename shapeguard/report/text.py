@@ -53,6 +53,10 @@ def render_text(report, call_lines: bool = False) -> str:
         how = "the only combination probed" if to_probe == 1 else f"all {to_probe} combinations probed"
     else:
         how = f"exhaustive, stopped after {report.probes} of {to_probe} combinations"
+    fit = getattr(report, "fit", None)
+    if fit:  # check_fit: what was checked is the data, not a space
+        how = f"{fit['mode']} of x {fit['x']}" + (f", y {fit['y']}" if fit.get("y") else "")
+        how += f", loss {fit['loss']}" if fit.get("loss") else ""
     lines = [f"{report.target}: {verdict} ({how})"]
     if report.cached:
         lines.append("  from cache: nothing this report depends on changed since it was made (--no-cache probes again)")
@@ -63,7 +67,8 @@ def render_text(report, call_lines: bool = False) -> str:
     if report.unchecked:
         u = report.unchecked
         lines.append(f"  not checked: {u} combination{'s' * (u != 1)} called no Keras layer or operation")
-    lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
+    if not fit:
+        lines.append("  space: " + "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()))
     if report.status == "pass" and report.templates:  # an OK says what it was checked on
         lines.append("  templates checked: " + "  ".join(f"{k}={v}" for k, v in report.templates.items()))
     lines += _inferred_lines(report.inferred)
