@@ -16,6 +16,8 @@ import pytest
 import shapeguard
 from shapeguard._fitdata import FitDataError
 
+pytestmark = pytest.mark.keras
+
 
 def cnn(head=True):
     layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3)]
