@@ -117,3 +117,26 @@ def test_a_multi_output_model_matches_labels_by_position():
     (failure,) = bad.failures
     assert failure.side == "output" and failure.data_shape == (None, 5) and failure.model_shape == (None, 3)
     assert failure.hint.startswith("end the model with Dense(5)")
+
+
+def test_assert_fits_fails_with_the_report_as_its_message():
+    with pytest.raises(AssertionError) as raised:
+        shapeguard.assert_fits(cnn(), (10, 28, 28, 3), (10,), loss="sparse_categorical_crossentropy")
+    assert isinstance(raised.value, shapeguard.FitCheckFailed)
+    assert str(raised.value) == str(raised.value.report)
+    assert "input side: the data (None, 28, 28, 3)" in str(raised.value)
+    assert shapeguard.assert_fits(cnn(), (10, 28, 28), (10,), loss="sparse_categorical_crossentropy").ok
+
+
+def test_watch_adds_the_diagnosis_to_a_shape_error_escaping_fit_and_keeps_its_type():
+    model = shapeguard.watch(cnn(head=False))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError) as raised:
+        model.fit(np.zeros((4, 28, 28, 1)), np.zeros(4), epochs=1, verbose=0)
+    message = str(raised.value)
+    assert "rank (ndim)" in message  # Keras's own message, kept
+    assert ("shapeguard: output side: labels (None,) against (None, 26, 26, 10), rejected by "
+            "sparse_categorical_crossentropy; fix: add Flatten() or GlobalAveragePooling2D()") in message
+    with pytest.raises(ValueError, match="shapeguard: input side: data .None, 28, 1. against .None, 28, 28, 1."):
+        model.predict(np.zeros((28, 28, 1)), verbose=0)
+    assert model.predict(np.zeros((1, 28, 28, 1)), verbose=0).shape == (1, 26, 26, 10)  # the wrapper's result
