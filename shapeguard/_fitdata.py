@@ -74,12 +74,12 @@ def _is_py_dataset(value: Any) -> bool:
 
 
 def _is_shape(value: Any) -> bool:
-    return isinstance(value, tuple) and (not value or all(isinstance(d, int) or d is None for d in value)) \
-        and not any(isinstance(d, bool) for d in value)
+    """A tuple meant as a shape: empty, or with a number or None in it (a tuple of arrays is a list)."""
+    return isinstance(value, tuple) and (not value or any(d is None or isinstance(d, (int, float)) for d in value))
 
 
 def _shape(value: tuple, role: str) -> Array:
-    if not value or any(d is None or d < 1 for d in value):
+    if not value or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in value):
         raise FitDataError(f"{role}={value!r}: a shape is a tuple of positive integers, the sample count first, "
                            "such as (60000, 28, 28).")
     return Array(tuple(value), "float32")
@@ -97,8 +97,9 @@ def npy_header(path, role: str) -> Array:
             shape, _, dtype = read(f)
     except FileNotFoundError:
         raise FitDataError(f"{role}={os.fspath(path)!r}: no such file.") from None
-    except (ValueError, OSError) as exc:
-        raise FitDataError(f"{role}={os.fspath(path)!r} is not a .npy file ({exc}).") from None
+    except (ValueError, OSError, SyntaxError):
+        raise FitDataError(f"{role}={os.fspath(path)!r} is not a .npy file: it has no .npy header "
+                           "(save arrays with numpy.save).") from None
     if not shape:
         raise FitDataError(f"{role}={os.fspath(path)!r} holds a single number, not an array of samples.")
     return Array(tuple(int(d) for d in shape), _dtype_name(np.dtype(dtype)))

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from ._fitdata import FitDataError, dataset_parts, describe, show
 from ._outcome import INTERNAL, SHAPE
-from ._probe import check_model, compiled_loss, confirm, loss_name
+from ._probe import built, check_model, compiled_loss, confirm, is_model, loss_name
 from .errors import ShapeCheckFailed
 from ._usercode import definition
 from .report import BlockError, Failure, Location, Report
@@ -73,11 +73,13 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
                     fit={"mode": mode, "x": show(xs), "y": show(ys) if ys is not None else None,
                          "loss": loss_name(loss) if ys is not None else None},
                     definition=Location(*where) if where else None)  # where SARIF puts a failure
-    finding = check_model(model, xs, ys, loss, mode)
+    model, finding = built(model, xs)
+    finding = finding or check_model(model, xs, ys, loss, mode)
     if finding is None:
         return report
-    call = _reproduce(xs, ys, mode)
-    raised = confirm(model, xs, ys, loss, mode)
+    step = mode if ys is not None else "predict"  # without labels, the inputs are confirmed by a forward pass
+    call = _reproduce(xs, ys, step)
+    raised = confirm(model, xs, ys, loss, step)
     if raised is None:  # never a report plain Keras does not confirm
         report.errors.append(BlockError(
             INTERNAL, f"shapeguard found {finding.layer_class} rejecting the {finding.side} side ({finding.message}),"
@@ -143,14 +145,15 @@ def _add_diagnosis(exc: BaseException, model, name: str, args, kwargs) -> None:
     if finding is None or not (exc.args and isinstance(exc.args[0], str)):
         return
     text = (f"shapeguard: {finding.side} side: {'data' if finding.side == 'input' else 'labels'} "
-            f"{finding.data_shape} against {finding.model_shape}, rejected by {finding.layer_class}"
+            f"{finding.data_shape}" + (f" against {finding.model_shape}" if finding.model_shape else "")
+            + f", rejected by {finding.layer_class}"
             + (f"; fix: {finding.hint}" if finding.hint else ""))
     exc.args = (f"{exc.args[0]}\n\n{text}",) + exc.args[1:]
 
 
 def _model(model_or_builder: Any, builder_args: dict) -> tuple[Any, str]:
     """The model, and the report's name for it."""
-    if hasattr(model_or_builder, "inputs") and hasattr(model_or_builder, "fit"):
+    if is_model(model_or_builder):
         if builder_args:
             raise FitDataError(f"{', '.join(builder_args)}: arguments are for a builder, and a built model "
                                "is given.")
@@ -158,7 +161,7 @@ def _model(model_or_builder: Any, builder_args: dict) -> tuple[Any, str]:
     if not callable(model_or_builder):
         raise FitDataError(f"check_fit takes a Keras model or a function returning one, not "
                            f"{type(model_or_builder).__name__}.")
-    name = getattr(model_or_builder, "__qualname__", None) or getattr(model_or_builder, "__name__", "builder")
+    name = getattr(model_or_builder, "__name__", None) or "the builder"
     try:
         inspect.signature(model_or_builder).bind(**builder_args)
     except TypeError:
@@ -173,7 +176,7 @@ def _model(model_or_builder: Any, builder_args: dict) -> tuple[Any, str]:
     except ValueError:  # no signature to read: call it
         pass
     model = model_or_builder(**builder_args)
-    if not (hasattr(model, "inputs") and hasattr(model, "fit")):
+    if not is_model(model):
         raise FitDataError(f"{name} returned {type(model).__name__}, not a Keras model.")
     return model, name
 

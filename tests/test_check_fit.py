@@ -7,6 +7,7 @@ the issue calls forgiving is checked against a real ``fit`` here too.
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import keras
@@ -140,3 +141,73 @@ def test_watch_adds_the_diagnosis_to_a_shape_error_escaping_fit_and_keeps_its_ty
     with pytest.raises(ValueError, match="shapeguard: input side: data .None, 28, 1. against .None, 28, 28, 1."):
         model.predict(np.zeros((28, 28, 1)), verbose=0)
     assert model.predict(np.zeros((1, 28, 28, 1)), verbose=0).shape == (1, 26, 26, 10)  # the wrapper's result
+
+
+@pytest.mark.parametrize("shape", [(0, 28, 28), (60000, -1), (60000, 28.0), (60000, "28"), (), (None, 28)])
+def test_a_shape_that_is_not_positive_integers_is_one_sentence(shape):
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.check_fit(cnn(), shape, (10,), loss="mse")
+    assert str(raised.value) == (f"x={shape!r}: a shape is a tuple of positive integers, the sample count first, "
+                                 "such as (60000, 28, 28).")
+
+
+def test_an_npy_file_is_read_for_its_header_only(tmp_path):
+    """A header promising 3 TB of samples, and no data after it: the check runs on the header."""
+    from numpy.lib import format as npy
+
+    path = tmp_path / "huge.npy"
+    with open(path, "wb") as f:
+        npy.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 28, 28, 3)})
+    (failure,) = shapeguard.check_fit(cnn(), path, (10**9,), loss="sparse_categorical_crossentropy").failures
+    assert failure.data_shape == (None, 28, 28, 3)
+    text = tmp_path / "labels.npy"
+    text.write_text("0,1,2\n")
+    with pytest.raises(FitDataError, match=r"^y='.*labels.npy' is not a .npy file: it has no .npy header"):
+        shapeguard.check_fit(cnn(), path, text, loss="mse")
+    with pytest.raises(FitDataError, match=r"^x='nowhere.npy': no such file.$"):
+        shapeguard.check_fit(cnn(), "nowhere.npy", (10,), loss="mse")
+
+
+def test_a_dict_key_the_model_has_no_input_for_is_one_sentence():
+    two = importlib.import_module("examples_fit.two_inputs").build_model()
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.check_fit(two, {"image": (4, 32, 32, 3), "metadata": (4, 8)}, (4,))
+    assert str(raised.value) == ("x has the key 'metadata', but the model has no input of that name "
+                                 "(its inputs: 'image', 'meta').")
+
+
+def test_a_builder_that_needs_arguments_is_one_sentence():
+    def build(units, *, depth=2):
+        raise AssertionError("never called")
+
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.check_fit(build, (4, 8), (4,))
+    assert str(raised.value) == ("build needs the arguments units: give them to check_fit, e.g. "
+                                 "check_fit(build, x, y, units=...).")
+
+
+def test_an_unbuilt_model_is_built_on_the_data_as_fit_builds_it_and_stays_unbuilt():
+    model = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(2)])
+    assert shapeguard.check_fit(model, (10, 8, 8, 1), (10, 2), loss="mse").ok
+    (failure,) = shapeguard.check_fit(model, (10, 8), (10, 2), loss="mse").failures
+    assert (failure.side, failure.layer_class, failure.data_shape, failure.model_shape) == (
+        "input", "Conv2D", (None, 8), None)
+    assert not model.built
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_a_subclassed_model_is_checked_and_confirmed_on_arrays():
+    model = Subclassed()
+    model(np.zeros((1, 4)))
+    assert shapeguard.check_fit(model, (10, 4), (10, 3), loss="mse").ok
+    (failure,) = shapeguard.check_fit(model, (10, 4), (10, 2), loss="mse").failures
+    assert (failure.side, failure.data_shape, failure.model_shape) == ("output", (None, 2), (None, 3))
+    assert "input side: the data (None, 5), rejected by Dense" in str(shapeguard.check_fit(model, (10, 5)))

@@ -36,7 +36,7 @@ class Finding:
     message: str
     input_shapes: tuple
     data_shape: tuple
-    model_shape: tuple
+    model_shape: tuple | None
     hint: str | None
 
 
@@ -54,12 +54,50 @@ def compiled_loss(model) -> Any:
     return getattr(model, "loss", None)
 
 
+def is_model(value: Any) -> bool:
+    """A Keras model (built or not), as opposed to a builder of one."""
+    import keras
+
+    return isinstance(value, keras.Model)
+
+
+def _inputs(model) -> list:
+    try:
+        return list(model.inputs or [])
+    except (AttributeError, ValueError):  # a subclassed model has no symbolic inputs
+        return []
+
+
 def input_names(model) -> list[str]:
-    return [t.name for t in model.inputs]
+    return [t.name for t in _inputs(model)]
 
 
 def output_names(model) -> list[str]:
-    return list(getattr(model, "output_names", None) or [t.name for t in model.outputs])
+    try:
+        return list(getattr(model, "output_names", None) or [t.name for t in model.outputs])
+    except (AttributeError, ValueError):
+        return []
+
+
+def built(model, x) -> tuple[Any, Finding | None]:
+    """The model ready to check: itself when built, else a clone built on the
+    data's shapes as ``fit`` builds it (the user's model stays unbuilt), and
+    the input-side `Finding` when building on them fails."""
+    if model.built:
+        return model, None
+    import keras
+
+    try:
+        model = keras.models.clone_model(model)
+    except Exception:  # noqa: BLE001 - a model that cannot be cloned is built as fit would build it
+        pass
+    shapes = [(None,) + tuple(a.shape[1:]) for a in leaves(x)]
+    with _unfiltered():
+        try:
+            model.build(shapes[0] if len(shapes) == 1 else shapes)
+        except Exception as exc:  # noqa: BLE001 - the layers rejected the data's shape
+            return model, _input_finding(model, x, exc, "fit")
+    return model, None
 
 
 def check_model(model, x, y, loss, mode: str) -> Finding | None:
@@ -106,16 +144,33 @@ def confirm(model, x, y, loss, mode: str) -> BaseException | None:
     import keras
 
     xs = _zeros(x)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if mode == "predict":
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            clone = None if mode == "predict" else keras.models.clone_model(model)
+        except Exception:  # noqa: BLE001 - not clonable (a subclassed model without get_config)
+            return _eager_step(model, xs, _zeros(y), loss)
+        try:
+            if clone is None:
                 model.predict(xs, batch_size=2, verbose=0)
-                return None
-            clone = keras.models.clone_model(model)
-            clone.compile(optimizer="sgd", loss=loss)
-            clone.fit(xs, _zeros(y), batch_size=2, epochs=1, verbose=0)
-    except Exception as exc:  # noqa: BLE001 - the step failed: that is what is asked
+            else:
+                clone.compile(optimizer="sgd", loss=loss)
+                clone.fit(xs, _zeros(y), batch_size=2, epochs=1, verbose=0)
+        except Exception as exc:  # noqa: BLE001 - the step failed: that is what is asked
+            return exc
+    return None
+
+
+def _eager_step(model, xs, ys, loss) -> BaseException | None:
+    """What a fit step computes, on arrays, without training: the model's call and the loss."""
+    from keras.src.trainers.compile_utils import CompileLoss
+
+    try:
+        out = model(xs, training=False)
+        compile_loss = CompileLoss(loss, None, output_names=getattr(model, "output_names", None))
+        compile_loss.build(ys, out)
+        compile_loss(ys, out)
+    except Exception as exc:  # noqa: BLE001
         return exc
     return None
 
@@ -163,7 +218,7 @@ class _unfiltered:
 
 def _pairs(model, x) -> list[tuple[Array, tuple]]:
     """Each data array with the model input it goes to, as Keras matches them."""
-    refs = [tuple(t.shape) for t in model.inputs]
+    refs = [tuple(t.shape) for t in _inputs(model)]
     if isinstance(x, dict):
         names = input_names(model)
         return [(x[n], refs[i]) for i, n in enumerate(names) if n in x]
@@ -174,11 +229,10 @@ def _input_finding(model, x, exc, mode) -> Finding:
     outcome = classify(exc)
     pairs = _pairs(model, x)
     wrong = next(((a, r) for a, r in pairs if not _fits(a.shape[1:], r[1:])), None)
-    data, ref = wrong if wrong else pairs[0] if pairs else (None, ())
-    data_shape = (None,) + tuple(data.shape[1:]) if data is not None else ()
+    data, ref = wrong or (pairs[0] if pairs else (leaves(x)[0], None))  # no inputs: a subclassed model
     hint = _input_hint(data, ref, mode) if wrong else None
     return Finding(INPUT, outcome.layer_class or type(model).__name__, outcome.layer_name, outcome.message,
-                   outcome.input_shapes, data_shape, tuple(ref), hint)
+                   outcome.input_shapes, (None,) + tuple(data.shape[1:]), ref, hint)
 
 
 def _fits(sample: tuple, ref: tuple) -> bool:

@@ -67,8 +67,8 @@ def headline(failure) -> str:
     if side:  # check_fit: ``input side: the data (None, 100) against the model's input (None, 784), ...``
         data, model = ("the data", "the model's input") if side == "input" else ("the labels", "the output")
         by = f"the loss {failure.layer_class}" if side == "output" else f"{failure.layer_class}{name}"
-        return (f"{side} side: {data} {tuple(failure.data_shape)} against {model} {tuple(failure.model_shape)},"
-                f" rejected by {by}")
+        against = f" against {model} {tuple(failure.model_shape)}" if failure.model_shape is not None else ""
+        return f"{side} side: {data} {tuple(failure.data_shape)}{against}, rejected by {by}"
     within = getattr(failure, "within", ())
     if within:  # the op inside the user's layer: ``Add in ResConv 'res_conv'``
         name += f" in {within[0]}" + (f" {within[1]!r}" if within[1] else "")

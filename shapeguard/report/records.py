@@ -82,8 +82,8 @@ class Failure:
             "within": {"class": self.within[0], "name": self.within[1]} if self.within else None,
             "on_data": None if self.on_data is None else {"text": ON_DATA, "call": self.on_data},
             "hint_probe": self.hint_probe,
-            **({"side": self.side, "data_shape": list(self.data_shape), "model_shape": list(self.model_shape)}
-               if self.side else {}),
+            **({"side": self.side, "data_shape": list(self.data_shape),
+                "model_shape": None if self.model_shape is None else list(self.model_shape)} if self.side else {}),
         }
 
 
