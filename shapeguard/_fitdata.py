@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ShapeguardError
+from .errors import FitOption, ShapeguardError
 
 
 class FitDataError(ShapeguardError):
@@ -80,8 +80,8 @@ def _is_shape(value: Any) -> bool:
 
 def _shape(value: tuple, role: str) -> Array:
     if not value or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in value):
-        raise FitDataError(f"{role}={value!r}: a shape is a tuple of positive integers, the sample count first, "
-                           "such as (60000, 28, 28).")
+        raise FitDataError(("a shape is positive integers, the sample count first, such as ",
+                            FitOption("", (60000, 28, 28)), "."), option=FitOption(role, value))
     return Array(tuple(value), "float32")
 
 
@@ -96,12 +96,12 @@ def npy_header(path, role: str) -> Array:
             read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
             shape, _, dtype = read(f)
     except FileNotFoundError:
-        raise FitDataError(f"{role}={os.fspath(path)!r}: no such file.") from None
+        raise FitDataError("no such file.", option=FitOption(role, os.fspath(path))) from None
     except (ValueError, OSError, SyntaxError):
-        raise FitDataError(f"{role}={os.fspath(path)!r} is not a .npy file: it has no .npy header "
-                           "(save arrays with numpy.save).") from None
+        raise FitDataError("not a .npy file: it has no .npy header (save arrays with numpy.save).",
+                           option=FitOption(role, os.fspath(path))) from None
     if not shape:
-        raise FitDataError(f"{role}={os.fspath(path)!r} holds a single number, not an array of samples.")
+        raise FitDataError("a single number, not an array of samples.", option=FitOption(role, os.fspath(path)))
     return Array(tuple(int(d) for d in shape), _dtype_name(np.dtype(dtype)))
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from ._fitdata import FitDataError, dataset_parts, describe, show
 from ._outcome import INTERNAL, SHAPE
 from ._probe import built, check_model, compiled_loss, confirm, is_model, loss_name
-from .errors import ShapeCheckFailed
+from .errors import SUBJECT, BuilderArgsOption, ShapeCheckFailed
 from ._usercode import definition
 from .report import BlockError, Failure, Location, Report
 
@@ -169,9 +169,8 @@ def _model(model_or_builder: Any, builder_args: dict) -> tuple[Any, str]:
                   if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
                   and p.name not in builder_args]
         if needed:
-            example = ", ".join(f"{n}=..." for n in needed)
-            raise FitDataError(f"{name} needs the arguments {', '.join(needed)}: give them to check_fit, "
-                               f"e.g. check_fit({name}, x, y, {example}).") from None
+            raise FitDataError((SUBJECT, f" needs the arguments {', '.join(needed)}: give them, e.g. ",
+                                BuilderArgsOption(name, tuple(needed)), "."), subject=name) from None
         raise FitDataError(f"{name} takes no argument {', '.join(builder_args)}.") from None
     except ValueError:  # no signature to read: call it
         pass

@@ -147,7 +147,7 @@ def test_watch_adds_the_diagnosis_to_a_shape_error_escaping_fit_and_keeps_its_ty
 def test_a_shape_that_is_not_positive_integers_is_one_sentence(shape):
     with pytest.raises(FitDataError) as raised:
         shapeguard.check_fit(cnn(), shape, (10,), loss="mse")
-    assert str(raised.value) == (f"x={shape!r}: a shape is a tuple of positive integers, the sample count first, "
+    assert str(raised.value) == (f"x={shape!r}: a shape is positive integers, the sample count first, "
                                  "such as (60000, 28, 28).")
 
 
@@ -162,7 +162,7 @@ def test_an_npy_file_is_read_for_its_header_only(tmp_path):
     assert failure.data_shape == (None, 28, 28, 3)
     text = tmp_path / "labels.npy"
     text.write_text("0,1,2\n")
-    with pytest.raises(FitDataError, match=r"^y='.*labels.npy' is not a .npy file: it has no .npy header"):
+    with pytest.raises(FitDataError, match=r"^y='.*labels.npy': not a .npy file: it has no .npy header"):
         shapeguard.check_fit(cnn(), path, text, loss="mse")
     with pytest.raises(FitDataError, match=r"^x='nowhere.npy': no such file.$"):
         shapeguard.check_fit(cnn(), "nowhere.npy", (10,), loss="mse")
@@ -182,7 +182,7 @@ def test_a_builder_that_needs_arguments_is_one_sentence():
 
     with pytest.raises(FitDataError) as raised:
         shapeguard.check_fit(build, (4, 8), (4,))
-    assert str(raised.value) == ("build needs the arguments units: give them to check_fit, e.g. "
+    assert str(raised.value) == ("build needs the arguments units: give them, e.g. "
                                  "check_fit(build, x, y, units=...).")
 
 
