@@ -211,3 +211,17 @@ def test_a_subclassed_model_is_checked_and_confirmed_on_arrays():
     (failure,) = shapeguard.check_fit(model, (10, 4), (10, 2), loss="mse").failures
     assert (failure.side, failure.data_shape, failure.model_shape) == ("output", (None, 2), (None, 3))
     assert "input side: the data (None, 5), rejected by Dense" in str(shapeguard.check_fit(model, (10, 5)))
+
+
+def test_a_py_dataset_is_read_from_its_first_batch_as_keras_reads_it():
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return np.zeros((4, 28, 28, 3)), np.zeros(4)
+
+    (failure,) = shapeguard.check_fit(cnn(), Batches(), loss="sparse_categorical_crossentropy").failures
+    assert (failure.side, failure.data_shape) == ("input", (None, 28, 28, 3))
+    with pytest.raises(FitDataError, match="^y is given with a dataset for x"):
+        shapeguard.check_fit(cnn(), Batches(), (4,), loss="mse")
