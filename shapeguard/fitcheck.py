@@ -139,7 +139,8 @@ def _add_diagnosis(exc: BaseException, model, name: str, args, kwargs) -> None:
         if parts is not None:
             x, y = parts
         xs, ys = describe(x, "x"), describe(y, "y") if y is not None else None
-        finding = check_model(model, xs, ys, compiled_loss(model), mode)
+        ready, finding = built(model, xs)
+        finding = finding or check_model(ready, xs, ys, compiled_loss(model), mode)
     except Exception:  # noqa: BLE001 - the diagnosis is a courtesy: never hide the user's error behind ours
         return
     if finding is None or not (exc.args and isinstance(exc.args[0], str)):
