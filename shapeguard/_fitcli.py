@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .errors import FitOption, ShapeguardError  # noqa: F401 - FitOption: how --fit's values are shown
+from .errors import ShapeguardError
 
 HELP = {
     "fit": "check the model TARGET builds against its data instead of searching a space: x=SHAPE or "

@@ -81,7 +81,7 @@ def output_names(model) -> list[str]:
 
 def built(model, x) -> tuple[Any, Finding | None]:
     """The model ready to check: itself when built, else a clone built on the
-    data's shapes as ``fit`` builds it (the user's model stays unbuilt), and
+    data's shapes as ``fit`` builds it (the user's model stays unbuilt when it can be cloned), and
     the input-side `Finding` when building on them fails."""
     if model.built:
         return model, None
