@@ -1,6 +1,7 @@
 """shapeguard: find tensor-shape bugs in Keras block builders before training.
 
     from shapeguard import guard, check, assert_ok
+    from shapeguard import check_fit, assert_fits, watch   # the model against its data
 
 Importing this package does not import Keras, TensorFlow or Hypothesis; they
 load on the first check. Even ``guard`` (and wrapt) load on first use: pytest
@@ -16,10 +17,11 @@ if TYPE_CHECKING:
     from .decorator import guard
     from .engine import assert_ok, check
     from .errors import ShapeCheckFailed, ShapeguardError
+    from .fitcheck import FitCheckFailed, assert_fits, check_fit, watch
     from .report import BlockError, Failure, Report
 
 __all__ = ["__version__", "guard", "check", "assert_ok", "CheckSettings", "Report", "Failure", "BlockError",
-           "ShapeguardError", "ShapeCheckFailed"]
+           "ShapeguardError", "ShapeCheckFailed", "check_fit", "assert_fits", "watch", "FitCheckFailed"]
 
 _LAZY = {
     "CheckSettings": "._settings",
@@ -31,6 +33,10 @@ _LAZY = {
     "Report": ".report",
     "Failure": ".report",
     "BlockError": ".report",
+    "check_fit": ".fitcheck",
+    "assert_fits": ".fitcheck",
+    "watch": ".fitcheck",
+    "FitCheckFailed": ".fitcheck",
 }
 
 

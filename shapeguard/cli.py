@@ -16,7 +16,7 @@ import re
 import sys
 from typing import Any, NamedTuple
 
-from . import _cache, _cachedir
+from . import _cache, _cachedir, _fitcli
 from . import report as _report
 from ._callee import resolve
 from ._config import project_config
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="template of a parameter that takes a shape tuple instead of a tensor (a model builder's "
         "input_shape=H,W,C); repeatable",
     )
+    _fitcli.add_arguments(check)  # --fit, --loss, --predict: the model against its data
     check.add_argument("--max-examples", type=positive_int, metavar="N",
                        help="probe budget per target (default: the decorator's, else 100)")
     check.add_argument("--exhaustive", action="store_true", help="probe every combination, whatever the budget")
@@ -182,6 +183,8 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     Then, unless this process is already the child, the check runs in a child
     process watched by this one (`shapeguard._supervise`), so that a block
     that kills its process is still reported."""
+    if args.fit or args.loss or args.predict:
+        return _run_fit(args)
     try:
         parse_axes(args.axis, import_names=False)
         inputs = (parse_inputs(args.input), _parse_assignments(args.input_shape, "--input-shape", "PARAM=TEMPLATE"))
@@ -203,6 +206,22 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
             return _run_here(args, inputs, where, units)  # nothing to probe: no child, no Keras
         return supervise(argv, args.timeout, args.quiet)
     return _run_here(args, inputs, where)
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    """``--fit``: one model against its data (`shapeguard._fitcli`), in this process: no space to search."""
+    try:
+        with silenced_native_output():
+            report = _fitcli.check(args, parse_axes(args.axis))
+            text = _report.render([report], args.format)
+    except ShapeguardError as exc:
+        print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.output is not None:
+        write_atomically(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return exit_status([report])
 
 
 def _cache_units(args: argparse.Namespace) -> list | None:

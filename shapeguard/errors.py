@@ -23,6 +23,7 @@ that raised (the target, the option a template came from) adds it with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,6 +119,38 @@ class WhereOption(Option):
 
     def cli(self) -> str:
         return " ".join(f"--where {text!r}" for text in self.texts)
+
+
+@dataclass(frozen=True)
+class FitOption(Option):
+    """Data given to ``check_fit``: ``x=(60000, 28, 28)`` / ``--fit x=60000,28,28``;
+    ``x['image']`` / ``--fit x.image=...`` for a dict's entry; without a role,
+    the value alone: ``(60000, 28, 28)`` / ``60000,28,28``."""
+
+    role: str
+    value: Any
+
+    def python(self) -> str:
+        return f"{self.role}={self.value!r}" if self.role else repr(self.value)
+
+    def cli(self) -> str:
+        value = ",".join(map(str, self.value)) if isinstance(self.value, tuple) else str(self.value)
+        role = re.sub(r"\['([^']*)'\]", r".\1", self.role)
+        return f"--fit {role}={value}" if self.role else value
+
+
+@dataclass(frozen=True)
+class BuilderArgsOption(Option):
+    """Arguments a model builder needs: ``check_fit(build, x, y, units=...)`` / ``--axis units=...``."""
+
+    builder: str
+    names: tuple
+
+    def python(self) -> str:
+        return f"check_fit({self.builder}, x, y, " + ", ".join(f"{n}=..." for n in self.names) + ")"
+
+    def cli(self) -> str:
+        return " ".join(f"--axis {n}=VALUE" for n in self.names)
 
 
 class _Subject:

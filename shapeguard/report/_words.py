@@ -63,6 +63,12 @@ def headline(failure) -> str:
     """``shape failure: Add 'add' rejected input shapes (None, 7, 7, 64) and (None, 7, 7, 16)``"""
     words = FAILURE_WORDS[failure.kind]
     name = f" {failure.layer_name!r}" if failure.layer_name else ""
+    side = getattr(failure, "side", None)
+    if side:  # check_fit: ``input side: the data (None, 100) against the model's input (None, 784), ...``
+        data, model = ("the data", "the model's input") if side == "input" else ("the labels", "the output")
+        by = f"the loss {failure.layer_class}" if side == "output" else f"{failure.layer_class}{name}"
+        against = f" against {model} {tuple(failure.model_shape)}" if failure.model_shape is not None else ""
+        return f"{side} side: {data} {tuple(failure.data_shape)}{against}, rejected by {by}"
     within = getattr(failure, "within", ())
     if within:  # the op inside the user's layer: ``Add in ResConv 'res_conv'``
         name += f" in {within[0]}" + (f" {within[1]!r}" if within[1] else "")

@@ -58,6 +58,11 @@ class Failure:
     within: tuple = ()  # (class, name) of the user's layer whose call() holds the line, when not the layer
     on_data: str | None = None  # a call on arrays of zeros that fails, when only data fails (README)
     hint_probe: dict | None = None  # the fix's one changed argument and the call that passed with it
+    # check_fit only: "input" (the data against the model's inputs) or "output" (labels and loss against
+    # its outputs), and the two sides' shapes, batch None (in the JSON only when set: fields are only added)
+    side: str | None = None
+    data_shape: tuple | None = None
+    model_shape: tuple | None = None
 
     def __repr__(self) -> str:
         """``<Failure shape Add 'add' (cause: channels) minimal: C=16, filters=32>``: the report has the rest."""
@@ -84,6 +89,8 @@ class Failure:
             "within": {"class": self.within[0], "name": self.within[1]} if self.within else None,
             "on_data": None if self.on_data is None else {"text": ON_DATA, "call": self.on_data},
             "hint_probe": self.hint_probe,
+            **({"side": self.side, "data_shape": list(self.data_shape),
+                "model_shape": None if self.model_shape is None else list(self.model_shape)} if self.side else {}),
         }
 
 
@@ -148,6 +155,7 @@ class Report:
     # scanning refuses a log with one result without a location). Not in the JSON, which has "location".
     definition: Location | None = None
     cached: bool = False  # answered from the result cache (shapeguard._cache): nothing it depends on changed
+    fit: dict | None = None  # check_fit only: mode, x, y and loss as checked (in the JSON only when set)
 
     @property
     def status(self) -> str:
@@ -205,6 +213,8 @@ class Report:
         data["templates"] = dict(self.templates)
         if self.cached:
             data["cached"] = True
+        if self.fit is not None:
+            data["fit"] = dict(self.fit)
         return data
 
     def to_json(self, indent: int | None = 2) -> str:

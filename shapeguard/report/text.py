@@ -51,7 +51,8 @@ def render_text(report, call_lines: bool = False) -> str:
         lines += _where(failure.location)
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {FAILURE_WORDS[failure.kind].source}: {failure.message}")
-        lines += _example_lines(failure)
+        # check_fit's failure: the data is in the heading, the plain Keras step is the reproduction
+        lines += [f"      reproduce: {failure.call}"] if failure.side else _example_lines(failure)
         if failure.on_data:
             lines += [f"      {ON_DATA}", f"      reproduce on data: {failure.on_data}"]
         lines += failure_lines(failure, call_lines)
@@ -85,6 +86,10 @@ def verdict(report) -> str:
 
 def how_checked(report) -> str:
     """``Hypothesis search, 40 probes of 128 combinations, seed 0``, ``all 8 combinations probed``."""
+    fit = getattr(report, "fit", None)
+    if fit:  # check_fit: what was checked is the data, not a space
+        how = f"{fit['mode']} of x {fit['x']}" + (f", y {fit['y']}" if fit.get("y") else "")
+        return how + (f", loss {fit['loss']}" if fit.get("loss") else "")
     to_probe = report.to_probe
     if report.status == "pass" and report.checked < to_probe:
         how = "Hypothesis search" if report.mode == "search" else "exhaustive, stopped early"
@@ -111,8 +116,9 @@ def facts(report) -> list[tuple[str, str, int | None]]:
     if report.unchecked:
         u = report.unchecked
         found.append(("not checked", f"{u} combination{'s' * (u != 1)} called no Keras layer or operation", None))
-    found.append(("space", "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()),
-                  None))
+    if not getattr(report, "fit", None):  # check_fit's data is in its verdict line
+        found.append(("space", "  ".join(f"{k}=[{', '.join(map(show_value, v))}]" for k, v in report.space.items()),
+                      None))
     if report.status == "pass" and report.templates:  # an OK says what it was checked on
         found.append(("templates checked", "  ".join(f"{k}={v}" for k, v in report.templates.items()), None))
     found += _inferred(report.inferred)

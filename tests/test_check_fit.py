@@ -1,0 +1,227 @@
+"""`shapeguard.check_fit`: the model against its data and loss, as the
+installed Keras judges them. In-process and cheap: each model is a few small
+layers. Every failure asserted here was confirmed by check_fit's own tiny real
+step (a report never holds a failure plain Keras did not raise); every pass
+the issue calls forgiving is checked against a real ``fit`` here too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import shapeguard
+from shapeguard._fitdata import FitDataError
+
+pytestmark = pytest.mark.keras
+
+
+def cnn(head=True):
+    layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3)]
+    layers += [keras.layers.Flatten()] if head else []
+    return keras.Sequential(layers + [keras.layers.Dense(10, activation="softmax")])
+
+
+def really_fits(model, x_shape, y_shape, loss) -> bool:
+    """Plain Keras, no shapeguard: one fit step of a clone on 2 zero samples."""
+    clone = keras.models.clone_model(model)
+    clone.compile(optimizer="sgd", loss=loss)
+    try:
+        clone.fit(np.zeros((2,) + x_shape[1:]), np.zeros((2,) + y_shape[1:]), epochs=1, verbose=0)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+@pytest.mark.parametrize("x, y, loss, output", [
+    ((60000, 28, 28), (60000,), "sparse_categorical_crossentropy", 10),  # a trailing axis of size 1 added
+    ((60000, 784), (60000,), "binary_crossentropy", 1),  # (N,) labels for an (N, 1) output
+    ((60000, 784), (60000,), "mse", 1),
+])
+def test_what_keras_3_forgives_passes(x, y, loss, output):
+    first = [keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten()] if len(x) == 3 else \
+        [keras.Input((784,))]
+    model = keras.Sequential(first + [keras.layers.Dense(output)])
+    report = shapeguard.check_fit(model, x, y, loss=loss)
+    assert report.ok, report
+    assert really_fits(model, x, y, loss)
+
+
+def test_wrong_channels_is_the_input_side_with_both_shapes():
+    report = shapeguard.check_fit(cnn(), (100, 28, 28, 3), (100,), loss="sparse_categorical_crossentropy")
+    assert not report.ok
+    (failure,) = report.failures
+    assert (failure.side, failure.layer_class) == ("input", "Conv2D")
+    assert failure.data_shape == (None, 28, 28, 3) and failure.model_shape == (None, 28, 28, 1)
+    assert "keras.Input(shape=(28, 28, 3))" in failure.hint
+    assert "input side: the data (None, 28, 28, 3) against the model's input (None, 28, 28, 1)" in str(report)
+    assert not really_fits(cnn(), (100, 28, 28, 3), (100,), "sparse_categorical_crossentropy")
+
+
+def test_the_compiled_loss_is_the_default_and_a_given_loss_overrides_it():
+    model = cnn()
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    compiled = shapeguard.check_fit(model, (10, 28, 28, 1), (10,))
+    assert [(f.side, f.layer_class) for f in compiled.failures] == [("output", "categorical_crossentropy")]
+    assert "sparse_categorical_crossentropy" in compiled.failures[0].hint
+    given = shapeguard.check_fit(model, (10, 28, 28, 1), (10,), loss=keras.losses.SparseCategoricalCrossentropy())
+    assert given.ok, given
+
+
+def test_every_kind_of_data_is_read_without_loading_it(tmp_path):
+    """An array, a shape tuple, an .npy file (header only) and a tf.data.Dataset
+    (its element spec) of the same shape get the same verdict."""
+    import tensorflow as tf
+
+    path = tmp_path / "x.npy"
+    np.save(path, np.zeros((6, 28, 28, 3), dtype="float32"))
+    dataset = tf.data.Dataset.from_tensor_slices((np.zeros((6, 28, 28, 3)), np.zeros(6))).batch(2)
+    model, loss = cnn(), "sparse_categorical_crossentropy"
+    reports = [shapeguard.check_fit(model, np.zeros((6, 28, 28, 3)), np.zeros(6), loss=loss),
+               shapeguard.check_fit(model, (6, 28, 28, 3), (6,), loss=loss),
+               shapeguard.check_fit(model, str(path), (6,), loss=loss),
+               shapeguard.check_fit(model, dataset, loss=loss)]
+    assert [(f.side, f.data_shape) for r in reports for f in r.failures] == [("input", (None, 28, 28, 3))] * 4
+
+
+def test_predict_reads_the_first_axis_as_samples():
+    report = shapeguard.check_fit(cnn(), np.zeros((28, 28, 1)), mode="predict")
+    (failure,) = report.failures
+    assert failure.side == "input" and "model.predict(x[None])" in failure.hint
+    assert shapeguard.check_fit(cnn(), np.zeros((1, 28, 28, 1)), mode="predict").ok
+
+
+def test_the_json_names_the_side_and_both_shapes():
+    report = shapeguard.check_fit(cnn(head=False), (10, 28, 28, 1), (10,), loss="sparse_categorical_crossentropy")
+    (failure,) = json.loads(report.to_json())["targets"][0]["failures"]
+    assert failure["side"] == "output"
+    assert failure["data_shape"] == [None] and failure["model_shape"] == [None, 26, 26, 10]
+    assert failure["hint"].startswith("add Flatten() or GlobalAveragePooling2D() before the last Dense")
+    assert failure["call"] == "model.fit(np.zeros((2, 28, 28, 1)), np.zeros((2,)), batch_size=2)"
+
+
+def test_a_builder_is_called_with_its_arguments():
+    report = shapeguard.check_fit(cnn, (10, 28, 28, 1), (10,), loss="sparse_categorical_crossentropy", head=False)
+    assert report.target == "cnn" and [f.side for f in report.failures] == ["output"]
+
+
+def test_a_multi_output_model_matches_labels_by_position():
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, [keras.layers.Dense(3)(inputs), keras.layers.Dense(1)(inputs)])
+    ok = shapeguard.check_fit(model, (4, 8), [(4, 3), (4,)], loss=["categorical_crossentropy", "mse"])
+    assert ok.ok, ok
+    bad = shapeguard.check_fit(model, (4, 8), [(4, 5), (4,)], loss=["categorical_crossentropy", "mse"])
+    (failure,) = bad.failures
+    assert failure.side == "output" and failure.data_shape == (None, 5) and failure.model_shape == (None, 3)
+    assert failure.hint.startswith("end the model with Dense(5)")
+
+
+def test_assert_fits_fails_with_the_report_as_its_message():
+    with pytest.raises(AssertionError) as raised:
+        shapeguard.assert_fits(cnn(), (10, 28, 28, 3), (10,), loss="sparse_categorical_crossentropy")
+    assert isinstance(raised.value, shapeguard.FitCheckFailed)
+    assert str(raised.value) == str(raised.value.report)
+    assert "input side: the data (None, 28, 28, 3)" in str(raised.value)
+    assert shapeguard.assert_fits(cnn(), (10, 28, 28), (10,), loss="sparse_categorical_crossentropy").ok
+
+
+def test_watch_adds_the_diagnosis_to_a_shape_error_escaping_fit_and_keeps_its_type():
+    model = shapeguard.watch(cnn(head=False))
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError) as raised:
+        model.fit(np.zeros((4, 28, 28, 1)), np.zeros(4), epochs=1, verbose=0)
+    message = str(raised.value)
+    assert "rank (ndim)" in message  # Keras's own message, kept
+    assert ("shapeguard: output side: labels (None,) against (None, 26, 26, 10), rejected by "
+            "sparse_categorical_crossentropy; fix: add Flatten() or GlobalAveragePooling2D()") in message
+    with pytest.raises(ValueError, match="shapeguard: input side: data .None, 28, 1. against .None, 28, 28, 1."):
+        model.predict(np.zeros((28, 28, 1)), verbose=0)
+    assert model.predict(np.zeros((1, 28, 28, 1)), verbose=0).shape == (1, 26, 26, 10)  # the wrapper's result
+
+
+@pytest.mark.parametrize("shape", [(0, 28, 28), (60000, -1), (60000, 28.0), (60000, "28"), (), (None, 28)])
+def test_a_shape_that_is_not_positive_integers_is_one_sentence(shape):
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.check_fit(cnn(), shape, (10,), loss="mse")
+    assert str(raised.value) == (f"x={shape!r}: a shape is positive integers, the sample count first, "
+                                 "such as (60000, 28, 28).")
+
+
+def test_an_npy_file_is_read_for_its_header_only(tmp_path):
+    """A header promising 3 TB of samples, and no data after it: the check runs on the header."""
+    from numpy.lib import format as npy
+
+    path = tmp_path / "huge.npy"
+    with open(path, "wb") as f:
+        npy.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 28, 28, 3)})
+    (failure,) = shapeguard.check_fit(cnn(), path, (10**9,), loss="sparse_categorical_crossentropy").failures
+    assert failure.data_shape == (None, 28, 28, 3)
+    text = tmp_path / "labels.npy"
+    text.write_text("0,1,2\n")
+    with pytest.raises(FitDataError, match=r"^y='.*labels.npy': not a .npy file: it has no .npy header"):
+        shapeguard.check_fit(cnn(), path, text, loss="mse")
+    with pytest.raises(FitDataError, match=r"^x='nowhere.npy': no such file.$"):
+        shapeguard.check_fit(cnn(), "nowhere.npy", (10,), loss="mse")
+
+
+def test_a_dict_key_the_model_has_no_input_for_is_one_sentence():
+    two = importlib.import_module("examples_fit.two_inputs").build_model()
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.check_fit(two, {"image": (4, 32, 32, 3), "metadata": (4, 8)}, (4,))
+    assert str(raised.value) == ("x has the key 'metadata', but the model has no input of that name "
+                                 "(its inputs: 'image', 'meta').")
+
+
+def test_a_builder_that_needs_arguments_is_one_sentence():
+    def build(units, *, depth=2):
+        raise AssertionError("never called")
+
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.check_fit(build, (4, 8), (4,))
+    assert str(raised.value) == ("build needs the arguments units: give them, e.g. "
+                                 "check_fit(build, x, y, units=...).")
+
+
+def test_an_unbuilt_model_is_built_on_the_data_as_fit_builds_it_and_stays_unbuilt():
+    model = keras.Sequential([keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(2)])
+    assert shapeguard.check_fit(model, (10, 8, 8, 1), (10, 2), loss="mse").ok
+    (failure,) = shapeguard.check_fit(model, (10, 8), (10, 2), loss="mse").failures
+    assert (failure.side, failure.layer_class, failure.data_shape, failure.model_shape) == (
+        "input", "Conv2D", (None, 8), None)
+    assert not model.built
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(3)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_a_subclassed_model_is_checked_and_confirmed_on_arrays():
+    model = Subclassed()
+    model(np.zeros((1, 4)))
+    assert shapeguard.check_fit(model, (10, 4), (10, 3), loss="mse").ok
+    (failure,) = shapeguard.check_fit(model, (10, 4), (10, 2), loss="mse").failures
+    assert (failure.side, failure.data_shape, failure.model_shape) == ("output", (None, 2), (None, 3))
+    assert "input side: the data (None, 5), rejected by Dense" in str(shapeguard.check_fit(model, (10, 5)))
+
+
+def test_a_py_dataset_is_read_from_its_first_batch_as_keras_reads_it():
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return np.zeros((4, 28, 28, 3)), np.zeros(4)
+
+    (failure,) = shapeguard.check_fit(cnn(), Batches(), loss="sparse_categorical_crossentropy").failures
+    assert (failure.side, failure.data_shape) == ("input", (None, 28, 28, 3))
+    with pytest.raises(FitDataError, match="^y is given with a dataset for x"):
+        shapeguard.check_fit(cnn(), Batches(), (4,), loss="mse")
