@@ -171,7 +171,7 @@ def automation_id(scope, root: str) -> str:
 
 def _from_root(target: str, root: str) -> str:
     """A target as given, its path relative to ``root`` when it names one
-    (``tools/../src/blocks.py:block`` from ``tools`` is ``src/blocks.py:block``)."""
+    (``../src/blocks.py:block``, given in ``tools``, is ``src/blocks.py:block``)."""
     path, colon, name = target.rpartition(":")
     if not colon or not os.path.exists(path):
         path, colon, name = target, "", ""
