@@ -132,16 +132,17 @@ def test_every_sarif_rule_has_help_and_links_to_its_section_of_the_docs():
 
 
 def test_sarif_uris_resolve_against_srcroot_to_the_files_from_the_repository_root(tmp_path, monkeypatch):
-    (tmp_path / ".git").mkdir()
-    (tmp_path / "tools").mkdir()
-    monkeypatch.chdir(tmp_path / "tools")  # a subfolder: the URIs are still from the root
+    root = tmp_path.resolve()  # as the current directory reads it (macOS's /tmp is a link)
+    (root / ".git").mkdir()
+    (root / "tools").mkdir()
+    monkeypatch.chdir(root / "tools")  # a subfolder: the URIs are still from the root
     report = every_kind()
-    blocks = tmp_path / "src dir" / "blocks.py"
+    blocks = root / "src dir" / "blocks.py"
     report.failures = [Failure(Kind.SHAPE, "Add", "add", Location(str(blocks), 10), "m", SHAPES[Kind.SHAPE],
                                EXAMPLE, CALL, cause="channels")]
     run = sarif_run([report])
     base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
-    assert base.endswith("/") and unquote(urlsplit(base).path) == f"{tmp_path}/"
+    assert base.endswith("/") and unquote(urlsplit(base).path) == f"{root}/"
     artifact = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert (artifact["uri"], artifact["uriBaseId"]) == ("src%20dir/blocks.py", "%SRCROOT%")
     assert unquote(urlsplit(urljoin(base, artifact["uri"])).path) == str(blocks)
