@@ -282,7 +282,8 @@ def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
             return EXIT_USAGE
 
         scope = _report.Scope(paths=tuple(run.found_in), discovered=any(_is_bare(t) for t in args.targets),
-                              found=len(targets), not_checked=tuple(not_checked))
+                              found=len(targets), not_checked=tuple(not_checked), targets=tuple(args.targets),
+                              category=os.environ.get("SHAPEGUARD_SARIF_CATEGORY", "").strip())
         text = _report.render(reports, args.format, args.lines, scope)
         if args.output is not None:
             try:

@@ -397,10 +397,14 @@ def test_github_annotations_point_at_the_failing_lines(runs, example):
     *annotations, summary = run.stdout.splitlines()
     assert summary == "shapeguard: 1 target: 1 failed (4 failure modes)"  # Add and Conv2D, two causes each
     parsed = []
-    for line in annotations:
-        match = re.fullmatch(r"::error file=([^,]*),line=(\d+),title=shapeguard::(.*)", line)
+    for line in annotations:  # titled by the mode: the layer class and the cause
+        match = re.fullmatch(r"::error file=([^,]*),line=(\d+),title=shapeguard%3A (\w+) \(([^)]*)\)::(.*)", line)
         assert match, line
-        parsed.append((match.group(1), int(match.group(2)), match.group(3)))
+        parsed.append((match.group(1), int(match.group(2)), match.group(5)))
+        assert f"{match.group(3)} " in match.group(5).split("%0A")[0]  # the layer the headline names
+    titles = sorted(re.search(r"title=shapeguard%3A ([^:]*)::", line).group(1) for line in annotations)
+    assert titles == ["Add (channels)", "Add (spatial)", "Conv2D (channels not divisible by groups)",
+                      "Conv2D (invalid argument value)"]
     add = next(p for p in parsed if "shape failure: Add" in p[2])
     assert add[:2] == (EXAMPLE, example_line("Add()("))
     message = add[2].split("%0A")
@@ -408,7 +412,8 @@ def test_github_annotations_point_at_the_failing_lines(runs, example):
     assert message[1].startswith("keras: Inputs have incompatible shapes")
     call = next(part for part in message if part.startswith("minimal call: "))[len("minimal call: "):]
     confirm_with_keras(call, example, "Inputs have incompatible shapes")
-    assert re.fullmatch(r"fails at \d+ of 128 combinations", message[-1])
+    assert re.fullmatch(r"fails at \d+ of 128 combinations", message[-2])
+    assert message[-1].startswith("fix: the identity shortcut keeps x's shape")  # the text report's fix line
     conv = next(p for p in parsed if "config failure: Conv2D" in p[2])
     assert conv[:2] == (EXAMPLE, example_line("return Conv2D(g_channels"))
 

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.keras
 blocks = importlib.import_module("helpers.explain_blocks")
 resnext = importlib.import_module("shapeguard.examples.resnext_block")
 DATA = Path(__file__).parent / "data"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def builds(call: str, namespace: dict) -> bool:
@@ -248,11 +249,12 @@ def test_squeeze_and_excitation_multiply_is_not_warned_about():
 # ---- SARIF -----------------------------------------------------------------------
 
 
-def test_sarif_validates_against_the_2_1_0_schema(seed, tmp_path):
+def test_sarif_validates_against_the_2_1_0_schema(seed, monkeypatch):
     import jsonschema  # the test extra's; the schema is vendored (tests/data/README.md)
 
     from shapeguard.report.sarif import render_sarif
 
+    monkeypatch.chdir(REPO)  # URIs are from the repository's root (or the current folder, in an sdist)
     warned = shapeguard.check(blocks.residual_1x1, inputs={"x": "8,C"}, C=[1, 32])
     document = json.loads(render_sarif([seed, warned]))
     schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
@@ -262,16 +264,27 @@ def test_sarif_validates_against_the_2_1_0_schema(seed, tmp_path):
     assert {r["level"] for r in results} == {"error", "warning"}
     add = next(r for r in results if "Add" in r["message"]["text"])
     assert add["locations"][0]["physicalLocation"]["region"]["startLine"] == seed.failures[-1].location.line
+    artifacts = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in results]
+    example = Path(resnext.__file__).relative_to(REPO).as_posix()
+    assert {(a["uri"], a["uriBaseId"]) for a in artifacts[:-1]} == {(example, "%SRCROOT%")}
+    prints = [r["partialFingerprints"]["shapeguard/v1"] for r in results]
+    assert len(set(prints)) == len(prints) and all(p.endswith(":1") for p in prints)  # told apart by what they are
 
 
-def test_cli_sarif_and_strict(tmp_path):
+def test_cli_sarif_and_strict(tmp_path, monkeypatch):
     from shapeguard.cli import main
 
+    monkeypatch.chdir(REPO)
     out = tmp_path / "report.sarif"
     target = f"{blocks.__file__}:residual_1x1"
     args = ["check", target, "--input", "x=8,C", "--axis", "C=1,32", "-q", "--output", str(out)]
     assert main([*args, "--format", "sarif"]) == 0
-    assert json.loads(out.read_text())["runs"][0]["results"][0]["ruleId"] == "shapeguard/broadcast"
+    run = json.loads(out.read_text())["runs"][0]
+    assert run["results"][0]["ruleId"] == "shapeguard/broadcast"
+    assert run["automationDetails"] == {"id": "shapeguard/tests/helpers/explain_blocks.py:residual_1x1/"}
+    monkeypatch.setenv("SHAPEGUARD_SARIF_CATEGORY", "keras-nightly")
+    assert main([*args, "--format", "sarif"]) == 0
+    assert json.loads(out.read_text())["runs"][0]["automationDetails"] == {"id": "shapeguard/keras-nightly/"}
     assert main([*args, "--strict"]) == 1
     assert "[warning] broadcast" in out.read_text()
     assert main([*args, "--format", "github"]) == 0

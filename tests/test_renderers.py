@@ -12,12 +12,14 @@ import html
 import json
 import re
 from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
 
 import jsonschema
 import pytest
 
 from shapeguard._outcome import DIED, FAILURE_KINDS, INTERNAL, NO_KERAS_CALL, TIMEOUT, Kind
-from shapeguard.report import RENDERERS, BlockError, BroadcastWarning, Failure, Location, Report, render
+from shapeguard._version import DOCS_URL, __version__
+from shapeguard.report import RENDERERS, BlockError, BroadcastWarning, Failure, Location, Report, Scope, render
 
 DATA = Path(__file__).parent / "data"
 HERE = __file__
@@ -90,6 +92,8 @@ def test_github_annotations_name_each_kind():
     lines = render([every_kind()], "github").splitlines()
     for kind in FAILURE_KINDS:
         assert any(line.startswith("::error ") and HEADINGS[kind] in line for line in lines), kind
+        layer_class = LAYERS[kind][0]
+        assert any(f",title=shapeguard%3A {layer_class} (channels)::" in line for line in lines), kind
     assert not any("config failure" in line for line in lines if "MyLayer" in line)  # was the 'declared' bug
     assert lines[-1].startswith("shapeguard: 1 target: 1 failed (3 failure modes)")
 
@@ -157,3 +161,81 @@ def test_a_file_is_shown_as_a_path_outside_a_notebook_and_showing_it_never_impor
         monkeypatch.delitem(sys.modules, name)
     assert Location("/tmp/ipykernel_12345/3412.py", 5).shown() == "/tmp/ipykernel_12345/3412.py:5"
     assert "IPython" not in sys.modules
+
+
+def sarif_run(reports, scope=None) -> dict:
+    document = json.loads(render(reports, "sarif", scope=scope))
+    jsonschema.validate(document, json.loads((DATA / "sarif-schema-2.1.0.json").read_text()),
+                        format_checker=jsonschema.FormatChecker())
+    return document["runs"][0]
+
+
+def test_every_sarif_rule_has_help_and_links_to_its_section_of_the_docs():
+    run = sarif_run([every_kind()])
+    driver = run["tool"]["driver"]
+    assert (driver["version"], driver["semanticVersion"], driver["informationUri"]) == (
+        __version__, __version__, DOCS_URL)
+    for rule in driver["rules"]:
+        assert rule["helpUri"] == f"{DOCS_URL}reference/rules/#{rule['id']}"
+        assert rule["help"]["text"] and "`" not in rule["help"]["text"]
+        assert rule["help"]["markdown"].replace("`", "") == rule["help"]["text"]
+
+
+def test_sarif_uris_resolve_against_srcroot_to_the_files_from_the_repository_root(tmp_path, monkeypatch):
+    root = tmp_path.resolve()  # as the current directory reads it (macOS's /tmp is a link)
+    (root / ".git").mkdir()
+    (root / "tools").mkdir()
+    monkeypatch.chdir(root / "tools")  # a subfolder: the URIs are still from the root
+    report = every_kind()
+    blocks = root / "src dir" / "blocks.py"
+    report.failures = [Failure(Kind.SHAPE, "Add", "add", Location(str(blocks), 10), "m", SHAPES[Kind.SHAPE],
+                               EXAMPLE, CALL, cause="channels")]
+    run = sarif_run([report])
+    base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+    assert base.endswith("/") and unquote(urlsplit(base).path) == f"{root}/"
+    artifact = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert (artifact["uri"], artifact["uriBaseId"]) == ("src%20dir/blocks.py", "%SRCROOT%")
+    assert unquote(urlsplit(urljoin(base, artifact["uri"])).path) == str(blocks)
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+               for r in run["results"])
+
+
+def test_the_sarif_category_is_the_targets_from_the_repository_root_or_the_one_given(tmp_path, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "src" / "models").mkdir(parents=True)
+    (tmp_path / "src" / "models" / "blocks.py").write_text("")
+    monkeypatch.chdir(tmp_path)
+    from_root = sarif_run([], Scope(targets=("src/models/blocks.py:block", "src")))["automationDetails"]
+    monkeypatch.chdir(tmp_path / "src")
+    from_src = sarif_run([], Scope(targets=(".", "models/blocks.py:block")))["automationDetails"]
+    assert from_root == from_src == {"id": "shapeguard/src,src/models/blocks.py:block/"}
+    given = sarif_run([], Scope(targets=(".",), category="backend-jax"))["automationDetails"]
+    assert given == {"id": "shapeguard/backend-jax/"}
+
+
+def test_two_sarif_modes_that_differ_only_by_line_get_two_fingerprints():
+    report = every_kind()
+    twin = failure(Kind.SHAPE)  # the same layer class failing for the same cause, two lines further down
+    report.failures.append(Failure(twin.kind, twin.layer_class, twin.layer_name, Location(HERE, 12), twin.message,
+                                   twin.input_shapes, EXAMPLE, CALL, cause=twin.cause))
+    results = sarif_run([report])["results"]
+    prints = [r["partialFingerprints"]["shapeguard/v1"] for r in results]
+    assert len(set(prints)) == len(prints)
+    first, second = (p for p, r in zip(prints, results) if r["ruleId"] == "shapeguard/shape")
+    assert (first.replace(":1", ":2"), second[-2:]) == (second, ":2")
+
+
+def test_a_github_annotation_carries_the_fix_line():
+    report = every_kind()
+    plain = failure(Kind.SHAPE)
+    report.failures = [Failure(plain.kind, plain.layer_class, plain.layer_name, plain.location, plain.message,
+                               plain.input_shapes, EXAMPLE, CALL, cause="channels",
+                               hint="project the shortcut: Conv2D(64, 1)(x)")]
+    [annotation] = [line for line in render([report], "github").splitlines() if "title=shapeguard%3A Add" in line]
+    assert annotation.endswith("%0Afix: project the shortcut: Conv2D(64, 1)(x)")
+
+
+def test_the_notebook_shows_the_text_report():
+    page = render([every_kind()], "html")
+    assert page.startswith("<div class='shapeguard-report'><pre>")
+    assert "declares an output shape its call() does not produce" in page

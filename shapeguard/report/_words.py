@@ -22,27 +22,51 @@ class Words:
     rule: str  # SARIF rule id
     short: str  # SARIF rule's short description
     full: str  # SARIF rule's full description
+    help: str  # SARIF rule's help, in Markdown (backticks only: the plain text drops them)
 
 
 FAILURE_WORDS = {
     SHAPE: Words("shape failure", "rejected input shapes {shapes}", "keras", "shapeguard/shape",
                  "A layer rejected the shapes it was given",
-                 "A Keras layer or op rejected its input shapes for some arguments of the block."),
+                 "A Keras layer or op rejected its input shapes for some arguments of the block.",
+                 help="A layer or op of the block raised because the shapes reaching it do not fit together, "
+                 "for some values of the block's arguments; with other values it builds. The result names the "
+                 "layer, its line, the cause (`channels`, `spatial`, ...) and the minimal call that fails; run "
+                 "that call to see Keras's own error. A shortcut whose channels differ usually needs a 1x1 "
+                 "`Conv2D` projection; one whose spatial size differs, the same strides as the main branch."),
     CONFIG: Words("config failure", "rejected its arguments{for_shapes}", "keras", "shapeguard/config",
                   "A layer rejected its own arguments",
-                  "A Keras layer rejected its own arguments for some arguments of the block."),
+                  "A Keras layer rejected its own arguments for some arguments of the block.",
+                  help="A layer of the block refused the arguments it was built with (for example `Conv2D` "
+                  "with input channels not divisible by `groups`), for some values of the block's arguments. "
+                  "The result names the layer, its line, the cause and the minimal call that fails; derive the "
+                  "layer's argument from the block's, or rule the combination out with a `where=` "
+                  "constraint (`--where`) if the block is never meant to be called so."),
     DECLARED: Words("declared failure", "declares an output shape its call() does not produce{for_shapes}",
                     "shapeguard", "shapeguard/declared",
                     "A layer's declared output shape is not what its call() makes",
                     "A layer's compute_output_shape (or compute_output_spec) gives another shape than its "
-                    "call() produces, so the symbolic check and real data disagree."),
+                    "call() produces, so the symbolic check and real data disagree.",
+                    help="A layer of your own declares, in `compute_output_shape` (or `compute_output_spec`), "
+                    "another shape than its `call()` returns, so models built on symbolic inputs and runs on "
+                    "real data see different shapes. The result gives both shapes and the minimal call; make "
+                    "the declaration compute what `call()` does, or remove it and let Keras trace `call()`."),
 }
 
 ERROR_WORDS = Words("block error", "", "", "shapeguard/block-error", "The block raised by itself",
-                    "The block raised an exception of its own: not a shape bug, but these calls could not be judged.")
+                    "The block raised an exception of its own: not a shape bug, but these calls could not be judged.",
+                    help="The block itself raised (a `TypeError` in its own code, for example), hung past the "
+                    "timeout, died, or called no Keras layer at all, for some values of its arguments, so "
+                    "shapeguard could not judge those calls. It is not a shape failure; run the call the result gives to see the error, then "
+                    "fix the block or leave those values out of the space it is checked on.")
 WARNING_WORDS = Words("broadcast warning", "", "", "shapeguard/broadcast", "A merge broadcast a channel of size 1",
                       "An additive merge built only by broadcasting a channel of size 1, usually an unprojected "
-                      "shortcut.")
+                      "shortcut.",
+                      help="An `Add` (or another additive merge) built only because one input has a single "
+                      "channel that Keras broadcast against the other's. Keras raises nothing, but in a residual "
+                      "block this is almost always a shortcut that was never projected. It is a warning (an "
+                      "error with `--strict`); project the shortcut with a 1x1 `Conv2D` if the broadcast is not "
+                      "meant.")
 # In the order SARIF lists its rules (a rule added later goes last: rule indexes stay as they were).
 ALL_RULES = (FAILURE_WORDS[SHAPE], FAILURE_WORDS[CONFIG], ERROR_WORDS, WARNING_WORDS, FAILURE_WORDS[DECLARED])
 

@@ -1,6 +1,10 @@
 """``--format github``: GitHub Actions workflow commands, one annotation per
 failure mode, block error and broadcast warning, and one warning per block
-found but not checked, shown on the lines they name."""
+found but not checked, shown on the lines they name.
+
+A failure's annotation is titled by its mode (``shapeguard: Add (channels)``:
+the title is all a pull request shows of it until it is opened) and carries
+the report's ``fix:`` line when there is one."""
 
 from __future__ import annotations
 
@@ -22,10 +26,12 @@ def github_lines(reports: list, scope: Scope | None = None) -> list[str]:
     for report in reports:
         for failure in report.failures:
             words = FAILURE_WORDS[failure.kind]
-            body = [headline(failure), f"{words.source}: {failure.message}", f"minimal call: {failure.call}"]
-            body += _counts(failure)
+            body = [f"{report.target}: {headline(failure)}", f"{words.source}: {failure.message}",
+                    f"minimal call: {failure.call}", *_counts(failure)]
+            if failure.hint:
+                body.append(f"fix: {failure.hint}")
             location, body = _placed(failure.location, report, body)
-            lines.append(_annotation(location, "shapeguard", [f"{report.target}: {body[0]}", *body[1:]]))
+            lines.append(_annotation(location, mode_title(failure), body))
         for error in report.errors:
             verb = error_verb(error.type)
             body = [f"{report.target}: the block {verb}: {error.message}", f"call: {error.call}"]
@@ -45,6 +51,13 @@ def github_lines(reports: list, scope: Scope | None = None) -> list[str]:
     else:
         lines.append(summary(reports))
     return lines
+
+
+def mode_title(failure) -> str:
+    """``shapeguard: Add (channels)``: the layer class and the cause that make
+    the failure mode (``shapeguard: Add`` when no cause is known)."""
+    cause = f" ({failure.cause})" if failure.cause else ""
+    return f"shapeguard: {failure.layer_class}{cause}"
 
 
 class _Where:

@@ -24,12 +24,16 @@ class Scope:
     """``paths``: the targets as given that found a block; ``discovered``:
     whether one of the targets was a bare module, file or folder (the summary
     then says what was found); ``found``: the blocks found, checked or not
-    (None: one per report)."""
+    (None: one per report); ``targets``: every target as given; ``category``:
+    the SARIF run's category when one is given (``SHAPEGUARD_SARIF_CATEGORY``),
+    else the targets name it."""
 
     paths: tuple = ()
     discovered: bool = False
     found: int | None = None
     not_checked: tuple = ()  # NotChecked, in file order
+    targets: tuple = ()
+    category: str = ""
 
 
 def tally(reports, scope: Scope | None = None) -> dict:
