@@ -233,9 +233,3 @@ def test_a_github_annotation_carries_the_fix_line():
                                hint="project the shortcut: Conv2D(64, 1)(x)")]
     [annotation] = [line for line in render([report], "github").splitlines() if "title=shapeguard%3A Add" in line]
     assert annotation.endswith("%0Afix: project the shortcut: Conv2D(64, 1)(x)")
-
-
-def test_the_notebook_shows_the_text_report():
-    page = render([every_kind()], "html")
-    assert page.startswith("<div class='shapeguard-report'><pre>")
-    assert "declares an output shape its call() does not produce" in page
