@@ -23,7 +23,7 @@ from ._config import project_config
 from ._collect import Target, collect, collect_file, is_file_path, module_name_for, python_files_under, split_target
 from ._expr import parse_condition, split_top_level
 from ._optional_imports import skip_in_this_process
-from ._options import positive_int, positive_seconds
+from ._options import COLOR_CHOICES, FORMATS, positive_int, positive_seconds
 from ._outcome import DIED, ERROR, INTERNAL, Outcome
 from ._quiet import silenced_native_output
 from ._settings import CheckSettings
@@ -40,7 +40,6 @@ EXIT_USAGE = 2  # bad options, or a target that cannot be imported, found or cal
 EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own, or a found block was not checked
 EXIT_INTERRUPTED = 130  # Ctrl-C; what was found so far is reported
 
-FORMATS = ("text", "json", "github", "sarif")  # of report.RENDERERS; html is the notebook's
 
 _EPILOG = """\
 targets:
@@ -124,15 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
                        help="longest one call of a block may take; a block that hangs is stopped and "
                        "reported as an error (exit status 3) (default: the decorator's, else 60)")
-    check.add_argument("--format", choices=FORMATS, default="text",
-                       help="text (default), json, github (workflow annotations), or sarif (SARIF 2.1.0, "
-                       "for code scanning dashboards)")
-    check.add_argument("--strict", action="store_true",
-                       help="broadcast warnings fail the check too (exit status 1)")
+    check.add_argument("--format", choices=FORMATS,
+                       help="text (default, or [tool.shapeguard] format), json, github (workflow annotations), "
+                       "or sarif (SARIF 2.1.0, for code scanning dashboards)")
+    check.add_argument("--strict", action=argparse.BooleanOptionalAction,
+                       help="broadcast warnings fail the check too (exit status 1); --no-strict: they do not, "
+                       "whatever the decorator or [tool.shapeguard] says")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("--lines", action="store_true",
                        help="in the text report, name the line of your code that called each layer on a "
                        "failing merge's branches")
+    check.add_argument("--color", choices=COLOR_CHOICES, default="auto",
+                       help="colour the text report: auto (default) only when standard output is a terminal and "
+                       "NO_COLOR is not set (FORCE_COLOR forces it); never in json, github or sarif, nor in an "
+                       "--output file")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress line and no notes on standard error")
     check.add_argument("--no-cache", action="store_true",
                        help="probe every target again, and keep nothing: neither its reports nor the layers' "
@@ -195,14 +199,23 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     except ShapeguardError as exc:
         print(f"shapeguard: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    args = with_project(args, config)
     if args.no_cache or config.get("cache") is False:
         _cachedir.turn_off()  # for the child too, and for the layers' answers
     if argv is not None and not in_child():
         units = _cache_units(args)
         if units and all(unit.entry is not None for unit in units):
             return _run_here(args, inputs, where, units)  # nothing to probe: no child, no Keras
-        return supervise(argv, args.timeout, args.quiet)
+        return supervise(argv, args.timeout or config.get("timeout"), args.quiet)
     return _run_here(args, inputs, where)
+
+
+def with_project(args: argparse.Namespace, config) -> argparse.Namespace:
+    """``args`` with the project's ``[tool.shapeguard]`` (`shapeguard._config`)
+    where no flag was given: ``format`` here; the settings under each
+    block's decorator (`_plan`), and ``exclude`` for a folder, through ``project``."""
+    return argparse.Namespace(**{**vars(args), "format": args.format or config.get("format") or "text",
+                                 "project": config})
 
 
 def _cache_units(args: argparse.Namespace) -> list | None:
@@ -215,7 +228,8 @@ def _cache_units(args: argparse.Namespace) -> list | None:
     options["config"] = project_config().table
     options["dotted_names"] = sorted({value for values in parse_axes(args.axis, import_names=False).values()
                                       for value in values if isinstance(value, str) and _DOTTED.fullmatch(value)})
-    units = _cache.units(args.targets, options, python_files_under, split_target, is_file_path, module_name_for)
+    files_under = lambda folder: python_files_under(folder, args.project.excludes)
+    units = _cache.units(args.targets, options, files_under, split_target, is_file_path, module_name_for)
     for unit in units:
         unit.entry = _cache.load(unit)
     return units
@@ -329,7 +343,7 @@ def _check_all(args: argparse.Namespace, inputs: tuple[dict, dict], where: list,
     found_in: list = []
     resolved = None
     try:
-        resolved = _resolve_all(args.targets, units)
+        resolved = _resolve_all(args.targets, units, args.project.excludes)
         targets, found_in = resolved.targets, resolved.found_in
         done.update(resolved.cached)
         plans = []
@@ -645,14 +659,15 @@ class _Resolved:
                 _cache.store(unit, [done[i] for i in indices], loaded)
 
 
-def _resolve_all(texts: list[str], units: list | None = None) -> _Resolved:
+def _resolve_all(texts: list[str], units: list | None = None, excluded=None) -> _Resolved:
     """Every target's blocks, all imported before any is probed, so a bad
     target fails at once, and the texts that found or named one. A block
     reached twice (the same name, or the same function through a file and its
     module name, a bare file and one of its functions) is checked once, under
     its first name; named by the user either time, it counts as named
     (`_collect.Target.found` is False). A unit of ``units`` with a cache
-    entry is not imported: its targets are the entry's."""
+    entry is not imported: its targets are the entry's. ``excluded(path)``:
+    what a folder's walk skips (`_config.ProjectConfig.excludes`)."""
     resolved = _Resolved()
     targets = resolved.targets
     by_name: dict = {}
@@ -668,7 +683,7 @@ def _resolve_all(texts: list[str], units: list | None = None) -> _Resolved:
                 resolved.found_in.append(unit.given)
             continue
         before = set(sys.modules)
-        collected = collect_file(unit.text) if unit.text != unit.given else collect(unit.text)
+        collected = collect_file(unit.text) if unit.text != unit.given else collect(unit.text, excluded)
         loaded = _cache.loaded_files(set(sys.modules) - before)
         if collected and unit.given not in resolved.found_in:
             resolved.found_in.append(unit.given)
@@ -707,7 +722,8 @@ def _identity(function) -> int | None:
 def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argparse.Namespace):
     """The `engine.Plan` to check ``target`` on: the decorator's contract,
     with the command line's on top (``inputs`` is (--input, --input-shape)),
-    and the flags as settings. Resolving the target, building its space and
+    and the flags as settings, over the decorator's, over the project's
+    (``[tool.shapeguard]``). Resolving the target, building its space and
     validating the settings now reports a bad axis, or a decorator's bad
     setting, before any target is probed, in a message that names the target."""
     from . import engine  # the pipeline: only the checking process needs it
@@ -715,9 +731,10 @@ def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argp
     tensors, shapes = inputs
     try:
         flags = {"max_examples": args.max_examples, "seed": args.seed, "timeout": args.timeout,
-                 "exhaustive": True if args.exhaustive else None, "strict": True if args.strict else None}
+                 "exhaustive": True if args.exhaustive else None, "strict": args.strict}
         settings = CheckSettings(**{name: value for name, value in flags.items() if value is not None})
         planned = engine.plan(target.function, axes=axes, settings=settings)
+        planned = dataclasses.replace(planned, settings=planned.settings.under(args.project.settings()))
         declared_where = planned.where
         if declared_where is None:
             declared_where = []
