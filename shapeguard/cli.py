@@ -28,6 +28,7 @@ from ._outcome import DIED, ERROR, INTERNAL, Outcome
 from ._quiet import silenced_native_output
 from ._settings import CheckSettings
 from ._supervise import Channel, in_child, supervise
+from ._terminal import Progress, isatty, wants_colour
 from ._usercode import definition
 from ._version import __version__
 from .errors import ShapeguardError, WhereOption
@@ -262,7 +263,7 @@ def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
 
 
 def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, channel, units) -> int:
-    show_progress = not args.quiet and _isatty(sys.stderr)
+    show_progress = not args.quiet and isatty(sys.stderr)
     with silenced_native_output() as terminal:
         try:
             run = _check_all(args, inputs, where, terminal.stderr if show_progress else None, channel, units)
@@ -279,6 +280,10 @@ def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
         scope = _report.Scope(paths=tuple(run.found_in), discovered=any(_is_bare(t) for t in args.targets),
                               found=len(targets), not_checked=tuple(not_checked))
         text = _report.render(reports, args.format, args.lines, scope)
+        if args.format == "text" and args.output is None and wants_colour(args.color, terminal.stdout):
+            from .report.ansi import highlight
+
+            text = highlight(text)
         if args.output is not None:
             try:
                 write_atomically(args.output, text)
@@ -343,7 +348,14 @@ def _check_all(args: argparse.Namespace, inputs: tuple[dict, dict], where: list,
     found_in: list = []
     resolved = None
     try:
-        resolved = _resolve_all(args.targets, units, args.project.excludes)
+        collecting = Progress(progress_stream, "shapeguard", "collecting") if progress_stream is not None else None
+        if collecting is not None:
+            collecting.show()
+        try:
+            resolved = _resolve_all(args.targets, units, args.project.excludes)
+        finally:
+            if collecting is not None:
+                collecting.clear()
         targets, found_in = resolved.targets, resolved.found_in
         done.update(resolved.cached)
         plans = []
@@ -759,12 +771,13 @@ def _check(target, planned, progress_stream, channel=None):
     earlier process reported without being called."""
     from . import engine
 
-    progress = _Progress(progress_stream, target.name) if progress_stream is not None else None
+    progress = Progress(progress_stream, target.name) if progress_stream is not None else None
     before_probe, known = None, None
     if channel is not None:
         before_probe = lambda point, call, timeout: channel.probing(target.name, point, call, timeout)
         known = _known_deaths(channel.deaths.get(target.name))
     watch = engine.Watch(target=target.name, on_probe=progress.update if progress is not None else None,
+                         on_phase=progress.phase if progress is not None else None,
                          before_probe=before_probe, known=known)
     try:
         return engine.run(planned, watch)
@@ -781,45 +794,9 @@ def _known_deaths(death: dict | None) -> dict | None:
     return {tuple(death["point"]): outcome}
 
 
-class _Progress:
-    """One status line on the terminal, rewritten after every probe."""
-
-    def __init__(self, stream, target: str):
-        self.stream, self.target, self.shown = stream, target, 0
-
-    def update(self, probes: int, modes: int) -> None:
-        counts = f": {probes} probes, {modes} failure mode{'s' * (modes != 1)} so far"
-        room = max(_terminal_width(self.stream) - 1 - len(counts), 12)  # a wrapped line cannot be rewritten
-        target = self.target if len(self.target) <= room else "..." + self.target[-(room - 3):]
-        text = target + counts
-        self.stream.write("\r" + text.ljust(self.shown))
-        self.stream.flush()
-        self.shown = len(text)
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * self.shown + "\r")
-            self.stream.flush()
-            self.shown = 0
-
-
 def _write(text: str, stream) -> None:
     try:
         stream.write(text)
         stream.flush()
     except BrokenPipeError:  # the reader left (| head): the exit status still tells
         pass
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _terminal_width(stream) -> int:
-    try:
-        return os.get_terminal_size(stream.fileno()).columns or 80
-    except (AttributeError, OSError, ValueError):
-        return 80
