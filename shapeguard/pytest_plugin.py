@@ -95,8 +95,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
         return None
     options = _check_options(config)
     project = config.stash[PROJECT].settings()
-    budget = options["max_examples"] or f"as declared (default {project.get('max_examples', 100)})"
-    seed = options["seed"] if options["seed"] is not None else f"as declared (default {project.get('seed', 0)})"
+    declared = lambda key, default: (f"as declared, else {project[key]} ([tool.shapeguard])" if key in project
+                                     else f"as declared (default {default})")
+    budget = options["max_examples"] or declared("max_examples", 100)
+    seed = options["seed"] if options["seed"] is not None else declared("seed", 0)
     database = "off" if options["database"] is False else "as declared, else as Hypothesis's settings say (.hypothesis/ by default)"
     return f"shapeguard: max examples {budget}, seed {seed}, example database {database}"
 

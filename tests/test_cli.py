@@ -249,7 +249,7 @@ def test_fixed_example_passes_with_progress_on_a_terminal(runs):
     assert "seed 7" in run.stdout
     probes = re.search(r"OK in (\d+) of 128", run.stdout).group(1)
     progress = run.stderr.split("\r")
-    assert f"{FIXED}:block: {probes} probes, 0 failure modes so far" in [p.strip() for p in progress]
+    assert f"{FIXED}:block: probing {probes}/30 · 0 modes" in [p.strip() for p in progress]
     assert run.stderr.endswith("\r") and progress[-2].strip() == ""  # the line is cleared
     assert "absl" not in run.stderr and "cuda" not in run.stderr.lower()
 

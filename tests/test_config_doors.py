@@ -95,6 +95,7 @@ def test_pytest_reads_the_project_and_excludes_its_files(project, pytester):
         (pytester.path / path).write_text((project / path).read_text())
     result = pytester.runpytest("--shapeguard", "--shapeguard-no-database", "-p", "no:cacheprovider", ".")
     result.assert_outcomes(failed=2)  # plain and declared; nothing from legacy/
+    assert "shapeguard: max examples as declared, else 3 ([tool.shapeguard]), seed as declared" in result.stdout.str()
     assert result.stdout.str().count("within the budget of 3 probes") == 1
     assert result.stdout.str().count("within the budget of 4 probes") == 1
     assert "legacy" not in result.stdout.str()
