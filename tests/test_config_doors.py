@@ -33,10 +33,11 @@ def declared(x):
     return layers.Add()([layers.Dense(4)(x), x])
 '''
 LEGACY = '''
-import keras
+from keras import layers
 
 
 def broken(x):
+    layers.Dense(4)(x)
     raise ValueError("a block the project keeps out of its checks")
 '''
 PROJECT = """[tool.shapeguard]
@@ -75,7 +76,11 @@ def test_the_command_line_reads_the_project_and_its_flags_win(project, monkeypat
     budgets = {r["target"]: r["budget"] for r in document["targets"]}
     assert budgets == {"./blocks.py:plain": "2 combinations, within the budget of 3 probes",  # the project's
                        "./blocks.py:declared": "2 combinations, within the budget of 4 probes"}  # the decorator's
-    assert document["summary"]["found"] == 2  # legacy/ is excluded: its block would be an error
+    assert document["summary"]["found"] == 2  # legacy/ is excluded
+    (project / "pyproject.toml").write_text(PROJECT.replace('exclude = ["legacy"]', ""))
+    assert check_here(project, monkeypatch, ".", "-q") == 1
+    assert "./legacy/old.py:broken" in {r["target"] for r in json.loads(capfd.readouterr().out)["targets"]}
+    (project / "pyproject.toml").write_text(PROJECT)
 
     assert check_here(project, monkeypatch, ".", "-q", "--format", "text", "--max-examples", "5") == 1
     out = capfd.readouterr().out
