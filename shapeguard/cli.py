@@ -69,6 +69,20 @@ exit status:
        exited, killed its process, or called no Keras layer at all), or a
        block that was found could not be checked
   130  interrupted (Ctrl-C); what was found so far is reported
+
+configuration:
+  [tool.shapeguard] in the nearest pyproject.toml (from the current folder up):
+  max_examples, seed, timeout, strict (under a decorator's own settings),
+  format, exclude (glob patterns of files and folders a folder check skips),
+  cache; a flag given wins
+
+environment:
+  NO_COLOR             any value: no colour (--color wins)
+  FORCE_COLOR          any value: colour even when not on a terminal
+  SHAPEGUARD_CACHE_DIR the cache folder (default: the user cache folder)
+  SHAPEGUARD_NO_CACHE  1: no cache, as --no-cache
+  SHAPEGUARD_TRACEBACK 1: an internal error shows its traceback
+  KERAS_BACKEND        the backend Keras runs on (part of the cache key)
 """
 
 
