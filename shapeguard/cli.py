@@ -80,8 +80,8 @@ environment:
   NO_COLOR             any value: no colour (--color wins)
   FORCE_COLOR          any value: colour even when not on a terminal
   SHAPEGUARD_CACHE_DIR the cache folder (default: the user cache folder)
-  SHAPEGUARD_NO_CACHE  1: no cache, as --no-cache
-  SHAPEGUARD_TRACEBACK 1: an internal error shows its traceback
+  SHAPEGUARD_NO_CACHE  any value but 0: no cache, as --no-cache
+  SHAPEGUARD_TRACEBACK any value: an internal error shows its traceback
   KERAS_BACKEND        the backend Keras runs on (part of the cache key)
 """
 
