@@ -240,7 +240,7 @@ def _cache_units(args: argparse.Namespace) -> list | None:
         return None
     options = {name: getattr(args, name) for name in
                ("axis", "input", "input_shape", "where", "max_examples", "seed", "timeout", "exhaustive", "strict")}
-    options["config"] = project_config().table
+    options["config"] = args.project.table
     options["dotted_names"] = sorted({value for values in parse_axes(args.axis, import_names=False).values()
                                       for value in values if isinstance(value, str) and _DOTTED.fullmatch(value)})
     files_under = lambda folder: python_files_under(folder, args.project.excludes)

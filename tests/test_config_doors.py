@@ -6,6 +6,7 @@ one of which Keras rejects (Add of 4 and 8 channels: `plain_keras.confirm`)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -110,3 +111,17 @@ def test_pytest_reads_the_project_and_excludes_its_files(project, pytester):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert ("pyproject.toml: [tool.shapeguard] has no key 'max_example'; did you mean 'max_examples'?"
             in result.stderr.str())
+
+
+def test_strict_from_the_project_and_no_strict_from_the_command_line(tmp_path, monkeypatch, capfd):
+    """Add of (8, 32) and (8, 1) broadcasts: a warning, a failure under strict."""
+    from helpers import explain_blocks
+
+    (tmp_path / "pyproject.toml").write_text("[tool.shapeguard]\nstrict = true\n")
+    target = f"{explain_blocks.__file__}:residual_1x1"
+    args = (target, "--input", "x=8,C", "--axis", "C=1", "-q")
+    assert check_here(tmp_path, monkeypatch, *args) == 1
+    assert re.search(r"\[warning\] broadcast: Add '\w+' \(fails the check: strict\)", capfd.readouterr().out)
+    assert check_here(tmp_path, monkeypatch, *args, "--no-strict") == 0
+    out = capfd.readouterr().out
+    assert re.search(r"\[warning\] broadcast: Add '\w+': ", out) and ": OK" in out.splitlines()[0]
