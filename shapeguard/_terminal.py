@@ -40,7 +40,8 @@ class Progress:
 
     def __init__(self, stream: TextIO, target: str, phase: str = "probing"):
         self.stream, self.target, self.shown = stream, target, 0
-        self.name, self.total, self.probes, self.modes = phase, None, 0, 0
+        self.name, self.probes, self.modes = phase, 0, 0
+        self.total: int | None = None
         self.dot = "·"
         try:  # a terminal that cannot show it (LANG=C) gets a hyphen
             "·".encode(getattr(stream, "encoding", None) or "utf-8")
