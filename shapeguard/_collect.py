@@ -49,14 +49,15 @@ class Target:
     defined_at: tuple | None = None  # (file, line) of its definition, when known
 
 
-def collect(text: str) -> list[Target]:
+def collect(text: str, excluded: Callable[[str], bool] | None = None) -> list[Target]:
     """The blocks ``text`` names: the one named, or every block of a bare
     module or file (`find_blocks`; none for a file `may_define_blocks` rules
     out). A directory means every Python file under it that ``pytest
     --shapeguard`` would collect (`python_files_under`); one of them that
-    cannot be imported is a found target that could not be checked."""
+    cannot be imported is a found target that could not be checked;
+    ``excluded(path)`` says which files and folders it skips."""
     if os.path.isdir(text) and ":" not in text.rstrip(os.sep + (os.altsep or "")):
-        return [t for path in python_files_under(text) for t in collect_file(path)]
+        return [t for path in python_files_under(text, excluded) for t in collect_file(path)]
     module_part, attribute = split_target(text)
     if is_file_path(module_part) and os.path.isfile(module_part) and not _is_python_file(module_part):
         raise TargetError(f"cannot import {module_part}: not a Python file (name a .py file, a folder or a module).")
@@ -231,11 +232,12 @@ def may_define_blocks(path: str, guarded_only: bool = False) -> bool:
         return True  # let the import report what is wrong with it
 
 
-def python_files_under(directory: str) -> list[str]:
+def python_files_under(directory: str, excluded: Callable[[str], bool] | None = None) -> list[str]:
     """The ``.py`` files under ``directory`` that ``pytest --shapeguard
     directory`` would collect, in sorted order: not ``conftest.py``, not in
     folders matching `NORECURSEDIRS` or holding a virtual environment, and
-    only files that `may_define_blocks`. Shown relative to ``directory`` as given."""
+    only files that `may_define_blocks`, nor what ``excluded(path)`` rules
+    out (the project's ``exclude``). Shown relative to ``directory`` as given."""
     found = []
     root = directory.rstrip("/" + os.sep) or directory
     for folder, subfolders, files in os.walk(root):
@@ -243,9 +245,12 @@ def python_files_under(directory: str) -> list[str]:
             d for d in subfolders
             if not any(fnmatch.fnmatch(d, pattern) for pattern in NORECURSEDIRS)
             and not _is_virtualenv(os.path.join(folder, d))
+            and not (excluded is not None and excluded(os.path.join(folder, d)))
         )
         for name in sorted(files):
             path = os.path.join(folder, name)
+            if excluded is not None and excluded(path):
+                continue
             if name.endswith(".py") and name != "conftest.py" and may_define_blocks(path):
                 found.append(path)
     return found

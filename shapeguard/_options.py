@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 
 MAX_TIMEOUT = 604_800  # seconds (a week); the system's interval timer overflows far beyond
+FORMATS = ("text", "json", "github", "sarif")  # of report.RENDERERS; html is the notebook's
+COLOR_CHOICES = ("auto", "always", "never")  # --color
 
 
 def positive_int(text: str) -> int:

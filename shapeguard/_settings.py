@@ -146,6 +146,14 @@ class CheckSettings:
                 merged[name] = getattr(declared, name)
         return _resolved(CheckSettings(**merged), DEFAULT_MAX_EXAMPLES, DEFAULT_SEED)
 
+    def under(self, defaults: dict[str, Any]) -> CheckSettings:
+        """These settings (a check's `over` the decorator's), with each field
+        that neither gave taken from ``defaults``, the project's
+        ``[tool.shapeguard]`` (`shapeguard._config`): a flag beats the
+        decorator, which beats the project, which beats shapeguard's default."""
+        missing = {name: value for name, value in defaults.items() if not self.given(name)}
+        return self.replace(**missing) if missing else self
+
 
 def _resolved(settings: CheckSettings, max_examples, seed) -> CheckSettings:
     """``settings`` with an unset budget and seed taking these values, still

@@ -23,11 +23,12 @@ from ._config import project_config
 from ._collect import Target, collect, collect_file, is_file_path, module_name_for, python_files_under, split_target
 from ._expr import parse_condition, split_top_level
 from ._optional_imports import skip_in_this_process
-from ._options import positive_int, positive_seconds
+from ._options import COLOR_CHOICES, FORMATS, positive_int, positive_seconds
 from ._outcome import DIED, ERROR, INTERNAL, Outcome
 from ._quiet import silenced_native_output
 from ._settings import CheckSettings
 from ._supervise import Channel, in_child, supervise
+from ._terminal import Progress, isatty, wants_colour
 from ._usercode import definition
 from ._version import __version__
 from .errors import ShapeguardError, WhereOption
@@ -40,7 +41,6 @@ EXIT_USAGE = 2  # bad options, or a target that cannot be imported, found or cal
 EXIT_BLOCK_ERRORS = 3  # no shape failures, but a block raised errors of its own, or a found block was not checked
 EXIT_INTERRUPTED = 130  # Ctrl-C; what was found so far is reported
 
-FORMATS = ("text", "json", "github", "sarif")  # of report.RENDERERS; html is the notebook's
 
 _EPILOG = """\
 targets:
@@ -69,6 +69,20 @@ exit status:
        exited, killed its process, or called no Keras layer at all), or a
        block that was found could not be checked
   130  interrupted (Ctrl-C); what was found so far is reported
+
+configuration:
+  [tool.shapeguard] in the nearest pyproject.toml (from the current folder up):
+  max_examples, seed, timeout, strict (under a decorator's own settings),
+  format, exclude (glob patterns of files and folders a folder check skips),
+  cache; a flag given wins
+
+environment:
+  NO_COLOR             any value: no colour (--color wins)
+  FORCE_COLOR          any value: colour even when not on a terminal
+  SHAPEGUARD_CACHE_DIR the cache folder (default: the user cache folder)
+  SHAPEGUARD_NO_CACHE  any value but 0: no cache, as --no-cache
+  SHAPEGUARD_TRACEBACK any value: an internal error shows its traceback
+  KERAS_BACKEND        the backend Keras runs on (part of the cache key)
 """
 
 
@@ -125,15 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=positive_seconds, metavar="SECONDS",
                        help="longest one call of a block may take; a block that hangs is stopped and "
                        "reported as an error (exit status 3) (default: the decorator's, else 60)")
-    check.add_argument("--format", choices=FORMATS, default="text",
-                       help="text (default), json, github (workflow annotations), or sarif (SARIF 2.1.0, "
-                       "for code scanning dashboards)")
-    check.add_argument("--strict", action="store_true",
-                       help="broadcast warnings fail the check too (exit status 1)")
+    check.add_argument("--format", choices=FORMATS,
+                       help="text (default, or [tool.shapeguard] format), json, github (workflow annotations), "
+                       "or sarif (SARIF 2.1.0, for code scanning dashboards)")
+    check.add_argument("--strict", action=argparse.BooleanOptionalAction,
+                       help="broadcast warnings fail the check too (exit status 1); --no-strict: they do not, "
+                       "whatever the decorator or [tool.shapeguard] says")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     check.add_argument("--lines", action="store_true",
                        help="in the text report, name the line of your code that called each layer on a "
                        "failing merge's branches")
+    check.add_argument("--color", choices=COLOR_CHOICES, default="auto",
+                       help="colour the text report: auto (default) only when standard output is a terminal and "
+                       "NO_COLOR is not set (FORCE_COLOR forces it); never in json, github or sarif, nor in an "
+                       "--output file")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress line and no notes on standard error")
     check.add_argument("--no-cache", action="store_true",
                        help="probe every target again, and keep nothing: neither its reports nor the layers' "
@@ -183,8 +202,6 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     Then, unless this process is already the child, the check runs in a child
     process watched by this one (`shapeguard._supervise`), so that a block
     that kills its process is still reported."""
-    if args.fit or args.loss or args.predict:
-        return _run_fit(args)
     try:
         parse_axes(args.axis, import_names=False)
         inputs = (parse_inputs(args.input), _parse_assignments(args.input_shape, "--input-shape", "PARAM=TEMPLATE"))
@@ -198,13 +215,16 @@ def run_check(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     except ShapeguardError as exc:
         print(f"shapeguard: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    args = with_project(args, config)
+    if args.fit or args.loss or args.predict:
+        return _run_fit(args)  # the model against its data: no space, no child process
     if args.no_cache or config.get("cache") is False:
         _cachedir.turn_off()  # for the child too, and for the layers' answers
     if argv is not None and not in_child():
         units = _cache_units(args)
         if units and all(unit.entry is not None for unit in units):
             return _run_here(args, inputs, where, units)  # nothing to probe: no child, no Keras
-        return supervise(argv, args.timeout, args.quiet)
+        return supervise(argv, args.timeout or config.get("timeout"), args.quiet)
     return _run_here(args, inputs, where)
 
 
@@ -224,6 +244,14 @@ def _run_fit(args: argparse.Namespace) -> int:
     return exit_status([report])
 
 
+def with_project(args: argparse.Namespace, config) -> argparse.Namespace:
+    """``args`` with the project's ``[tool.shapeguard]`` (`shapeguard._config`)
+    where no flag was given: ``format`` here; the settings under each
+    block's decorator (`_plan`), and ``exclude`` for a folder, through ``project``."""
+    return argparse.Namespace(**{**vars(args), "format": args.format or config.get("format") or "text",
+                                 "project": config})
+
+
 def _cache_units(args: argparse.Namespace) -> list | None:
     """The run's cache units (`shapeguard._cache`), each with its entry when
     the cache has one; None when the cache is off."""
@@ -231,10 +259,11 @@ def _cache_units(args: argparse.Namespace) -> list | None:
         return None
     options = {name: getattr(args, name) for name in
                ("axis", "input", "input_shape", "where", "max_examples", "seed", "timeout", "exhaustive", "strict")}
-    options["config"] = project_config().table
+    options["config"] = args.project.table
     options["dotted_names"] = sorted({value for values in parse_axes(args.axis, import_names=False).values()
                                       for value in values if isinstance(value, str) and _DOTTED.fullmatch(value)})
-    units = _cache.units(args.targets, options, python_files_under, split_target, is_file_path, module_name_for)
+    files_under = lambda folder: python_files_under(folder, args.project.excludes)
+    units = _cache.units(args.targets, options, files_under, split_target, is_file_path, module_name_for)
     for unit in units:
         unit.entry = _cache.load(unit)
     return units
@@ -267,7 +296,7 @@ def _run_here(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
 
 
 def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, channel, units) -> int:
-    show_progress = not args.quiet and _isatty(sys.stderr)
+    show_progress = not args.quiet and isatty(sys.stderr)
     with silenced_native_output() as terminal:
         try:
             run = _check_all(args, inputs, where, terminal.stderr if show_progress else None, channel, units)
@@ -285,6 +314,10 @@ def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
                               found=len(targets), not_checked=tuple(not_checked), targets=tuple(args.targets),
                               category=os.environ.get("SHAPEGUARD_SARIF_CATEGORY", "").strip())
         text = _report.render(reports, args.format, args.lines, scope)
+        if args.format == "text" and args.output is None and wants_colour(args.color, terminal.stdout):
+            from .report.ansi import highlight
+
+            text = highlight(text)
         if args.output is not None:
             try:
                 write_atomically(args.output, text)
@@ -357,7 +390,14 @@ def _check_all(args: argparse.Namespace, inputs: tuple[dict, dict], where: list,
     found_in: list = []
     resolved = None
     try:
-        resolved = _resolve_all(args.targets, units)
+        collecting = Progress(progress_stream, "shapeguard", "collecting") if progress_stream is not None else None
+        if collecting is not None:
+            collecting.show()
+        try:
+            resolved = _resolve_all(args.targets, units, args.project.excludes)
+        finally:
+            if collecting is not None:
+                collecting.clear()
         targets, found_in = resolved.targets, resolved.found_in
         done.update(resolved.cached)
         plans = []
@@ -673,14 +713,15 @@ class _Resolved:
                 _cache.store(unit, [done[i] for i in indices], loaded)
 
 
-def _resolve_all(texts: list[str], units: list | None = None) -> _Resolved:
+def _resolve_all(texts: list[str], units: list | None = None, excluded=None) -> _Resolved:
     """Every target's blocks, all imported before any is probed, so a bad
     target fails at once, and the texts that found or named one. A block
     reached twice (the same name, or the same function through a file and its
     module name, a bare file and one of its functions) is checked once, under
     its first name; named by the user either time, it counts as named
     (`_collect.Target.found` is False). A unit of ``units`` with a cache
-    entry is not imported: its targets are the entry's."""
+    entry is not imported: its targets are the entry's. ``excluded(path)``:
+    what a folder's walk skips (`_config.ProjectConfig.excludes`)."""
     resolved = _Resolved()
     targets = resolved.targets
     by_name: dict = {}
@@ -696,7 +737,7 @@ def _resolve_all(texts: list[str], units: list | None = None) -> _Resolved:
                 resolved.found_in.append(unit.given)
             continue
         before = set(sys.modules)
-        collected = collect_file(unit.text) if unit.text != unit.given else collect(unit.text)
+        collected = collect_file(unit.text) if unit.text != unit.given else collect(unit.text, excluded)
         loaded = _cache.loaded_files(set(sys.modules) - before)
         if collected and unit.given not in resolved.found_in:
             resolved.found_in.append(unit.given)
@@ -735,7 +776,8 @@ def _identity(function) -> int | None:
 def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argparse.Namespace):
     """The `engine.Plan` to check ``target`` on: the decorator's contract,
     with the command line's on top (``inputs`` is (--input, --input-shape)),
-    and the flags as settings. Resolving the target, building its space and
+    and the flags as settings, over the decorator's, over the project's
+    (``[tool.shapeguard]``). Resolving the target, building its space and
     validating the settings now reports a bad axis, or a decorator's bad
     setting, before any target is probed, in a message that names the target."""
     from . import engine  # the pipeline: only the checking process needs it
@@ -743,9 +785,10 @@ def _plan(target, axes: dict, inputs: tuple[dict, dict], where: list, args: argp
     tensors, shapes = inputs
     try:
         flags = {"max_examples": args.max_examples, "seed": args.seed, "timeout": args.timeout,
-                 "exhaustive": True if args.exhaustive else None, "strict": True if args.strict else None}
+                 "exhaustive": True if args.exhaustive else None, "strict": args.strict}
         settings = CheckSettings(**{name: value for name, value in flags.items() if value is not None})
         planned = engine.plan(target.function, axes=axes, settings=settings)
+        planned = dataclasses.replace(planned, settings=planned.settings.under(args.project.settings()))
         declared_where = planned.where
         if declared_where is None:
             declared_where = []
@@ -770,12 +813,13 @@ def _check(target, planned, progress_stream, channel=None):
     earlier process reported without being called."""
     from . import engine
 
-    progress = _Progress(progress_stream, target.name) if progress_stream is not None else None
+    progress = Progress(progress_stream, target.name) if progress_stream is not None else None
     before_probe, known = None, None
     if channel is not None:
         before_probe = lambda point, call, timeout: channel.probing(target.name, point, call, timeout)
         known = _known_deaths(channel.deaths.get(target.name))
     watch = engine.Watch(target=target.name, on_probe=progress.update if progress is not None else None,
+                         on_phase=progress.phase if progress is not None else None,
                          before_probe=before_probe, known=known)
     try:
         return engine.run(planned, watch)
@@ -792,45 +836,9 @@ def _known_deaths(death: dict | None) -> dict | None:
     return {tuple(death["point"]): outcome}
 
 
-class _Progress:
-    """One status line on the terminal, rewritten after every probe."""
-
-    def __init__(self, stream, target: str):
-        self.stream, self.target, self.shown = stream, target, 0
-
-    def update(self, probes: int, modes: int) -> None:
-        counts = f": {probes} probes, {modes} failure mode{'s' * (modes != 1)} so far"
-        room = max(_terminal_width(self.stream) - 1 - len(counts), 12)  # a wrapped line cannot be rewritten
-        target = self.target if len(self.target) <= room else "..." + self.target[-(room - 3):]
-        text = target + counts
-        self.stream.write("\r" + text.ljust(self.shown))
-        self.stream.flush()
-        self.shown = len(text)
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * self.shown + "\r")
-            self.stream.flush()
-            self.shown = 0
-
-
 def _write(text: str, stream) -> None:
     try:
         stream.write(text)
         stream.flush()
     except BrokenPipeError:  # the reader left (| head): the exit status still tells
         pass
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _terminal_width(stream) -> int:
-    try:
-        return os.get_terminal_size(stream.fileno()).columns or 80
-    except (AttributeError, OSError, ValueError):
-        return 80

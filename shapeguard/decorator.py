@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Concatenate, ParamSpec, Protocol, TypeVar, overload
 
 import wrapt
 
@@ -25,7 +25,43 @@ from ._settings import CheckSettings, split_settings
 from ._spec import SPEC_ATTRIBUTE, WRAPPER_MARK, GuardSpec, refuse_lazy_functions, spec_of, unwrap
 from .errors import ShapeguardError
 
-__all__ = ["guard", "spec_of", "unwrap"]
+if TYPE_CHECKING:
+    from .report import Report
+
+__all__ = ["Guarded", "guard", "spec_of", "unwrap"]
+
+P = ParamSpec("P")
+Q = ParamSpec("Q")
+R = TypeVar("R", covariant=True)
+S = TypeVar("S")
+T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+
+class Guarded(Protocol[P, R]):
+    """What type checkers see of a ``@guard``-decorated function: called as
+    the function is (same parameters, same result), with ``check()``; a
+    method's ``self`` is bound as a method's is."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def check(self, **overrides: Any) -> Report: ...
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None, /) -> Guarded[P, R]: ...
+
+    @overload
+    def __get__(self: Guarded[Concatenate[S, Q], T], instance: S, owner: type | None = None, /) -> Guarded[Q, T]: ...
+
+
+class _Decorator(Protocol):
+    """What ``guard(...)`` with options returns: a class stays itself, a function becomes `Guarded`."""
+
+    @overload
+    def __call__(self, fn: C, /) -> C: ...  # type: ignore[overload-overlap]  # a class is callable too
+
+    @overload
+    def __call__(self, fn: Callable[P, T], /) -> Guarded[P, T]: ...
 
 
 def _call_with_context(wrapped, instance, args, kwargs):
@@ -41,7 +77,7 @@ def _call_with_context(wrapped, instance, args, kwargs):
 
 
 class _Checkable:
-    def check(self, **overrides):
+    def check(self, **overrides: Any) -> Report:
         """Run shapeguard on this function's space; keyword arguments override
         axes and options as in `shapeguard.check`. Returns a `Report`."""
         from .engine import check
@@ -87,6 +123,24 @@ for _wrapper in (GuardedFunction, BoundGuardedFunction):
     setattr(_wrapper, WRAPPER_MARK, True)  # what `_spec.spec_of` and `_spec.unwrap` recognise
 
 
+@overload
+def guard(fn: C, /, *, axes: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+          input_shapes: dict[str, Any] | None = None, where: Any = None, settings: CheckSettings | None = None,
+          **more_axes: Any) -> C: ...
+
+
+@overload
+def guard(fn: Callable[P, T], /, *, axes: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+          input_shapes: dict[str, Any] | None = None, where: Any = None, settings: CheckSettings | None = None,
+          **more_axes: Any) -> Guarded[P, T]: ...
+
+
+@overload
+def guard(fn: None = None, /, *, axes: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
+          input_shapes: dict[str, Any] | None = None, where: Any = None, settings: CheckSettings | None = None,
+          **more_axes: Any) -> _Decorator: ...
+
+
 def guard(
     fn: Callable | None = None,
     /,
@@ -97,7 +151,7 @@ def guard(
     where: Any = None,
     settings: CheckSettings | None = None,
     **more_axes: Any,
-):
+) -> Any:
     """Declare the space to check a block builder on.
 
     ``@guard(C=[16, 32], filters=[32, 64], inputs={"x": "H,W,C"})``: each keyword
@@ -112,6 +166,10 @@ def guard(
     subclass, axes are ``__init__``'s parameters and templates ``call()``'s.
     The space is checked now, so a misspelt axis or a bad setting fails at
     import time, as a `ShapeguardError`.
+
+    Returns the class itself for a class, else a `GuardedFunction` (typed as
+    `Guarded`: the function's own signature, plus ``check() -> Report``);
+    with options and no function, the decorator that does so.
     """
     declared, more_axes = split_settings(settings, dict(more_axes))  # validated now, of the right type
     if settings is None and not declared.explicit:

@@ -27,13 +27,14 @@ from .search import Prober, budget, measured_cost, search
 @dataclass(frozen=True)
 class Watch:
     """What the command line and the pytest plugin hook into one check (not
-    public API): the report's name for the block, a progress callback
-    ``on_probe(probes, modes)``, ``before_probe(point, call, timeout)`` before
+    public API): the report's name for the block, progress callbacks
+    ``on_probe(probes, modes)`` and ``on_phase(phase, total)`` (`search.Prober.phase`), ``before_probe(point, call, timeout)`` before
     each new probe (the crash supervisor's record, with the probe's time limit) and ``known`` outcomes to use
     instead of probing (points that killed an earlier process)."""
 
     target: str | None = None
     on_probe: Callable[[int, int], None] | None = None
+    on_phase: Callable[[str, int | None], None] | None = None
     before_probe: Callable[[tuple, str, float | None], None] | None = None
     known: dict | None = None
 
@@ -114,8 +115,8 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     if watch.before_probe is not None:  # the supervisor's record: the point (or its values) and the call
         before_probe = lambda space_, point, record, timeout: watch.before_probe(
             record, callee.render(space_.arguments(point)) + note, timeout)
-    prober = Prober(callee, space, timeout=settings.timeout, on_probe=watch.on_probe, before_probe=before_probe,
-                    known=watch.known)
+    prober = Prober(callee, space, timeout=settings.timeout, on_probe=watch.on_probe, on_phase=watch.on_phase,
+                    before_probe=before_probe, known=watch.known)
     # Keras's special methods wrapped once, and the prober's guards kept on, for every probe of the check.
     with prober.guarded():
         # The rank hint records the Keras layers a plain call makes: before the
@@ -128,7 +129,7 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
             space = callee.space(planned.axes, where=where)
             space.check_contract()
             prober = Prober(callee, space, timeout=settings.timeout, on_probe=watch.on_probe,
-                            before_probe=before_probe, known=watch.known)
+                            on_phase=watch.on_phase, before_probe=before_probe, known=watch.known)
         with session(), prober.guarded():
             return _checked(planned, callee, space, prober, hint, target, note)
 
@@ -166,6 +167,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
         _reject_wrong_rank(report, space, target)
     report.strict = settings.strict
     if working is None or working.works:
+        prober.phase("explaining")
         explain(report, space, result, prober, call_of, extra_budget=chosen.max_examples)
     return report
 

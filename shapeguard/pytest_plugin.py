@@ -23,6 +23,7 @@ from ._options import positive_int
 
 ITEM_SUFFIX = "[shapeguard]"
 MARKER = "shapeguard"
+PROJECT = pytest.StashKey[object]()  # the session's `shapeguard._config.ProjectConfig`
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,10 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from shapeguard.errors import ShapeguardError
 
         try:
-            off = project_config(str(config.rootpath)).get("cache") is False
+            project = config.stash[PROJECT] = project_config(str(config.rootpath))
         except ShapeguardError as exc:
             raise pytest.UsageError(str(exc)) from None
-        if off or config.getoption("shapeguard_no_cache"):
+        if project.get("cache") is False or config.getoption("shapeguard_no_cache"):
             _cachedir.turn_off()
 
 
@@ -93,8 +94,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     if not config.getoption("shapeguard"):
         return None
     options = _check_options(config)
-    budget = options["max_examples"] or "as declared (default 100)"
-    seed = options["seed"] if options["seed"] is not None else "as declared (default 0)"
+    project = config.stash[PROJECT].settings()
+    declared = lambda key, default: (f"as declared, else {project[key]} ([tool.shapeguard])" if key in project
+                                     else f"as declared (default {default})")
+    budget = options["max_examples"] or declared("max_examples", 100)
+    seed = options["seed"] if options["seed"] is not None else declared("seed", 0)
     database = "off" if options["database"] is False else "as declared, else as Hypothesis's settings say (.hypothesis/ by default)"
     return f"shapeguard: max examples {budget}, seed {seed}, example database {database}"
 
@@ -113,6 +117,8 @@ def pytest_collect_file(file_path, parent: pytest.Collector):
     from shapeguard._collect import may_define_blocks
 
     if not may_define_blocks(str(file_path), parent.config.getoption("shapeguard_guarded_only")):
+        return None
+    if parent.config.stash[PROJECT].excludes(str(file_path)):  # [tool.shapeguard] exclude
         return None
     return ShapeguardModule.from_parent(parent, path=file_path)
 
@@ -208,6 +214,7 @@ class ShapeguardItem(pytest.Item):
         options = _check_options(self.config)
         try:
             planned = engine.plan(block, settings=CheckSettings(**{k: v for k, v in options.items() if v is not None}))
+            planned = dataclasses.replace(planned, settings=planned.settings.under(self.config.stash[PROJECT].settings()))
             if not planned.settings.given("database"):  # neither the flag nor the decorator said: the plugin's
                 planned = dataclasses.replace(planned, settings=planned.settings.replace(database=True))  # default
             report = engine.run(planned, engine.Watch(target=self.target))
@@ -248,14 +255,15 @@ def _unit(config: pytest.Config, path, what: str):
     from shapeguard import _cache
     from shapeguard._collect import module_name_for
 
-    options = {"door": "pytest", **_check_options(config),
+    options = {"door": "pytest", **_check_options(config), "project": config.stash[PROJECT].table,
                "guarded_only": config.getoption("shapeguard_guarded_only"), "rootdir": str(config.rootpath)}
     return _cache.keyed(f"{path}::{what}", str(path), options, module_name_for)
 
 
 def _check_options(config: pytest.Config) -> dict:
     """`CheckSettings` fields from pytest's command line.
-    None: not given (the decorator's, else the default). Without
+    None: not given (the decorator's, else the project's ``[tool.shapeguard]``,
+    else the default). Without
     ``--shapeguard-no-database`` and with no ``database`` declared, the plugin
     uses Hypothesis's current default database (``database=True``), so a
     profile with ``database=None`` turns it off too."""

@@ -75,12 +75,13 @@ class Prober:
     error, the crash supervisor told first (``before_probe(space, point, record,
     timeout)``),
     and ``known`` outcomes (points that killed an earlier process) used
-    instead of probing. Progress goes to ``on_probe(probes, modes)``."""
+    instead of probing. Progress goes to ``on_probe(probes, modes)`` and
+    ``on_phase(phase, total)`` (`phase`)."""
 
     def __init__(self, fn: Callable, space: Space, *, timeout: float | None = None,
-                 on_probe: Callable | None = None, before_probe: Callable | None = None,
-                 known: dict | None = None):
-        self.fn, self.space, self.timeout, self.on_probe = fn, space, timeout, on_probe
+                 on_probe: Callable | None = None, on_phase: Callable | None = None,
+                 before_probe: Callable | None = None, known: dict | None = None):
+        self.fn, self.space, self.timeout, self.on_probe, self.on_phase = fn, space, timeout, on_probe, on_phase
         self.before_probe, self.known = before_probe, known or {}
         self.result = SearchResult("search")
         self.modes: set = set()
@@ -132,6 +133,13 @@ class Prober:
                     self.result.stopped = "most calls hung"
                     raise StopSearch
         return outcome
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        """Tell the progress line what the probes are for now (``probing``
+        with its budget as ``total``, ``shrinking``, ``confirming``,
+        ``explaining``: `shapeguard._terminal.Progress`)."""
+        if self.on_phase is not None:
+            self.on_phase(name, total)
 
     def at(self, space: Space, point: Point) -> Outcome:
         """One probe at a point of ``space`` (values outside the search's
@@ -270,8 +278,11 @@ def search(
         if result.interrupted:  # Ctrl-C before the search began (`measured_cost`)
             _keep_best_seen(result)
         else:
+            prober.phase("probing", space.probe_count if exhaustive else max_examples)
             _run(prober, space, result, exhaustive, max_examples, seed, database, database_key)
         if not result.interrupted:
+            if result.minimal:
+                prober.phase("confirming")
             _confirm_on_plain_path(prober, result)
     if database is not None and not result.interrupted:
         _remember(space, database, database_key, result.minimal.values())
@@ -299,6 +310,7 @@ def _run(prober, space, result, exhaustive, max_examples, seed, database, databa
             pending = {k: p for k, p in _best_seen(result.outcomes).items() if k not in result.minimal}
             if not pending:
                 break
+            prober.phase("shrinking")
             mode_key = min(pending)
             if mode_key[1] == TIMEOUT or mode_key[1] == DIED:  # each step could hang again
                 result.minimal[mode_key] = pending[mode_key]

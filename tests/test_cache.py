@@ -159,11 +159,11 @@ def test_no_cache_and_the_project_setting_probe_and_keep_nothing(project, tmp_pa
     (project / "pyproject.toml").write_text("[tool.shapeguard]\ncache = 'no'\n")
     run = shapeguard("check", ".", cwd=project)
     assert run.code == 2
-    assert run.stderr.strip() == "shapeguard: pyproject.toml: [tool.shapeguard] cache must be true or false, not 'no'."
+    assert run.stderr.strip() == "shapeguard: pyproject.toml: [tool.shapeguard] cache must be true or false, not \"no\"."
     (project / "pyproject.toml").write_text("[tool.shapeguard]\ncahce = false\n")
     run = shapeguard("check", ".", cwd=project)
     assert run.code == 2
-    assert run.stderr.strip() == "shapeguard: pyproject.toml: [tool.shapeguard] has no key 'cahce' (known: cache)."
+    assert run.stderr.strip() == "shapeguard: pyproject.toml: [tool.shapeguard] has no key 'cahce'; did you mean 'cache'?"
 
 
 def test_cache_dir_and_clear(project, tmp_path):

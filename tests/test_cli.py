@@ -249,7 +249,7 @@ def test_fixed_example_passes_with_progress_on_a_terminal(runs):
     assert "seed 7" in run.stdout
     probes = re.search(r"OK in (\d+) of 128", run.stdout).group(1)
     progress = run.stderr.split("\r")
-    counts = f": {probes} probes, 0 failure modes so far"
+    counts = f": probing {probes}/30 · 0 modes"
     [last] = [p.strip() for p in progress if p.strip().endswith(counts)]
     # a target too long for the 80 columns keeps its end: "...uard/examples/resnext_block_fixed.py:block"
     assert f"{FIXED}:block".endswith(last.removesuffix(counts).removeprefix("...")) and len(last) < 80

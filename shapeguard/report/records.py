@@ -132,19 +132,19 @@ class Report:
     target: str
     mode: str  # "search" or "exhaustive"
     probes: int
-    space: dict
+    space: dict[str, list]
     size: int  # number of combinations in the space, skipped ones included
     seed: int
     skipped: int | None = 0  # combinations the contract rules out (None: not counted)
-    failures: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    errors: list[BlockError] = field(default_factory=list)
     interrupted: bool = False
-    notes: list = field(default_factory=list)  # how the target was called (a factory)
+    notes: list[str] = field(default_factory=list)  # how the target was called (a factory)
     unchecked: int = 0  # combinations probed that called no Keras layer or operation
     stopped: str = ""  # why the search ended early, if it did ("most calls hung")
     outcomes: list = field(default_factory=list, repr=False, compare=False)  # (example, Outcome) per probe
     axis_summary: dict = field(default_factory=dict)  # size axis -> passing/failing values (explain.py)
-    warnings: list = field(default_factory=list)  # BroadcastWarning
+    warnings: list[BroadcastWarning] = field(default_factory=list)
     strict: bool = False  # warnings fail the check
     grid: dict | None = None  # explain.grid
     inferred: dict = field(default_factory=dict)  # space.Space.inferred: what nobody gave, and the rule for each
