@@ -7,6 +7,13 @@ which fails with shapeguard's report; ``--shapeguard-guarded-only`` keeps to
 the ``@guard`` ones. A block that cannot be checked without options fails its
 item with the one sentence saying what it needs.
 
+A failure reads as ``--tb`` asks, in these items and in a user's test failed
+by `ShapeCheckFailed` (``shapeguard.assert_ok``): ``line``, the first failure
+mode's headline at its ``file:line``; ``short``, each mode's headline, place,
+minimal example and reproducing call; ``long``/``auto``, the full report. The
+short summary (``-ra``) names the modes. Python warnings raised while a block
+is probed (Keras's, once per probe) are the check's and are ignored.
+
 pytest loads this module in every session of every project that has shapeguard
 installed, so it imports nothing heavy: TensorFlow, Keras, Hypothesis and
 shapeguard's engine load only when a collected item runs its check.
@@ -339,8 +346,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if style == "short":  # the test's own lines, as pytest shows them, over the short report
         short = ShapeCheckFailed(failed.report)
         short.args = (render_short(failed.report),)
-        report.longrepr = item.repr_failure(pytest.ExceptionInfo.from_exception(
-            short.with_traceback(failed.__traceback__)))
+        report.longrepr = item.repr_failure(pytest.ExceptionInfo.from_exc_info(
+            (ShapeCheckFailed, short, call.excinfo.tb)))  # (from_exception is pytest >= 7.4)
         crash = report.longrepr.reprcrash
     crash.message = f"{failed.report.target}: {what_failed(failed.report)}"
 
