@@ -7,6 +7,13 @@ which fails with shapeguard's report; ``--shapeguard-guarded-only`` keeps to
 the ``@guard`` ones. A block that cannot be checked without options fails its
 item with the one sentence saying what it needs.
 
+A failure reads as ``--tb`` asks, in these items and in a user's test failed
+by `ShapeCheckFailed` (``shapeguard.assert_ok``): ``line``, the first failure
+mode's headline at its ``file:line``; ``short``, each mode's headline, place,
+minimal example and reproducing call; ``long``/``auto``, the full report. The
+short summary (``-ra``) names the modes. Python warnings raised while a block
+is probed (Keras's, once per probe) are the check's and are ignored.
+
 pytest loads this module in every session of every project that has shapeguard
 installed, so it imports nothing heavy: TensorFlow, Keras, Hypothesis and
 shapeguard's engine load only when a collected item runs its check.
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 
 import pytest
 
@@ -203,6 +211,14 @@ class ShapeguardItem(pytest.Item):
             raise
 
     def _check(self) -> None:
+        # Keras's warnings while the block is probed (a Layer with "unbuilt
+        # state", once per probe) are the check's, not the user's: not in
+        # pytest's warnings summary, and never errors under -W error.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._probe()
+
+    def _probe(self) -> None:
         from shapeguard import engine
         from shapeguard._collect import resolve_attribute
         from shapeguard._settings import CheckSettings
@@ -231,14 +247,19 @@ class ShapeguardItem(pytest.Item):
         _cache.store(self._unit, [("report", report)], {})
 
     def repr_failure(self, excinfo, style=None):
-        """The report (or the one-line error) alone: the Keras and shapeguard
-        frames under it would only hide the minimal call."""
+        """The report (or the one-line error) alone, as ``--tb`` asks
+        (`_report_repr`): the Keras and shapeguard frames under it would only
+        hide the minimal call."""
         from shapeguard.errors import ShapeCheckFailed, ShapeguardError
 
+        style = style or self.config.getoption("tbstyle", "auto")
+        path, line, _ = self.reportinfo()
+        definition = (_shown(str(path)), line + 1)
         if isinstance(excinfo.value, ShapeCheckFailed):
-            return str(excinfo.value.report)
+            return _report_repr(excinfo.value.report, style, definition)
         if isinstance(excinfo.value, ShapeguardError):  # one line that names the block
-            return str(excinfo.value)
+            sentence = str(excinfo.value)
+            return _repr(style, sentence, sentence, definition)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):
@@ -296,9 +317,80 @@ def _start_keras_quietly(config: pytest.Config) -> None:
     if capture is None or not capture.is_globally_capturing():
         return  # nothing is captured (-s): TensorFlow's lines go where the user sees them anyway
     before = capture.read_global_capture()
-    import keras
+    with warnings.catch_warnings():  # TensorFlow's and Keras's at import: the check's, as in ShapeguardItem._check
+        warnings.simplefilter("ignore")
+        import keras
 
     keras.ops.zeros(())  # the first op initialises the devices, which logs too
     capture.read_global_capture()  # discard TensorFlow's start-up lines
     sys.stdout.write(before.out)
     sys.stderr.write(before.err)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A user's test failed by `ShapeCheckFailed` (``shapeguard.assert_ok``,
+    ``report.raise_for_failures()``) reads as the plugin's own items do:
+    pytest's traceback of the test, whose message is the report ``--tb``
+    asks for, and a short summary that names the failure modes."""
+    outcome = yield
+    if call.when != "call" or call.excinfo is None or isinstance(item, ShapeguardItem):
+        return
+    from shapeguard.errors import ShapeCheckFailed
+
+    failed = call.excinfo.value
+    report = outcome.get_result()
+    if not isinstance(failed, ShapeCheckFailed) or not report.failed:
+        return
+    from shapeguard.report.text import render_short, what_failed
+
+    style = item.config.getoption("tbstyle", "auto")
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is None:  # another plugin's representation: left as it is
+        return
+    if style == "line":
+        report.longrepr = _report_repr(failed.report, style, (crash.path, crash.lineno))
+        return
+    if style == "short":  # the test's own lines, as pytest shows them, over the short report
+        short = ShapeCheckFailed(failed.report)
+        short.args = (render_short(failed.report),)
+        report.longrepr = item.repr_failure(pytest.ExceptionInfo.from_exc_info(
+            (ShapeCheckFailed, short, call.excinfo.tb)))  # (from_exception is pytest >= 7.4)
+        crash = report.longrepr.reprcrash
+    crash.message = f"{failed.report.target}: {what_failed(failed.report)}"
+
+
+def _report_repr(report, style: str, definition: tuple):
+    """A failed report as pytest shows a failure for ``--tb=style``: ``line``,
+    one line, ``path:line: headline`` of the first failure mode
+    (`shapeguard.report.text.first_finding`); ``short``, the report's first line and each
+    mode's headline, place, minimal example and reproducing call
+    (`render_short`); any other style, the full report. The short summary
+    (``-ra``) names the modes (`what_failed`). ``definition``: (path, 1-based
+    line) to point at when the report knows no line."""
+    from shapeguard.report.text import first_finding, render_short, what_failed
+
+    if style == "line":
+        headline, location = first_finding(report)
+        where = (_shown(location.file), location.line) if location is not None else definition
+        return _repr(style, "", headline, where)
+    text = render_short(report) if style == "short" else str(report)
+    return _repr(style, text, what_failed(report), definition)
+
+
+def _repr(style: str, text: str, message: str, where: tuple):
+    """pytest's own representation of a failure (what it makes of an
+    exception, and what pytest-xdist carries from its workers): ``text`` in the
+    place of the traceback (nothing with ``--tb=line``), and ``message`` at
+    ``where`` (path, 1-based line), which ``--tb=line`` prints as
+    ``path:line: message`` and the short summary after the node id."""
+    from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTraceback, ReprTracebackNative
+
+    traceback = ReprTraceback([], None, "line") if style == "line" else ReprTracebackNative([text + "\n"])
+    return ReprExceptionInfo(reprtraceback=traceback, reprcrash=ReprFileLocation(where[0], where[1], message))
+
+
+def _shown(path: str) -> str:
+    from shapeguard._usercode import relative_path
+
+    return relative_path(path)

@@ -113,6 +113,11 @@ def blocks_namespace() -> dict:
     return namespace
 
 
+def summary_lines(result: pytest.RunResult) -> list[str]:
+    """The FAILED and ERROR lines of the short test summary (``-ra``, ``-rA``)."""
+    return [line for line in result.outlines if re.match(r"(FAILED|ERROR) \S+ - ", line)]
+
+
 def outcomes_by_nodeid(result: pytest.RunResult) -> dict[str, str]:
     """From the ``-rA`` summary: node id -> PASSED / FAILED / ERROR."""
     found = {}
@@ -139,8 +144,7 @@ def failure_section(result: pytest.RunResult, heading: str) -> str:
 
 
 def failures_text(result: pytest.RunResult) -> str:
-    """The FAILURES part of a session's output. The short summary after it
-    repeats each report in full where pytest sees a CI (``CI`` is set)."""
+    """The FAILURES part of a session's output."""
     return _between(result, r"^=+ FAILURES =+$", r"^=+ .* =+$")
 
 
@@ -225,6 +229,11 @@ def test_buggy_block_fails_as_a_collected_item_with_the_report(project):
         "blocks.py::fixed_block[shapeguard]": "PASSED",
         "blocks.py::Blocks.widen[shapeguard]": "FAILED",
     }
+    # The short summary names the mode, not the report's first 40 characters.
+    assert summary_lines(result) == [
+        "FAILED blocks.py::buggy_block[shapeguard] - 1 failure mode: Add (channels)",
+        "FAILED blocks.py::Blocks.widen[shapeguard] - 1 failure mode: Add (channels)",
+    ]
     report = failure_section(result, "buggy_block [shapeguard]")
     assert report.lstrip().startswith("blocks.py::buggy_block: FAIL, 1 failure mode")
     assert BUGGY_MINIMAL in report and f"reproduce: {BUGGY_CALL}" in report
@@ -301,7 +310,8 @@ def test_a_method_whose_class_needs_arguments_fails_with_advice(pytester):
     assert "Traceback" not in result.stdout.str()
 
 
-def test_a_block_that_raises_by_itself_fails_its_item(pytester):
+def test_a_block_that_raises_by_itself_fails_its_item(pytester, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # the summary line whole, as pytest shows it on a wide terminal
     pytester.makepyfile(
         raising='''
         from shapeguard import guard
@@ -311,8 +321,10 @@ def test_a_block_that_raises_by_itself_fails_its_item(pytester):
             return x.shape[-1] + "channels"
         '''
     )
-    result = pytester.runpytest("--shapeguard", NO_DATABASE, "raising.py")
+    result = pytester.runpytest("--shapeguard", NO_DATABASE, "-ra", "raising.py")
     result.assert_outcomes(failed=1)
+    assert summary_lines(result) == ["FAILED raising.py::block[shapeguard] - 1 block error: the block raised "
+                                     "TypeError: unsupported operand type(s) for +: 'int' and 'str'"]
     result.stdout.fnmatch_lines([
         "raising.py::block: ERROR, the block raised by itself*",
         "*[[]error[]] the block raised TypeError: unsupported operand type(s) for +: 'int' and 'str'",
@@ -324,18 +336,111 @@ def test_a_block_that_raises_by_itself_fails_its_item(pytester):
 
 # -- assert_ok in a test -------------------------------------------------------
 
-def test_assert_ok_fails_a_test_with_the_report_and_no_keras_traceback(project):
+def test_assert_ok_fails_a_test_with_the_report_and_no_keras_traceback(project, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     result = project.runpytest(NO_DATABASE, "-rA", "test_blocks.py")
     assert outcomes_by_nodeid(result) == {
         "test_blocks.py::test_buggy_block_is_ok": "FAILED",
         "test_blocks.py::test_fixed_block_is_ok": "PASSED",
     }
+    # Not "- shapeguard.errors.ShapeCheckFailed...": the block and its modes.
+    assert summary_lines(result) == [
+        "FAILED test_blocks.py::test_buggy_block_is_ok - blocks:buggy_block: 1 failure mode: Add (channels)"]
     failure = failure_section(result, "test_buggy_block_is_ok")
     assert "shapeguard.assert_ok(buggy_block)" in failure  # the test's own line
     assert "ShapeCheckFailed: blocks:buggy_block: FAIL, 1 failure mode" in failure
     assert BUGGY_MINIMAL in failure and f"reproduce: {BUGGY_CALL}" in failure and BUGGY_SHAPES in failure
     assert "keras/src" not in failure and "shapeguard/engine.py" not in failure and "Traceback" not in failure
     confirm_report(failure, blocks_namespace())
+
+
+# -- --tb styles and warnings ---------------------------------------------------
+
+BUGGY_HEADLINE = f"shape failure: Add 'add' rejected input shapes {BUGGY_SHAPES} (cause: channels)"
+WIDEN_HEADLINE = "shape failure: Add 'add' rejected input shapes (None, 4, 4, 16) and (None, 4, 4, 8) (cause: channels)"
+# The two failing items and the failing assert_ok test, not the passing ones.
+FAILING_ONLY = ["-k", "buggy or widen", "blocks.py", "test_blocks.py"]
+
+
+def test_tb_line_is_one_line_per_failure_at_the_first_modes_line(project, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    result = project.runpytest("--shapeguard", NO_DATABASE, "--tb=line", "-ra", *FAILING_ONLY)
+    result.assert_outcomes(failed=3)
+    add, widen_add = line_in_blocks("return Add()([y, shortcut])"), line_in_blocks("return Add()([Conv2D(filters, 1)(x), x])")
+    assert failures_text(result).strip().splitlines() == [
+        f"blocks.py:{add}: {BUGGY_HEADLINE}",  # the item
+        f"blocks.py:{widen_add}: {WIDEN_HEADLINE}",
+        f"blocks.py:{add}: {BUGGY_HEADLINE}",  # assert_ok in a test: where the bug is, not the test's line
+    ]
+    assert [line.split(" - ", 1)[1] for line in summary_lines(result)] == [BUGGY_HEADLINE, WIDEN_HEADLINE,
+                                                                           BUGGY_HEADLINE]
+
+
+def test_tb_short_is_the_headline_place_and_calls_of_each_mode(project, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    result = project.runpytest("--shapeguard", NO_DATABASE, "--tb=short", "-ra", *FAILING_ONLY)
+    result.assert_outcomes(failed=3)
+    add = "return Add()([y, shortcut])"
+    item = failure_section(result, "buggy_block [shapeguard]").strip().splitlines()
+    assert item == [
+        "blocks.py::buggy_block: FAIL, 1 failure mode (all 4 combinations probed)",
+        f"  [1] {BUGGY_HEADLINE}",
+        f"      at blocks.py:{line_in_blocks(add)}:  {add}",
+        f"      {BUGGY_MINIMAL}",
+        f"      reproduce: {BUGGY_CALL}",
+        "      fails at 1 of 4 combinations",
+    ]
+    # In a test: pytest's short traceback of the test, with the same short report as its message.
+    in_test = failure_section(result, "test_buggy_block_is_ok").strip().splitlines()
+    test_line = TESTS_WITH_ASSERT_OK.strip().splitlines().index("    shapeguard.assert_ok(buggy_block)") + 1
+    assert in_test == [
+        f"test_blocks.py:{test_line}: in test_buggy_block_is_ok",
+        "    shapeguard.assert_ok(buggy_block)",
+        "E   shapeguard.errors.ShapeCheckFailed: blocks:buggy_block: FAIL, 1 failure mode (all 4 combinations probed)",
+        *(f"E   {line}" for line in item[1:]),
+    ]
+    failures = failures_text(result)
+    for explanation in ("keras: ", "branches", "when: ", "fix: ", "grid ("):  # the full report's, left out
+        assert explanation not in failures
+    assert reproduce_calls(failures) == [BUGGY_CALL, WIDEN_CALL, BUGGY_CALL]
+    for call in (BUGGY_CALL, WIDEN_CALL):  # real Keras failures
+        plain = run_call(call, blocks_namespace())
+        assert isinstance(plain, ValueError) and "Inputs have incompatible shapes" in str(plain)
+    assert summary_lines(result) == [
+        "FAILED blocks.py::buggy_block[shapeguard] - 1 failure mode: Add (channels)",
+        "FAILED blocks.py::Blocks.widen[shapeguard] - 1 failure mode: Add (channels)",
+        "FAILED test_blocks.py::test_buggy_block_is_ok - blocks:buggy_block: 1 failure mode: Add (channels)",
+    ]
+
+
+def test_keras_warnings_of_a_check_are_not_summarised_and_tb_no_prints_no_report(pytester, monkeypatch):
+    # A Layer subclass whose call() fails makes Keras warn of its "unbuilt
+    # state" at each failing probe; the user's own test warns too.
+    shutil.copy(EXAMPLES / "residual_layer.py", pytester.path / "residual_layer.py")
+    pytester.makepyfile(test_own="""
+        import warnings
+
+        def test_warns_by_itself():
+            warnings.warn("the user's own warning", UserWarning)
+        """)
+    monkeypatch.setenv("COLUMNS", "200")
+    result = pytester.runpytest("--shapeguard", NO_DATABASE, "--tb=no", "-rA", "--junitxml=junit.xml")
+    assert outcomes_by_nodeid(result) == {"residual_layer.py::ResidualBlock[shapeguard]": "FAILED",
+                                          "test_own.py::test_warns_by_itself": "PASSED"}
+    assert "FAILURES" not in result.stdout.str()  # --tb=no: the summary only
+    assert summary_lines(result) == [
+        "FAILED residual_layer.py::ResidualBlock[shapeguard] - 1 failure mode: Add (channels)"]
+    warned = _between(result, r"^=+ warnings summary =+$", r"^-- Docs: ")
+    assert [line for line in warned.splitlines() if line and not line.startswith(" ")] == [
+        "test_own.py::test_warns_by_itself"]  # the tests that warned: not the check
+    assert "the user's own warning" in warned and "unbuilt state" not in warned
+    assert result.parseoutcomes()["warnings"] == 1
+    # The report still reaches JUnit XML, and its failure is one of plain Keras's.
+    case = next(c for c in ET.parse(pytester.path / "junit.xml").iter("testcase")
+                if c.get("name") == "ResidualBlock[shapeguard]")
+    assert case.find("failure").get("message") == "1 failure mode: Add (channels)"
+    with pytest.warns(UserWarning, match="unbuilt state"):  # what the check kept out of the summary
+        confirm_report(case.find("failure").text, runpy.run_path(str(pytester.path / "residual_layer.py")))
 
 
 # -- reports for CI ------------------------------------------------------------
@@ -355,7 +460,8 @@ def test_junit_xml_carries_the_report_of_each_failing_item(project):
 
 # -- child processes: xdist and the example database --------------------------
 
-def test_xdist_gives_the_same_outcomes_and_reports(pytester):
+def test_xdist_gives_the_same_outcomes_and_reports(pytester, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")  # the short summary's lines whole
     # The seed's two examples only: other examples are other stories (and cost probes).
     (pytester.path / "examples").mkdir()
     for name in ("resnext_block.py", "resnext_block_fixed.py"):
@@ -387,6 +493,14 @@ def test_xdist_gives_the_same_outcomes_and_reports(pytester):
 
     assert failures("serial.xml") == failures("parallel.xml")
     texts = failures("serial.xml")
+    # A worker's failure reaches the summary as it would serially: the modes the report lists.
+    assert sorted(summary_lines(serial)) == sorted(summary_lines(parallel)) != []  # workers finish in any order
+    resnext = texts[("examples.resnext_block", "block[shapeguard]")]
+    modes = re.findall(r"^  \[\d+\] \w+ failure: (\w+) .* \(cause: ([^()]+)\)$", resnext, flags=re.MULTILINE)
+    assert len(modes) > 1
+    named = ", ".join(f"{layer} ({cause})" for layer, cause in modes)
+    assert (f"FAILED examples/resnext_block.py::block[shapeguard] - {len(modes)} failure modes: {named}"
+            in summary_lines(parallel))
     confirm_report(texts[("examples.resnext_block", "block[shapeguard]")],
                    runpy.run_path(str(pytester.path / "examples" / "resnext_block.py")))
     confirm_report(texts[("blocks", "buggy_block[shapeguard]")], blocks_namespace())

@@ -233,3 +233,29 @@ def test_a_github_annotation_carries_the_fix_line():
                                hint="project the shortcut: Conv2D(64, 1)(x)")]
     [annotation] = [line for line in render([report], "github").splitlines() if "title=shapeguard%3A Add" in line]
     assert annotation.endswith("%0Afix: project the shortcut: Conv2D(64, 1)(x)")
+
+
+def test_the_short_forms_name_every_kind():
+    # pytest's --tb=short, --tb=line and short summary (tests/test_pytest_plugin.py runs them in pytest).
+    from shapeguard.report.text import first_finding, render_short, what_failed
+
+    report = every_kind()
+    short = render_short(report)
+    assert short.splitlines()[0] == "blocks.py:block: FAIL, 3 failure modes (all 4 combinations probed)"
+    for kind in FAILURE_KINDS:
+        assert f"  [{FAILURE_KINDS.index(kind) + 1}] {HEADINGS[kind]} (cause: channels)" in short
+    for what in ERRORS.values():
+        assert f"  [error] {what}: " in short
+    assert short.count(f"reproduce: {CALL}") == len(FAILURE_KINDS) + len(ERRORS)  # no warning: not strict
+    assert "keras: " not in short and "grid" not in short
+    assert what_failed(report) == ("3 failure modes: Add (channels), Conv2D (channels), MyLayer (channels); "
+                                   f"5 block errors: the block hung: a {TIMEOUT} message")
+    headline, location = first_finding(report)
+    assert headline == f"{HEADINGS[FAILURE_KINDS[0]]} (cause: channels) (1 of 3 failure modes)"
+    assert location == Location(HERE, 10)
+
+    report.failures, report.strict = [], True  # only the broadcast, which fails a strict check
+    assert what_failed(report).startswith("1 broadcast warning (strict): Add 'add_1'; 5 block errors: ")
+    assert first_finding(report) == (
+        "broadcast warning (strict): Add 'add_1': " + report.warnings[0].message, Location(HERE, 30))
+    assert "  [warning] broadcast (strict): Add 'add_1'" in render_short(report)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .._usercode import relative_path
 from ._words import FAILURE_WORDS, error_verb, headline
 from .scope import Scope, tally
-from .text import found_summary, summary
+from .text import found_summary, mode_name, summary
 
 
 def render_github(reports, call_lines: bool = False, scope: Scope | None = None) -> str:
@@ -56,8 +56,7 @@ def github_lines(reports: list, scope: Scope | None = None) -> list[str]:
 def mode_title(failure) -> str:
     """``shapeguard: Add (channels)``: the layer class and the cause that make
     the failure mode (``shapeguard: Add`` when no cause is known)."""
-    cause = f" ({failure.cause})" if failure.cause else ""
-    return f"shapeguard: {failure.layer_class}{cause}"
+    return f"shapeguard: {mode_name(failure)}"
 
 
 class _Where:

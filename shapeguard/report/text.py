@@ -343,3 +343,79 @@ def found_summary(reports: list, scope: Scope) -> list[str]:
         line += f", {unreached} not reached (interrupted)"
     return [line] + [f"  could not check {n.target}: {n.reason}" for n in scope.not_checked]
 
+
+
+# -- the short forms: one line, and one stanza per mode (pytest's --tb, its short summary) ---------
+
+def mode_name(failure) -> str:
+    """``Add (channels)``: a failure mode named by its layer class and cause, as lists of modes name it."""
+    return f"{failure.layer_class} ({failure.cause})" if failure.cause else failure.layer_class
+
+
+def what_failed(report) -> str:
+    """One line naming everything that failed, for a list of results (pytest's
+    short summary): ``4 failure modes: Conv2D (invalid argument value), Add
+    (channels), Add (spatial), ...``; ``1 block error: the block raised
+    TypeError: ...``; ``1 broadcast warning (strict): Add 'add'``."""
+    def counted(items: list, what: str) -> str:
+        return f"{len(items)} {what}{'s' * (len(items) != 1)}"
+
+    parts = []
+    if report.failures:
+        parts.append(counted(report.failures, "failure mode") + ": " + ", ".join(map(mode_name, report.failures)))
+    if report.strict and report.warnings and not report.failures:
+        names = [w.layer_class + (f" {w.layer_name!r}" if w.layer_name else "") for w in report.warnings]
+        parts.append(counted(report.warnings, "broadcast warning") + " (strict): " + ", ".join(names))
+    if report.errors:
+        first = report.errors[0]
+        parts.append(counted(report.errors, "block error") + f": the block {error_verb(first.type)}: {first.message}")
+    if report.interrupted:
+        parts.append("interrupted before the check ended")
+    return "; ".join(parts) or _first_line(report)
+
+
+def first_finding(report) -> tuple:
+    """``(headline, location)``: the first failure mode's headline as the
+    report writes it (``shape failure: Add 'add' rejected input shapes ...
+    (cause: channels)``, ``(1 of 4 failure modes)`` added when there are more),
+    else the first strict warning's or block error's; ``location`` is where it
+    is (a `Location`), else the block's definition, else None."""
+    n = len(report.failures)
+    if report.failures:
+        failure = report.failures[0]
+        cause = f" (cause: {failure.cause})" if failure.cause else ""
+        more = f" (1 of {n} failure modes)" if n > 1 else ""
+        line, location = f"{headline(failure)}{cause}{more}", failure.location
+    elif report.strict and report.warnings:
+        w = report.warnings[0]
+        name = f" {w.layer_name!r}" if w.layer_name else ""
+        line, location = f"broadcast warning (strict): {w.layer_class}{name}: {w.message}", w.location
+    elif report.errors:
+        error = report.errors[0]
+        line, location = f"block error: the block {error_verb(error.type)}: {error.message}", error.location
+    else:
+        line, location = _first_line(report), None
+    return " ".join(line.split()), location or report.definition
+
+
+def render_short(report) -> str:
+    """The report's first line, then per failure mode (and block error, and
+    warning when strict) its headline, where, the minimal example and the call
+    that reproduces it: the full report (`render_text`) without its explanations."""
+    lines = [_first_line(report)]
+    for i, failure in enumerate(report.failures, 1):
+        cause = f" (cause: {failure.cause})" if failure.cause else ""
+        lines += [f"  [{i}] {headline(failure)}{cause}", *_where(failure.location), *_example_lines(failure)]
+    for error in report.errors:
+        lines += [f"  [error] the block {error_verb(error.type)}: {error.message}", *_where(error.location),
+                  *_example_lines(error)]
+    for w in report.warnings if report.strict else ():
+        name = f" {w.layer_name!r}" if w.layer_name else ""
+        lines += [f"  [warning] broadcast (strict): {w.layer_class}{name}", *_where(w.location),
+                  f"      example: {show_example(w.example)}", f"      reproduce: {w.call}"]
+    return "\n".join(lines)
+
+
+def _first_line(report) -> str:
+    """``blocks.py::block: FAIL, 4 failure modes (all 128 combinations probed)``"""
+    return render_text(report).split("\n", 1)[0]
