@@ -34,14 +34,14 @@ def test_filters_and_input_channels_not_divisible_by_groups_are_two_causes():
     assert (filters.cause, channels.cause) == ("filters not divisible by groups", "channels not divisible by groups")
 
 
-def test_every_cause_is_in_the_readme_table():
-    """A cause label a report prints is one a user can look up (README, "What a failure mode is")."""
+def test_every_cause_is_in_the_docs_table():
+    """A cause label a report prints is one a user can look up (docs/explanation/probing.md, "What a failure mode is")."""
     from pathlib import Path
 
     from shapeguard._probe.causes import GENERIC, RULES
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    table = readme[readme.index("| failure | cause |"):]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "explanation" / "probing.md").read_text()
+    table = page[page.index("| failure | cause |"):]
     table = table[:table.index("\n\n")]
     labels = {rule.cause for rule in RULES} | set(GENERIC.values()) | {
         "channels", "spatial", "sequence length", "rank", "declared output shape differs from call()",

@@ -171,8 +171,8 @@ def workdir(tmp_path_factory) -> Path:
     return folder
 
 
-# README, "JSON output": the example at its identity-shortcut failure, one combination.
-README_JSON_AXES = ("--axis", "C=16", "--axis", "H=7", "--axis", "filters=32", "--axis", "strides=1",
+# docs/reference/json.md: the example at its identity-shortcut failure, one combination.
+DOCS_JSON_AXES = ("--axis", "C=16", "--axis", "H=7", "--axis", "filters=32", "--axis", "strides=1",
                     "--axis", "conv_shortcut=false")
 
 
@@ -182,7 +182,7 @@ def runs(workdir):
     jobs = {
         "text": lambda: shapeguard("check", f"{EXAMPLE}:block"),
         "json": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "json"),
-        "json sample": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "json", *README_JSON_AXES),
+        "json sample": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "json", *DOCS_JSON_AXES),
         "github": lambda: shapeguard("check", f"{EXAMPLE}:block", "--format", "github", "--exhaustive"),
         "fixed": lambda: shapeguard_on_terminal("check", f"{FIXED}:block", "--max-examples", "30", "--seed", "7"),
         "module": lambda: shapeguard_on_terminal(
@@ -261,14 +261,14 @@ def test_fixed_example_passes_with_progress_on_a_terminal(runs):
 
 
 def check_schema(document: dict) -> None:
-    """The README's "JSON output" contract, key by key."""
+    """The JSON output contract (docs/reference/json.md), key by key."""
     assert set(document) == {"shapeguard", "targets", "summary", "not_checked"}
     assert document["shapeguard"] == "0.1.0"
     check_summary(document)
     for target in document["targets"]:
         assert set(target) - {"interrupted", "stopped", "notes"} == {
             "target", "status", "mode", "probes", "checked", "space", "skipped", "failures", "errors",
-            "axis_summary", "warnings", "grid", "strict",  # README, "Reports that explain"
+            "axis_summary", "warnings", "grid", "strict",  # docs/explanation/reports.md
             "inferred",  # what nobody gave, and the rule for each
             "working_point", "budget",  # where it works at its defaults; why exhaustive or a search
             "templates",  # what each tensor parameter was checked on
@@ -371,21 +371,24 @@ def test_json_is_identical_across_runs(runs):
     assert json.dumps(first) == json.dumps([same])
 
 
-def test_the_readme_samples_are_what_the_tool_prints(runs):
-    """README, "Command line": its JSON sample is the document the example
-    gives at one combination (the command it names), and its text sample's
-    lines are printed."""
-    readme = (REPO / "README.md").read_text()
-    assert " ".join(README_JSON_AXES) in readme
-    documented = json.loads(readme.split("```json\n", 1)[1].split("```", 1)[0])
+def test_the_docs_samples_are_what_the_tool_prints(runs):
+    """docs/reference/json.md's sample is the JSON document the example
+    gives at one combination (the command it names), and the text samples of
+    docs/reference/cli.md and the README's excerpt are lines it prints."""
+    docs = REPO / "docs" / "reference"
+    page = (docs / "json.md").read_text()
+    assert " ".join(DOCS_JSON_AXES) in page
+    documented = json.loads(page.split("```json\n", 1)[1].split("```", 1)[0])
     actual = json.loads(runs["json sample"].result().stdout)
     assert documented == actual
-    section = readme.split("## Command line", 1)[1]
-    sample = section.split("\n\n```\n", 1)[1].split("\n```", 1)[0]
+    section = (docs / "cli.md").read_text()
+    readme = (REPO / "README.md").read_text().split("## Try it on the example", 1)[1]
     printed = runs["text"].result().stdout.splitlines()
-    for line in sample.splitlines():
-        if line.strip() != "...":
-            assert line in printed, line
+    for text in (section, readme):
+        sample = text.split("\n\n```\n", 1)[1].split("\n```", 1)[0]
+        for line in sample.splitlines():
+            if line.strip() != "...":
+                assert line in printed, line
 
 
 # --- GitHub annotations -------------------------------------------------------

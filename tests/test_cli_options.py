@@ -1,4 +1,4 @@
-"""The README's options table of `shapeguard check` against the argument
+"""The command-line reference's options table (docs/reference/cli.md) of `shapeguard check` against the argument
 parser: every option the parser takes is documented, and nothing else is
 (the table had drifted: no `sarif`, `--strict` or `--input-shape`). Pure Python."""
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 from shapeguard.cli import FORMATS, build_parser
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "reference" / "cli.md"
 
 
 def _table_rows() -> list[str]:
-    section = README.read_text().split("**Options.**", 1)[1]
+    section = PAGE.read_text().split("**Options.**", 1)[1]
     rows = []
     for line in section.splitlines()[1:]:
         if line.startswith("| `"):
@@ -23,7 +23,7 @@ def _table_rows() -> list[str]:
     return rows
 
 
-def test_every_option_of_the_parser_is_in_the_readme_and_nothing_else():
+def test_every_option_of_the_parser_is_in_the_reference_and_nothing_else():
     check = build_parser()._subparsers._group_actions[0].choices["check"]
     parsed = {flag for action in check._actions for flag in action.option_strings} - {"-h", "--help"}
     documented = {flag for row in _table_rows() for flag in re.findall(r"(--?[a-z][a-z-]*)", row.split("|")[1])}

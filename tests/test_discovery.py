@@ -30,7 +30,7 @@ pytestmark = pytest.mark.keras
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The folder of README, "Discovery": undecorated files, one of each kind.
+# The folder of docs/reference/cli.md, "Discovery": undecorated files, one of each kind.
 RESIDUAL = '''
 from keras import layers
 
@@ -172,10 +172,10 @@ def test_every_block_of_a_folder_is_checked_and_the_summary_says_what_was_found(
     assert "Inputs have incompatible shapes" in str(exc)
 
 
-def test_the_readme_sample_is_what_the_folder_gives(runs):
-    """README, "Discovery": its sample is this folder's summary, line by line."""
-    readme = (REPO / "README.md").read_text()
-    sample = next(block for block in readme.split("```\n") if block.startswith("shapeguard: found 5 blocks"))
+def test_the_docs_sample_is_what_the_folder_gives(runs):
+    """docs/reference/cli.md, "Discovery": its sample is this folder's summary, line by line."""
+    page = (REPO / "docs" / "reference" / "cli.md").read_text()
+    sample = next(block for block in page.split("```\n") if block.startswith("shapeguard: found 5 blocks"))
     printed = runs["text"].result().stdout.splitlines()
     for line in sample.rstrip("\n").splitlines():
         assert line in printed, line
