@@ -30,10 +30,12 @@ def site(tmp_path_factory):
 
 def test_every_rule_id_has_its_anchor_on_the_rules_page(site):
     from shapeguard.report._words import ALL_RULES
+    from shapeguard.report.sarif import RULES_PAGE, rule_uri
 
     html = (site / "reference" / "rules" / "index.html").read_text()
     for words in ALL_RULES:
-        anchor = words.rule.removeprefix("shapeguard/")  # helpUri: .../reference/rules/#<anchor>
+        page, anchor = rule_uri(words.rule).split("#")  # the SARIF rule's helpUri lands on its heading
+        assert page == RULES_PAGE
         assert re.search(rf'<h2 id="{re.escape(anchor)}"[^>]*>{re.escape(words.rule)}', html), words.rule
 
 

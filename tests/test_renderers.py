@@ -176,7 +176,7 @@ def test_every_sarif_rule_has_help_and_links_to_its_section_of_the_docs():
     assert (driver["version"], driver["semanticVersion"], driver["informationUri"]) == (
         __version__, __version__, DOCS_URL)
     for rule in driver["rules"]:
-        assert rule["helpUri"] == f"{DOCS_URL}reference/rules/#{rule['id']}"
+        assert rule["helpUri"] == f"{DOCS_URL}reference/rules/#{rule['id'].removeprefix('shapeguard/')}"
         assert rule["help"]["text"] and "`" not in rule["help"]["text"]
         assert rule["help"]["markdown"].replace("`", "") == rule["help"]["text"]
 

@@ -115,8 +115,9 @@ def _rule(words) -> dict:
 
 
 def rule_uri(rule_id: str) -> str:
-    """The documentation of a rule: ``.../reference/rules/#shapeguard/shape``."""
-    return RULES_PAGE + "#" + quote(rule_id, safe="/")
+    """The documentation of a rule: ``.../reference/rules/#shape`` for
+    ``shapeguard/shape`` (the anchors of ``docs/reference/rules.md``)."""
+    return RULES_PAGE + "#" + quote(rule_id.removeprefix("shapeguard/"), safe="")
 
 
 def _result(rule_id: str, level: str, lines: list[str], location, properties: dict, rule_ids: list[str],
