@@ -28,6 +28,7 @@ from helpers.plain_keras import run_call
 pytestmark = pytest.mark.keras
 
 SEED = Path(__file__).resolve().parents[1] / "shapeguard" / "examples"  # the seed example and its fixed twin
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"  # the other examples
 
 # Four points per block: C in (8, 16), conv_shortcut in (False, True).
 BLOCKS = '''
