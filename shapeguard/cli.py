@@ -1,4 +1,4 @@
-"""The ``shapeguard`` command (README, "Command line").
+"""The ``shapeguard`` command (docs/reference/cli.md).
 
     shapeguard check shapeguard.examples.resnext_block:block
 
