@@ -16,7 +16,7 @@ the unit's import loaded, whose digests are checked again before the entry
 is used (a module imported by a name no ``import`` statement shows).
 
 A run whose every unit is in the cache is answered without importing Keras, a
-backend or Hypothesis (README, "Speed"); otherwise the units found are reused
+backend or Hypothesis (docs/explanation/speed.md); otherwise the units found are reused
 and the rest are checked. Only reports that any run with the same key would
 make are kept: not one that was interrupted, stopped early, hung, died,
 forked, ran out of memory, was not repeatable or met an internal error.

@@ -375,7 +375,7 @@ _BACKEND_PACKAGES = {"tensorflow": ("tensorflow",), "jax": ("jax", "jaxlib"), "t
 
 def missing_backend(exc: ModuleNotFoundError) -> str | None:
     """The sentence for an import that failed because the backend Keras is
-    configured for is not installed (README, "Backends"), else None."""
+    configured for is not installed (docs/explanation/backends.md), else None."""
     from ._depends import keras_config
 
     top = (exc.name or "").split(".")[0]

@@ -1,6 +1,6 @@
 """Which definitions in a module's source build Keras, read with `ast` alone
 (nothing is imported or run here): the candidates `_collect` makes blocks of
-when a bare file, module or folder is checked (README, "Command line").
+when a bare file, module or folder is checked (docs/reference/cli.md).
 
 A function (at top level, or a method of a top-level class) is a candidate
 when its body, nested functions and lambdas included (a factory's closure),

@@ -17,8 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from .errors import Option, ShapeguardError
 
-# A template dim: integers, names, + - * // and parentheses (README, "Telling
-# shapeguard the contract").
+# A template dim: integers, names, + - * // and parentheses (docs/how-to/contracts.md).
 _DIM_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load,
               ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.USub, ast.UAdd)
 # A constraint: the same, plus comparisons, boolean logic, %, / and literals.

@@ -1,7 +1,7 @@
 """Fixes for the patterns shapeguard recognises with certainty, as a table.
 
 `hint_for` asks each entry of `PATTERNS` in turn; the first that recognises
-the failure gives the ``fix:`` line (README, "Reports that explain"). An
+the failure gives the ``fix:`` line (docs/explanation/reports.md). An
 entry sees only the failure record, its branches (plain data) and the
 failing layer's layout, so adding a pattern is adding one function to the
 table. A fix that is one argument of the call (``padding='same'``) comes
@@ -210,7 +210,7 @@ PATTERNS: tuple[Callable, ...] = (
 
 
 def hint_for(failure, branches, channels_first: bool = False) -> Hint | None:
-    """A fix for the recognised patterns only (README, "Reports that explain").
+    """A fix for the recognised patterns only (docs/explanation/reports.md).
     ``failure`` is a `report.Failure`; ``branches`` its merge's `Branch`es;
     ``channels_first`` the failing layer's layout (where its channels are)."""
     dims = failing_dims([b.shape for b in branches]) if branches else []

@@ -1,5 +1,5 @@
 """What shapeguard infers when nobody said: the rules for axes and values,
-as tables (README, "Inferred axes" and "Required parameters").
+as tables (docs/explanation/probing.md, "Inferred axes" and "Required parameters").
 
 `space.build_space` asks `infer_param` for each parameter nobody gave values
 for, with what the block's source says about it (`_evidence`): the default
@@ -23,7 +23,7 @@ from ._show import show_value
 NO_DEFAULT = inspect.Parameter.empty
 UNKNOWN = Evidence(used=True)  # no source to read: assume it is used, know nothing else
 
-# Inference rules (documented in the README under "Inferred axes").
+# Inference rules (documented in docs/explanation/probing.md, "Inferred axes").
 TENSOR_PARAM_NAMES = ("x", "inputs", "input", "input_tensor", "tensor")
 CHANNEL_VALUES = (8, 16, 32, 64)
 SPATIAL_VALUES = (7, 8)  # always one odd size: odd sizes break stride-2 joins
@@ -37,7 +37,7 @@ NAMED_VALUES: Mapping[str, tuple] = {
     "stride": (1, 2),
     "kernel_size": (1, 3, 5),
 }
-# Parameters without a default, recognised by name (README, "Required parameters").
+# Parameters without a default, recognised by name (docs/explanation/probing.md, "Inferred axes").
 LABEL_NAMES = re.compile(r"^(name|prefix|scope|label|.*_name|.*_prefix|name_.*)$")
 INDEX_NAMES = re.compile(r"^(block_id|block_idx|block_index|block_num|stage|stage_id|stage_idx|"
                          r"layer_id|layer_idx|idx|index|.*_id|.*_idx|.*_index)$")
@@ -85,7 +85,7 @@ HELD_AT_NONE: Mapping[str, str] = {"weights": "held at None: never loads weights
 TENSOR_LIKE_NAMES = re.compile(r"^(x|y|h|p|ip|z|inputs?|tensors?|skips?|skip_.*|.*_skip|.*_tensors?|"
                                r".*_inputs?|.*_list|features?|residual|shortcut|prev|previous|memory|"
                                r"context|query|key|value|encoder_outputs?|hidden_states?)$", re.IGNORECASE)
-# A second required tensor parameter (README, "Inferred axes"): a list of
+# A second required tensor parameter (docs/explanation/probing.md, "Inferred axes"): a list of
 # tensors when named like one, else one tensor at the first's size, double or half.
 TENSOR_LIST_NAMES = re.compile(r"^(skips|tensors|.*_tensors|.*_list|features)$", re.IGNORECASE)
 CHANNEL_DIMS = ("C", "channels", "D")
@@ -142,8 +142,8 @@ def infer_dim(dim: str) -> tuple[tuple, str] | None:
 
 def infer_param(p: inspect.Parameter, evidence: Evidence | None = None, *, widen: bool = True
                 ) -> tuple[tuple, str] | None:
-    """``(values, rule)`` for a parameter nobody gave (README, "Inferred
-    axes"), the rule in a few words (``"a bool"``, ``"passed as padding="``);
+    """``(values, rule)`` for a parameter nobody gave (docs/explanation/probing.md,
+    "Inferred axes"), the rule in a few words (``"a bool"``, ``"passed as padding="``);
     None when it keeps its default, or has none and no rule fits.
     ``evidence`` is what the block's source says about it (`_evidence`; None:
     nothing is known). ``widen=False`` (the caller gave axes): a parameter

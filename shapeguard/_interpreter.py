@@ -1,5 +1,5 @@
-"""The checking process's own state around each call of a block (README,
-"Blocks that hang, exit or crash"): what a block may change in the process
+"""The checking process's own state around each call of a block
+(docs/explanation/isolation.md): what a block may change in the process
 that checks it, put back as soon as the call ends, before shapeguard runs
 another line of its own.
 

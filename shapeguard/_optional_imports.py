@@ -1,5 +1,5 @@
 """Optional imports that a shape check never uses, skipped in the checking
-process of ``shapeguard check`` (README, "Speed").
+process of ``shapeguard check`` (docs/explanation/speed.md).
 
 Keras and TensorFlow import two optional packages when they are installed,
 each in a ``try: ... except ImportError`` of their own, and a check pays for

@@ -4,7 +4,7 @@ its kind (`Kind`), and the error types shapeguard writes itself (`ErrorType`).
 Every module that judges, searches, explains or renders reads these names;
 the words each renderer uses for a kind are in `shapeguard.report._words`.
 Both enums are ``str`` enums, so a kind is written as its value in JSON and
-text (``"shape"``) and compares equal to it. The rule of kinds: README, "What a probe reports".
+text (``"shape"``) and compares equal to it. The rule of kinds: docs/explanation/probing.md, "What a probe reports".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The command line's watch over the checking process (README, "Command line").
+"""The command line's watch over the checking process (docs/reference/cli.md).
 
 ``shapeguard check`` runs the checks in a child process (``python -m
 shapeguard`` again, with `CHANNEL` set) and stays light itself: it imports

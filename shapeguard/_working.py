@@ -9,7 +9,7 @@ that point: each grown spatial size takes that size, the odd one above it
 (odd sizes break stride-2 joins) and its double (a builder that only builds
 near its own default), each channel size that size and its doubles;
 below the working size, a bisection finds the smallest size that works and
-the failure one size below it, reported as a threshold (README, "Working point"). A block that fails at its defaults at every size
+the failure one size below it, reported as a threshold (docs/explanation/probing.md, "Working point"). A block that fails at its defaults at every size
 tried is not searched: its one finding is the failure at the largest size.
 
 With no template given, the same growth picks the rank: the template the

@@ -1,4 +1,4 @@
-"""The ``shapeguard`` command (README, "Command line").
+"""The ``shapeguard`` command (docs/reference/cli.md).
 
     shapeguard check shapeguard.examples.resnext_block:block
 
@@ -82,6 +82,8 @@ environment:
   SHAPEGUARD_CACHE_DIR the cache folder (default: the user cache folder)
   SHAPEGUARD_NO_CACHE  any value but 0: no cache, as --no-cache
   SHAPEGUARD_TRACEBACK any value: an internal error shows its traceback
+  SHAPEGUARD_SARIF_CATEGORY  the SARIF run's category: automationDetails.id
+                       becomes shapeguard/VALUE/ instead of shapeguard/TARGETS/
   KERAS_BACKEND        the backend Keras runs on (part of the cache key)
 """
 

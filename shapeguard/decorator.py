@@ -160,9 +160,9 @@ def guard(
     name a `CheckSettings` field (``max_examples``, ``seed``, ``exhaustive``,
     ``timeout``, ``strict``, ``database``) are settings, as in `shapeguard.check`.
     ``inputs`` maps tensor parameters to templates; ``where`` constrains the
-    points (README, "Telling shapeguard the contract"). ``input_shapes`` maps
+    points (docs/how-to/contracts.md). ``input_shapes`` maps
     parameters taking a shape tuple (``input_shape``). Axes not given are
-    inferred (README, "Inferred axes"). Bare ``@guard`` infers all. On a Layer
+    inferred (docs/explanation/probing.md, "Inferred axes"). Bare ``@guard`` infers all. On a Layer
     subclass, axes are ``__init__``'s parameters and templates ``call()``'s.
     The space is checked now, so a misspelt axis or a bad setting fails at
     import time, as a `ShapeguardError`.

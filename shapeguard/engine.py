@@ -68,7 +68,7 @@ def check(
 
     ``fn`` is a block function, a Layer subclass (each probe builds a fresh
     instance), a factory returning the callable to apply, or a model builder
-    (README, "What can be checked"). ``inputs`` maps tensor parameters to
+    (docs/how-to/targets.md). ``inputs`` maps tensor parameters to
     templates (``{"x": "H,W,C"}``); ``input_shapes`` maps parameters that take a
     shape tuple instead (``{"input_shape": "H,W,C"}``). A target that returns
     no tensor at any point raises `ShapeguardError`.
@@ -82,7 +82,7 @@ def check(
     ``axes={"seed": [1, 2]}``. ``where`` is the contract's constraint: an
     expression over axis names (``"filters % groups == 0"``), a callable given
     the point as a dict, or a list of them; points where it does not hold are
-    skipped (README, "Telling shapeguard the contract"). ``settings``: how the
+    skipped (docs/how-to/contracts.md). ``settings``: how the
     search runs (`CheckSettings`: budget, seed, exhaustive, example database,
     time limit per call, strict). A bad option raises `ShapeguardError`; so
     does an ``async def`` or generator function (its body would not run).

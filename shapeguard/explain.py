@@ -1,4 +1,4 @@
-"""Reports that explain (README, "Reports that explain"): for each failure
+"""Reports that explain (docs/explanation/reports.md): for each failure
 mode, under which condition it fails, which input sizes work, the nearest
 passing call and, for recognised patterns, how to fix it; per target, a
 pass/fail grid of the two axes that matter most and silent broadcasts.

@@ -19,7 +19,7 @@ from, so a rare constraint is met by construction rather than by rejection.
 Values are kept in *preference order*: the parameter's default first (when the
 axis has one), then the rest in ascending order (``False`` before ``True``;
 strings as given). Shrinking moves towards the front of every list, so "minimal"
-means "as close to the defaults and as small as possible" (see README).
+means "as close to the defaults and as small as possible" (docs/explanation/probing.md).
 
 This module imports nothing from Keras: building a space is cheap and happens at
 decoration time, so a bad axis name fails at import, not mid-search.
@@ -582,8 +582,8 @@ def build_space(
     tensors: bool = True,
 ) -> Space:
     """The space for ``fn``: the given axes, templates and constraints, the
-    rest inferred (README, "Inferred axes" and "Telling shapeguard the
-    contract"). ``rank`` picks the inferred template when none is given
+    rest inferred (docs/explanation/probing.md, "Inferred axes", and
+    docs/how-to/contracts.md). ``rank`` picks the inferred template when none is given
     (2: ``T,C``; 3: ``H,H,C``, the default; 4: ``depth,H,H,C``; or the
     dims themselves, ``("T",)``).
     ``shape_params`` are the templates' parameters that take a shape tuple

@@ -2,7 +2,7 @@
 
 `watching_broadcasts` records, while a probe runs, every additive merge whose
 inputs `is_suspicious` flags; the report turns them into broadcast warnings
-(README, "Reports that explain").
+(docs/explanation/reports.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ user's code is the *location*, and the user frames from the target down are
 the *chain*; the first Keras `Operation` (layer or op) called after the
 location is the *layer*, looking inside models (a `Sequential` passes its
 input on to the layer that rejects it); a model that rejects its own input
-(a functional model's input spec) is the layer when none inside it raised. The rule of kinds (README, "What a
+(a functional model's input spec) is the layer when none inside it raised. The rule of kinds (docs/explanation/probing.md, "What a
 probe reports"):
 
 * **shape**: a layer rejected the shapes it got;
@@ -104,7 +104,7 @@ def classify(exc: BaseException, user_files: frozenset = frozenset()) -> Outcome
     elif _causes.is_merge(message):
         kind = SHAPE
         # A disagreement the shapes do not show (unknown sizes, tensors inside a traced call) is
-        # the generic shape cause, which the README's table documents.
+        # the generic shape cause, which docs/explanation/probing.md's table documents.
         cause = _causes.merge_cause(shapes, _concat_axis(op), channels_first) or _causes.GENERIC[SHAPE]
     elif rule is not None:
         kind, cause = rule.kind or _kind_by_place(op, in_init, in_build), rule.cause

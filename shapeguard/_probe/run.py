@@ -172,7 +172,7 @@ def _time_limit(seconds: float | None):
 
 
 # The first Keras layer that constrains a tensor's rank decides its template
-# (README, "Rank"). Layers that take any rank (normalization, activation,
+# (docs/explanation/probing.md, "Rank"). Layers that take any rank (normalization, activation,
 # dropout, merges, the user's own Layer subclasses) are looked through.
 _RANK_FREE = frozenset({
     "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "RMSNormalization",

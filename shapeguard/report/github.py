@@ -37,7 +37,7 @@ def github_lines(reports: list, scope: Scope | None = None) -> list[str]:
             body = [f"{report.target}: the block {verb}: {error.message}", f"call: {error.call}"]
             location, body = _placed(error.location, report, body + _counts(error))
             lines.append(_annotation(location, f"shapeguard: block {verb}", body))
-        for warning in report.warnings:  # README, "Reports that explain"
+        for warning in report.warnings:  # docs/explanation/reports.md
             body = [f"{report.target}: {warning.message}", f"call: {warning.call}"]
             level = "error" if report.strict else "warning"
             location, body = _placed(warning.location, report, body)

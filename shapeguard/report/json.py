@@ -1,4 +1,4 @@
-"""``--format json``: the documented JSON document (README, "JSON output").
+"""``--format json``: the documented JSON document (docs/reference/json.md).
 
 The JSON form is a contract: fields are only ever added. Each record writes
 its own fields (``to_dict``); this module writes the document around them and

@@ -2,7 +2,7 @@
 
 The records hold strings, numbers and tuples only (no tensor, layer or
 frame). Each renders itself through the modules beside this one: text
-(`text`), JSON (`json`, the contract: README, "JSON output"; fields are only
+(`text`), JSON (`json`, the contract: docs/reference/json.md; fields are only
 ever added), GitHub annotations, SARIF and HTML.
 """
 
@@ -56,7 +56,7 @@ class Failure:
     hint: str | None = None  # a fix, for recognised patterns only
     nearest_pass: dict | None = None  # changed axes, example, call
     within: tuple = ()  # (class, name) of the user's layer whose call() holds the line, when not the layer
-    on_data: str | None = None  # a call on arrays of zeros that fails, when only data fails (README)
+    on_data: str | None = None  # a call on arrays of zeros that fails, when only data fails
     hint_probe: dict | None = None  # the fix's one changed argument and the call that passed with it
     # check_fit only: "input" (the data against the model's inputs) or "output" (labels and loss against
     # its outputs), and the two sides' shapes, batch None (in the JSON only when set: fields are only added)
@@ -238,8 +238,8 @@ class Report:
 
 @dataclass(frozen=True)
 class BroadcastWarning:
-    """A merge that built only by broadcasting a channel of size 1 (README,
-    "Reports that explain"): a warning, which fails the check only with strict."""
+    """A merge that built only by broadcasting a channel of size 1
+    (docs/explanation/reports.md): a warning, which fails the check only with strict."""
 
     layer_class: str
     layer_name: str | None

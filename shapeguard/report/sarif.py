@@ -1,5 +1,5 @@
 """``--format sarif``: the reports as one SARIF 2.1.0 log, the format GitHub
-code scanning and other analysers' dashboards read (README, "Reports that explain").
+code scanning and other analysers' dashboards read (docs/explanation/reports.md).
 
 One run per invocation; one result per failure mode (level ``error``), per
 block error (``error``) and per broadcast warning (``warning``, or ``error``

@@ -1,5 +1,5 @@
 """What a run was asked to check, beyond the reports: how many blocks it found
-and the ones it could not check (README, "Command line"), and the counts
+and the ones it could not check (docs/reference/cli.md), and the counts
 every format's summary gives."""
 
 from __future__ import annotations

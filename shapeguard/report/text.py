@@ -1,8 +1,8 @@
 """The text report: what the terminal, ``str(report)`` and pytest show.
 
 `render_text` writes one report: its verdict and what was checked, each
-failure mode with its minimal call and explanations (README, "Reports that
-explain"), the block errors, size summaries, the grid and broadcast warnings;
+failure mode with its minimal call and explanations (docs/explanation/reports.md),
+the block errors, size summaries, the grid and broadcast warnings;
 `summary` is the line after several reports, and `found_summary` the lines
 after the reports of a bare module, file or folder (what was found, checked
 and not checked).
