@@ -40,6 +40,7 @@ from ._probe import KerasCalls, probe
 from ._sandbox import no_process_exit, private_hypothesis_home
 from ._show import show_value
 from ._usercode import remember_source, target_files
+from ._version import DOCS_URL
 from .space import Space
 
 PARETO_LIMIT = 256
@@ -362,8 +363,8 @@ def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
                        "this point, so it is not reported as a shape failure")
         else:
             message = (f"shapeguard's fast probe found {said(fast)}, but plain Keras found {said(plain)} at "
-                       "this point: the block relies on something the fast probe does not imitate (README, "
-                       "\"Speed\": known limits), or it is a bug in shapeguard; please report it")
+                       "this point: the block relies on something the fast probe does not imitate (its known "
+                       f"limits: {DOCS_URL}explanation/confirmed/), or it is a bug in shapeguard; please report it")
         cause = "fast path disagrees"
         # The same call on the same path once more: another result is the block's doing, not the paths'.
         first, again = fast, prober.again(point)
