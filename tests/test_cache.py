@@ -131,7 +131,8 @@ def test_a_dependency_version_and_the_keras_version_are_part_of_the_key(project,
 
 
 def test_a_cached_run_imports_neither_keras_nor_a_backend_nor_hypothesis(project):
-    check_json(project)
+    fresh = shapeguard("check", ".", "-q", "--output", "fresh.txt", cwd=project)  # probes, and keeps the reports
+    assert fresh.code == 1, fresh.stderr
     script = textwrap.dedent("""
         import json, sys
         from shapeguard.cli import main
@@ -145,8 +146,8 @@ def test_a_cached_run_imports_neither_keras_nor_a_backend_nor_hypothesis(project
     assert result == {"code": 1, "heavy": []}
     text = (project / "report.txt").read_text()
     assert text.count("from cache: nothing this report depends on changed") == 2
-    fresh = shapeguard("check", ".", "-q", "--no-cache", cwd=project)
-    assert [line for line in text.splitlines() if "from cache" not in line] == fresh.stdout.splitlines()
+    assert [line for line in text.splitlines() if "from cache" not in line] == (
+        (project / "fresh.txt").read_text().splitlines())
 
 
 def test_no_cache_and_the_project_setting_probe_and_keep_nothing(project, tmp_path):
@@ -167,7 +168,10 @@ def test_no_cache_and_the_project_setting_probe_and_keep_nothing(project, tmp_pa
 
 
 def test_cache_dir_and_clear(project, tmp_path):
-    check_json(project)
+    # What a run keeps (a real run's, then clear: tests/test_memo_file.py; what clear leaves: test_cache_clear.py)
+    for kept in ("results/ab/entry.pickle", "memo/env.json.gz"):
+        (tmp_path / "cache" / kept).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "cache" / kept).write_bytes(b"kept")
     run = shapeguard("cache", "dir", cwd=project)
     assert (run.code, run.stdout.strip()) == (0, str(tmp_path / "cache"))
     run = shapeguard("cache", "clear", cwd=project)

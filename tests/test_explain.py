@@ -275,6 +275,11 @@ def test_cli_sarif_and_strict(tmp_path, monkeypatch):
     from shapeguard.cli import main
 
     monkeypatch.chdir(REPO)
+    # The category, the format and the output file are the renderer's: with the
+    # result cache on (a folder of this test's), the runs after the first are
+    # answered from it instead of each loading TensorFlow again.
+    monkeypatch.delenv("SHAPEGUARD_NO_CACHE", raising=False)
+    monkeypatch.setenv("SHAPEGUARD_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "report.sarif"
     target = f"{blocks.__file__}:residual_1x1"
     args = ["check", target, "--input", "x=8,C", "--axis", "C=1,32", "-q", "--output", str(out)]

@@ -107,9 +107,7 @@ def test_the_command_line_keeps_the_memo_and_cache_clear_removes_it(tmp_path):
         data = json.loads(gzip.decompress(path.read_bytes()))
         assert data["memo"] and data["schema"] == 1
         assert shapeguard("cache", "clear").code == 0
-        assert not memo_files(env_cache)
-        assert shapeguard("check", "shapeguard.examples.resnext_block:block", "-q", "--no-cache").code == 1
-        assert not memo_files(env_cache)  # --no-cache keeps nothing, the memo included
+        assert not memo_files(env_cache)  # (--no-cache keeps nothing, the memo included: tests/test_cache.py)
     finally:
         os.environ["SHAPEGUARD_NO_CACHE"] = "1"
         os.environ.pop("SHAPEGUARD_CACHE_DIR")
