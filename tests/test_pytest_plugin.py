@@ -472,7 +472,7 @@ def test_xdist_gives_the_same_outcomes_and_reports(pytester, monkeypatch):
     # search (saved examples are probed first, which changes the probe count).
     args = ["--shapeguard", NO_DATABASE, "--shapeguard-max-examples", "20", "-rA",
             "-p", "no:cacheprovider", "examples", "blocks.py"]
-    serial = pytester.runpytest_subprocess(*args, "--junitxml=serial.xml")
+    serial = pytester.runpytest(*args, "--junitxml=serial.xml")  # in this process: Keras is loaded already
     parallel = pytester.runpytest_subprocess(*args, "-n", "2", "--junitxml=parallel.xml")
     assert "2 workers [7 items]" in parallel.stdout.str()
     expected = {
@@ -540,7 +540,7 @@ def test_failing_examples_are_kept_in_the_database_and_found_again(pytester):
 def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester):
     pytester.makepyfile(blocks=BLOCKS)
     args = ["--shapeguard", "-p", "no:cacheprovider", "blocks.py"]
-    result = pytester.runpytest_subprocess(*args, NO_DATABASE)
+    result = pytester.runpytest(*args, NO_DATABASE)  # in this process (the profile below would stay: not that one)
     result.assert_outcomes(passed=1, failed=2)
     assert database_entries(pytester.path) == []
 
