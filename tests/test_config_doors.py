@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import keras  # noqa: F401  (imported before pytester: TensorFlow must not be imported twice)
 import pytest
+from helpers.command_line import check_here
 from helpers.plain_keras import confirm
 
 import shapeguard.engine  # noqa: F401
@@ -55,20 +55,6 @@ def project(tmp_path):
     (tmp_path / "legacy" / "old.py").write_text(LEGACY)
     (tmp_path / "pyproject.toml").write_text(PROJECT)
     return tmp_path
-
-
-def check_here(root: Path, monkeypatch, *args: str) -> int:
-    from shapeguard.cli import build_parser, run_check
-
-    monkeypatch.chdir(root)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
-    try:
-        return run_check(build_parser().parse_args(["check", *args]))
-    finally:  # the folder's modules go, as a new process would never have had them
-        for name in set(sys.modules) - before:
-            if str(root) in (getattr(sys.modules[name], "__file__", None) or ""):
-                del sys.modules[name]
 
 
 def test_the_command_line_reads_the_project_and_its_flags_win(project, monkeypatch, capfd):

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import keras  # noqa: F401 - imported before any pytester session (see test_pytest_plugin)
 import pytest
-from helpers.command_line import shapeguard as shapeguard_cli
+from helpers.command_line import check_here, shapeguard as shapeguard_cli
 from helpers.plain_keras import confirm, run_call
 
 import shapeguard.engine  # noqa: F401
@@ -217,21 +217,6 @@ def test_the_folder_without_its_buggy_files_passes(runs):
     run = runs["clean"].result()
     assert run.code == 0, run.stdout + run.stderr
     assert run.stdout.rstrip("\n").splitlines()[-1] == "shapeguard: found 3 blocks in clean: checked 3 (3 passed)"
-
-
-def check_here(root: Path, monkeypatch, *args: str) -> int:
-    """`shapeguard check` in this process (nothing to probe: no TensorFlow import to wait for)."""
-    from shapeguard.cli import build_parser, run_check
-
-    monkeypatch.chdir(root)
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
-    try:
-        return run_check(build_parser().parse_args(["check", *args]))
-    finally:  # the folder's modules go, as a new process would never have had them
-        for name in set(sys.modules) - before:
-            if getattr(sys.modules[name], "__file__", "") and str(root) in sys.modules[name].__file__:
-                del sys.modules[name]
 
 
 def test_a_folder_whose_blocks_cannot_be_checked_exits_3(root, monkeypatch, capfd):

@@ -60,3 +60,20 @@ def shapeguard_on_terminal(*args: str, cwd: Path = REPO) -> Run:
     process.wait(timeout=600)
     os.close(leader)
     return Run(process.returncode, stdout.decode(), b"".join(received).decode())
+
+
+def check_here(root: Path, monkeypatch, *args: str) -> int:
+    """``shapeguard check ARGS`` in this process, in ``root`` (no new process
+    loading TensorFlow); the modules it imported from ``root`` are dropped
+    after, as a new process would never have had them."""
+    from shapeguard.cli import build_parser, run_check
+
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    before = set(sys.modules)
+    try:
+        return run_check(build_parser().parse_args(["check", *args]))
+    finally:
+        for name in set(sys.modules) - before:
+            if str(root) in (getattr(sys.modules[name], "__file__", None) or ""):
+                del sys.modules[name]
