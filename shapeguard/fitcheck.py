@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from ._fitdata import FitDataError, dataset_parts, describe, show
 from ._outcome import INTERNAL, SHAPE
-from ._probe import built, check_model, compiled_loss, confirm, is_model, loss_name
+from ._probe import built, check_loss_names, check_model, compiled_loss, confirm, is_model, loss_name
 from .errors import SUBJECT, BuilderArgsOption, ShapeCheckFailed
 from ._usercode import definition
 from .report import BlockError, Failure, Location, Report
@@ -69,6 +69,8 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
     if ys is not None and loss is None:
         raise FitDataError(f"{target} is not compiled and no loss is given: give loss=..., e.g. "
                            "loss='sparse_categorical_crossentropy'.")
+    if ys is not None:
+        check_loss_names(loss)
     report = Report(target=target, mode=mode, probes=1, space={}, size=1, seed=0,
                     fit={"mode": mode, "x": show(xs), "y": show(ys) if ys is not None else None,
                          "loss": loss_name(loss) if ys is not None else None},

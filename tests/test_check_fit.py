@@ -176,6 +176,19 @@ def test_a_dict_key_the_model_has_no_input_for_is_one_sentence():
                                  "(its inputs: 'image', 'meta').")
 
 
+def test_a_loss_keras_does_not_know_is_one_sentence_not_a_shape_failure():
+    # Plain Keras refuses the name itself, whatever the shapes, at the first fit of data that fits.
+    model = cnn()
+    model.compile(optimizer="adam", loss="nonsense")
+    with pytest.raises(ValueError, match="Could not interpret loss identifier: nonsense"):
+        model.fit(np.zeros((2, 28, 28, 1)), np.zeros((2,)), batch_size=2, verbose=0)
+    assert shapeguard.check_fit(cnn(), (10, 28, 28, 1), (10,), loss="sparse_categorical_crossentropy").ok
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.check_fit(cnn(), (10, 28, 28, 1), (10,), loss="nonsense")
+    assert str(raised.value) == ("loss 'nonsense' is not a loss Keras knows (such as 'mse', "
+                                 "'categorical_crossentropy', 'sparse_categorical_crossentropy').")
+
+
 def test_a_builder_that_needs_arguments_is_one_sentence():
     def build(units, *, depth=2):
         raise AssertionError("never called")

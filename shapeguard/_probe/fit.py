@@ -49,6 +49,23 @@ def loss_name(loss: Any) -> str:
     return getattr(loss, "__name__", None) or type(loss).__name__
 
 
+def check_loss_names(loss: Any) -> None:
+    """Raise `FitDataError` (one sentence) for a loss named by a string Keras
+    does not know (``keras.losses.get``): that is the caller's mistake, not a
+    shape failure of the labels."""
+    import keras
+
+    names = [loss] if isinstance(loss, str) else (
+        [v for v in (loss.values() if isinstance(loss, dict) else loss) if isinstance(v, str)]
+        if isinstance(loss, (list, tuple, dict)) else [])
+    for name in names:
+        try:
+            keras.losses.get(name)
+        except (ValueError, TypeError):
+            raise FitDataError(f"loss {name!r} is not a loss Keras knows (such as 'mse', "
+                               "'categorical_crossentropy', 'sparse_categorical_crossentropy').") from None
+
+
 def compiled_loss(model) -> Any:
     """The loss the model was compiled with, or None."""
     return getattr(model, "loss", None)
