@@ -231,6 +231,24 @@ def test_a_folder_whose_blocks_cannot_be_checked_exits_3(root, monkeypatch, capf
     assert err == ""
 
 
+def test_sarif_warns_of_each_block_that_could_not_be_checked(root, monkeypatch, capfd):
+    """A run that checked nothing is no clean run on code scanning: each block not checked is a located warning."""
+    import jsonschema
+
+    assert check_here(root, monkeypatch, "stuck", "--format", "sarif") == 3
+    log = json.loads(capfd.readouterr().out)
+    jsonschema.validate(log, json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text()))
+    results = log["runs"][0]["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [("shapeguard/block-error", "warning")] * 2
+    assert [r["message"]["text"] for r in results] == [
+        "stuck/returns_nothing.py:log_shapes: not checked: log_shapes returned None, not a tensor: "
+        "nothing was built from the inputs.",
+        f"stuck/tiled.py:tiled: not checked: {TILED_REASON}"]
+    tiled = results[1]["locations"][0]["physicalLocation"]
+    assert tiled["region"]["startLine"] == line_of(TILED, "def tiled")
+    assert tiled["artifactLocation"]["uri"].endswith("stuck/tiled.py")
+
+
 def test_a_folder_without_keras_blocks_has_nothing_to_check(root, monkeypatch, capfd):
     """train.py never mentions Keras: not imported (it would exit 7); utils.py
     uses Keras's config but builds nothing: no block."""

@@ -27,6 +27,7 @@ checks of different folders upload as two analyses.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -49,8 +50,9 @@ RULES_PAGE = DOCS_URL + "reference/rules/"  # one anchor per rule id
 
 def render_sarif(reports, call_lines: bool = False, scope=None) -> str:
     """The SARIF document for ``reports`` (a list of `Report`), ending with a
-    newline; results only (blocks not checked, ``scope``, are not listed;
-    its ``targets`` and ``category`` name the run's category)."""
+    newline: a result per failure mode, block error and broadcast warning,
+    and a warning per block found but not checked (``scope.not_checked``);
+    ``scope``'s ``targets`` and ``category`` name the run's category)."""
     rule_ids = [words.rule for words in ALL_RULES]
     results = []
     root = _root()
@@ -84,6 +86,13 @@ def render_sarif(reports, call_lines: bool = False, scope=None) -> str:
             level = "error" if report.strict else "warning"
             results.append(result(WARNING_WORDS.rule, level, lines, warning.location, properties,
                                   identity=(warning.layer_class, "")))
+    for block in scope.not_checked if scope is not None else ():  # as the GitHub annotations warn of them
+        if block.file is None:
+            continue  # nowhere to show it, and code scanning refuses a result without a location
+        properties = {"target": block.target, "not_checked": block.reason}
+        results.append(_result(ERROR_WORDS.rule, "warning", [f"{block.target}: not checked: {block.reason}"],
+                               dataclasses.replace(block, line=block.line or 1), properties, rule_ids, None, root,
+                               block.target.rpartition(":")[2], identity=("not checked",)))
     _number_repeats(results)
     driver = {"name": "shapeguard", "version": __version__, "informationUri": DOCS_URL,
               "rules": [_rule(words) for words in ALL_RULES]}
