@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ._fitdata import FitDataError, dataset_parts, describe, show
 from ._outcome import INTERNAL, SHAPE
@@ -105,11 +105,17 @@ def assert_fits(model_or_builder: Any, x: Any, y: Any = None, **options: Any) ->
     return report
 
 
-def watch(model: Any) -> Any:
+M = TypeVar("M")
+
+
+def watch(model: M) -> M:
     """Wrap ``model.fit``, ``evaluate`` and ``predict`` (on this model object)
     so that a shape error escaping them gains shapeguard's diagnosis: the side,
     the layer or loss, both shapes and a fix. The error keeps its type. Returns
-    the model."""
+    the model. Raises `FitDataError` for anything that is not a Keras model."""
+    if not is_model(model):
+        raise FitDataError(f"watch() takes a Keras model, not {type(model).__name__}: "
+                           "e.g. model = shapeguard.watch(model).")
     for name in ("fit", "evaluate", "predict"):
         method = getattr(model, name)
         if getattr(method, "_shapeguard_watched", False):

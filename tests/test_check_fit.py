@@ -189,6 +189,12 @@ def test_a_loss_keras_does_not_know_is_one_sentence_not_a_shape_failure():
                                  "'categorical_crossentropy', 'sparse_categorical_crossentropy').")
 
 
+def test_watch_takes_a_model_and_says_so_in_one_sentence():
+    with pytest.raises(FitDataError) as raised:
+        shapeguard.watch(3)
+    assert str(raised.value) == "watch() takes a Keras model, not int: e.g. model = shapeguard.watch(model)."
+
+
 def test_a_builder_that_needs_arguments_is_one_sentence():
     def build(units, *, depth=2):
         raise AssertionError("never called")
