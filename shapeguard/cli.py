@@ -333,10 +333,13 @@ def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
             found = "; reported what was found so far" if reports else ""
             print(f"shapeguard: interrupted{found}.", file=terminal.stderr)
         elif not targets and not args.quiet:
+            project = getattr(args, "project", None)
+            skipped = (f", and {os.path.relpath(project.path)}'s [tool.shapeguard] exclude skips "
+                       + ", ".join(map(repr, project.get("exclude"))) if project and project.get("exclude") else "")
             print(
                 "shapeguard: nothing to check: no Keras block builders in " + _listed(args.targets)
                 + " (no function or class there builds Keras layers; files that never mention keras are not"
-                " imported); name one as path/to/file.py:function.",
+                f" imported{skipped}); name one as path/to/file.py:function.",
                 file=terminal.stderr,
             )
     return exit_status(reports, interrupted, not_checked)

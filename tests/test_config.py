@@ -74,6 +74,20 @@ def test_a_folder_check_skips_what_exclude_names(tmp_path):
     assert not project.excludes(str(tmp_path / "vendored" / "mine.py"))
 
 
+def test_a_folder_whose_blocks_are_all_excluded_says_exclude_skipped_them(tmp_path, monkeypatch, capfd):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "blocks_old.py").write_text(
+        "import keras\ndef blk(x, filters=8):\n    return keras.layers.Add()([x, keras.layers.Conv2D(filters, 1)(x)])\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.shapeguard]\nexclude = ['sub/blocks_old.py']\n")
+    monkeypatch.chdir(tmp_path / "sub")
+    assert main(["check", "."]) == 0
+    out, err = capfd.readouterr()
+    assert out == "" and err == (
+        "shapeguard: nothing to check: no Keras block builders in . (no function or class there builds Keras "
+        "layers; files that never mention keras are not imported, and ../pyproject.toml's [tool.shapeguard] "
+        "exclude skips 'sub/blocks_old.py'); name one as path/to/file.py:function.\n")
+
+
 def test_a_flag_beats_the_decorator_which_beats_the_project():
     declared = CheckSettings(strict=True, max_examples=50)
     project = {"max_examples": 20, "seed": 5, "strict": False, "timeout": 10}
