@@ -160,7 +160,8 @@ def _working(working: dict | None) -> list[tuple[str, str, int | None]]:
         return found
     tried = ", ".join(f"{k}={lo}..{hi}" for k, (lo, hi) in working["tried"].items())
     names = ", ".join(working["tried"])
-    return [("works at", f"none of the sizes tried ({tried}), with every parameter at its default; the"
+    return [("works at", f"none of the sizes tried ({tried}), with every parameter at its first value (its default unless"
+             f" given); the"
              f" failure below is at the largest size, and nothing else was searched (smaller sizes failed"
              f" too). If the block is meant for other sizes or values, give them ({names} as axes, or the"
              f" input's template).", 6)]
