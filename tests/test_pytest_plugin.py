@@ -507,18 +507,6 @@ def test_xdist_gives_the_same_outcomes_and_reports(pytester, monkeypatch):
     confirm_report(texts[("blocks", "buggy_block[shapeguard]")], blocks_namespace())
 
 
-def inline_with_profile(pytester, *args):
-    """``pytester.runpytest`` in this process (Keras is loaded here already),
-    whose conftest loads a Hypothesis profile: this session's is put back after."""
-    from hypothesis import settings
-
-    ours = settings.get_current_profile_name()
-    try:
-        return pytester.runpytest(*args)
-    finally:
-        settings.load_profile(ours)
-
-
 def database_entries(folder: Path) -> list[Path]:
     examples = folder / ".hypothesis" / "examples"
     return [p for p in examples.rglob("*") if p.is_file()] if examples.exists() else []
@@ -538,7 +526,7 @@ def test_failing_examples_are_kept_in_the_database_and_found_again(pytester):
     )
     # A budget below the space's 4 points: a search, which probes saved examples first.
     args = ["--shapeguard", "--shapeguard-max-examples", "3", "-p", "no:cacheprovider", "blocks.py"]
-    first = inline_with_profile(pytester, *args)
+    first = pytester.runpytest_subprocess(*args)
     first.assert_outcomes(passed=1, failed=2)
     assert database_entries(pytester.path)
     second = pytester.runpytest_subprocess(*args, "-n", "2")  # workers share the database
@@ -564,7 +552,7 @@ def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester
         settings.load_profile("no_database")
         '''
     )
-    result = inline_with_profile(pytester, *args)
+    result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=1, failed=2)
     assert database_entries(pytester.path) == []
     confirm_report(failures_text(result), blocks_namespace())
