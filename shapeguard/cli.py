@@ -239,11 +239,29 @@ def _run_fit(args: argparse.Namespace) -> int:
     except ShapeguardError as exc:
         print(f"shapeguard: {exc.for_cli()}", file=sys.stderr)
         return EXIT_USAGE
-    if args.output is not None:
-        write_atomically(args.output, text)
-    else:
-        sys.stdout.write(text)
+    if not _emit(text, args, sys):  # this process's own streams, the native output back on
+        return EXIT_USAGE
     return exit_status([report])
+
+
+def _emit(text: str, args: argparse.Namespace, terminal) -> bool:
+    """Write the rendered reports to ``--output`` or ``terminal.stdout`` (a
+    text report coloured as ``--color`` says); False, with the sentence said on
+    ``terminal.stderr``, when the file cannot be written."""
+    if args.output is None:
+        if args.format == "text" and wants_colour(args.color, terminal.stdout):
+            from .report.ansi import highlight
+
+            text = highlight(text)
+        _write(text, terminal.stdout)
+        return True
+    try:
+        write_atomically(args.output, text)
+    except OSError as exc:
+        print(f"shapeguard: cannot write --output {getattr(args, 'output_as_given', args.output)}: "
+              f"{exc.strerror or exc}.", file=terminal.stderr)
+        return False
+    return True
 
 
 def with_project(args: argparse.Namespace, config) -> argparse.Namespace:
@@ -315,20 +333,8 @@ def _run_with(args: argparse.Namespace, inputs: tuple[dict, dict], where: list, 
         scope = _report.Scope(paths=tuple(run.found_in), discovered=any(_is_bare(t) for t in args.targets),
                               found=len(targets), not_checked=tuple(not_checked), targets=tuple(args.targets),
                               category=os.environ.get("SHAPEGUARD_SARIF_CATEGORY", "").strip())
-        text = _report.render(reports, args.format, args.lines, scope)
-        if args.format == "text" and args.output is None and wants_colour(args.color, terminal.stdout):
-            from .report.ansi import highlight
-
-            text = highlight(text)
-        if args.output is not None:
-            try:
-                write_atomically(args.output, text)
-            except OSError as exc:
-                print(f"shapeguard: cannot write --output {args.output_as_given}: {exc.strerror or exc}.",
-                      file=terminal.stderr)
-                return EXIT_USAGE
-        else:
-            _write(text, terminal.stdout)
+        if not _emit(_report.render(reports, args.format, args.lines, scope), args, terminal):
+            return EXIT_USAGE
         if interrupted:
             found = "; reported what was found so far" if reports else ""
             print(f"shapeguard: interrupted{found}.", file=terminal.stderr)
