@@ -18,7 +18,8 @@ from typing import Any, Callable, TypeVar
 
 from ._fitdata import FitDataError, dataset_parts, describe, show
 from ._outcome import INTERNAL, SHAPE
-from ._probe import built, check_loss_names, check_model, compiled_loss, confirm, is_model, loss_name
+from ._probe import (built, check_loss_names, check_model, compiled_loss, compiled_metrics, confirm, is_model,
+                     loss_name, metrics_name, zero_shapes)
 from .errors import SUBJECT, BuilderArgsOption, ShapeCheckFailed
 from ._usercode import definition
 from .report import BlockError, Failure, Location, Report
@@ -30,8 +31,8 @@ class FitCheckFailed(ShapeCheckFailed):
     """Raised by `assert_fits`: an AssertionError whose message is the report."""
 
 
-def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None, batch_size: int | None = None,
-              mode: str = "fit", **builder_args: Any) -> Report:
+def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None, metrics: Any = None,
+              batch_size: int | None = None, mode: str = "fit", **builder_args: Any) -> Report:
     """Check that one ``model.fit(x, y)`` (or ``model.predict(x)``, ``mode="predict"``)
     step would run, without training, and return a `Report`.
 
@@ -43,8 +44,11 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
     Keras matches them), or a ``tf.data.Dataset`` (its ``element_spec``) or
     ``keras.utils.PyDataset`` (its first batch) holding both. ``loss``: a name,
     a loss object or function; the model's compiled loss when not given.
-    ``batch_size`` is accepted for the call's likeness to ``fit``: the check
-    runs with the batch axis unknown, so no batch size changes its verdict.
+    ``metrics``: as for ``compile``; the model's compiled metrics when not given.
+    ``batch_size``: ``fit``'s (default 32); the model and loss are checked with
+    the batch axis unknown, the metrics on one batch of that size (or of all
+    the samples, when fewer), since a metric's broadcast depends on it.
+    Arrays whose sample counts differ are a failure, as in ``fit``.
 
     Each failure says its ``side`` (``"input"``: the data against the model's
     inputs; ``"output"``: the labels and loss against its outputs), the layer
@@ -59,6 +63,7 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
     model, target = _model(model_or_builder, builder_args)
     where = None if model is model_or_builder else definition(model_or_builder)
     parts = dataset_parts(x)
+    metrics = compiled_metrics(model) if metrics is None else metrics
     if parts is not None:
         if y is not None:
             raise FitDataError("y is given with a dataset for x: a dataset holds its labels; give y=None.")
@@ -73,15 +78,19 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
         check_loss_names(loss)
     report = Report(target=target, mode=mode, probes=1, space={}, size=1, seed=0,
                     fit={"mode": mode, "x": show(xs), "y": show(ys) if ys is not None else None,
-                         "loss": loss_name(loss) if ys is not None else None},
+                         "loss": loss_name(loss) if ys is not None else None,
+                         **({"metrics": metrics_name(metrics)} if ys is not None and metrics else {})},
                     definition=Location(*where) if where else None)  # where SARIF puts a failure
     model, finding = built(model, xs)
-    finding = finding or check_model(model, xs, ys, loss, mode)
+    finding = finding or check_model(model, xs, ys, loss, mode, metrics=metrics, batch_size=batch_size,
+                                     dataset=parts is not None)
     if finding is None:
         return report
     step = mode if ys is not None else "predict"  # without labels, the inputs are confirmed by a forward pass
-    call = _reproduce(xs, ys, step)
-    raised = confirm(model, xs, ys, loss, step)
+    shapes = dict(batch=finding.batch or 2, counts=finding.rejected_by == "samples")
+    call = _reproduce(zero_shapes(xs, **shapes), zero_shapes(ys, xs, **shapes), step, shapes["batch"])
+    raised = confirm(model, xs, ys, loss, step, metrics=metrics, batch=finding.batch,
+                     counts=shapes["counts"])
     if raised is None:  # never a report plain Keras does not confirm
         report.errors.append(BlockError(
             INTERNAL, f"shapeguard found {finding.layer_class} rejecting the {finding.side} side ({finding.message}),"
@@ -91,7 +100,7 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
         kind=SHAPE, layer_class=finding.layer_class, layer_name=finding.layer_name, location=None,
         message=finding.message, input_shapes=finding.input_shapes, example=report.fit, call=call,
         hint=finding.hint, side=finding.side, data_shape=finding.data_shape,
-        model_shape=finding.model_shape))
+        model_shape=finding.model_shape, rejected_by=finding.rejected_by))
     return report
 
 
@@ -148,7 +157,8 @@ def _add_diagnosis(exc: BaseException, model, name: str, args, kwargs) -> None:
             x, y = parts
         xs, ys = describe(x, "x"), describe(y, "y") if y is not None else None
         ready, finding = built(model, xs)
-        finding = finding or check_model(ready, xs, ys, compiled_loss(model), mode)
+        finding = finding or check_model(ready, xs, ys, compiled_loss(model), mode, metrics=compiled_metrics(model),
+                                         batch_size=bound.get("batch_size"), dataset=parts is not None)
     except Exception:  # noqa: BLE001 - the diagnosis is a courtesy: never hide the user's error behind ours
         return
     if finding is None or not (exc.args and isinstance(exc.args[0], str)):
@@ -189,17 +199,17 @@ def _model(model_or_builder: Any, builder_args: dict) -> tuple[Any, str]:
     return model, name
 
 
-def _reproduce(xs, ys, mode: str) -> str:
-    """``model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)))``: the plain Keras step that confirmed it."""
+def _reproduce(xs, ys, mode: str, batch: int = 2) -> str:
+    """``model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)), batch_size=2)``: the plain
+    Keras step that confirmed it, on the arrays of `zero_shapes`."""
     def zeros(data):
         if isinstance(data, dict):
             return "{" + ", ".join(f"{k!r}: {zeros(v)}" for k, v in data.items()) + "}"
         if isinstance(data, list):
             return "[" + ", ".join(zeros(v) for v in data) + "]"
-        shape = (2,) + tuple(1 if d is None else d for d in data.shape[1:])
         dtype = "" if data.dtype == "float32" else f", dtype={data.dtype!r}"
-        return f"np.zeros({shape}{dtype})"
+        return f"np.zeros({data.shape}{dtype})"
 
     if mode == "predict":
         return f"model.predict({zeros(xs)})"
-    return f"model.fit({zeros(xs)}, {zeros(ys)}, batch_size=2)"
+    return f"model.fit({zeros(xs)}, {zeros(ys)}, batch_size={batch})"

@@ -10,8 +10,8 @@ Search, explanations and the decorator use only what this module names:
   escape a normal call (`enrich`);
 * `KerasCalls`: how many Keras layers and ops were called (a probe that
   called none checked nothing);
-* `check_model`, `check_loss_names`, `built`, `confirm`, `is_model`, `loss_name`, `compiled_loss`: the model against
-  its data and loss, symbolically and by a tiny real step (`fit`);
+* `check_model`, `check_loss_names`, `built`, `confirm`, `is_model`, `loss_name`, `compiled_loss`, `compiled_metrics`,
+  `metrics_name`, `zero_shapes`: the model against its data, loss and metrics, symbolically and by a tiny real step (`fit`);
 * `OWN_ERROR`: the cause of an error no rule explains (the block's own).
 
 Every change to a Keras class goes through `patches.patched`; nothing outside
@@ -23,11 +23,12 @@ it, so importing this package costs nothing.
 from .._outcome import ERROR as _ERROR
 from .causes import GENERIC as _GENERIC
 from .enrich import describe_value, enriched_errors
-from .fit import built, check_loss_names, check_model, compiled_loss, confirm, is_model, loss_name
+from .fit import (built, check_loss_names, check_model, compiled_loss, compiled_metrics, confirm, is_model, loss_name,
+                  metrics_name, zero_shapes)
 from .patches import KerasCalls
 from .run import probe, rank_hint, session
 
 OWN_ERROR = _GENERIC[_ERROR]
 
-__all__ = ["OWN_ERROR", "KerasCalls", "built", "check_loss_names", "check_model", "compiled_loss", "confirm", "describe_value", "enriched_errors",
-           "is_model", "loss_name", "probe", "rank_hint", "session"]
+__all__ = ["OWN_ERROR", "KerasCalls", "built", "check_loss_names", "check_model", "compiled_loss", "compiled_metrics", "confirm", "describe_value", "enriched_errors",
+           "is_model", "loss_name", "metrics_name", "probe", "rank_hint", "session", "zero_shapes"]

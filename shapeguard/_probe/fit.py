@@ -6,13 +6,18 @@ tensors of the data's shapes with the batch axis unknown: the model's own
 added or dropped, dicts matched by input name) and, for ``fit``, Keras's
 ``CompileLoss`` over the labels and the outputs (so a ``(N,)`` label against
 an ``(N, 1)`` output, or a broadcast under ``mse``, passes as it does in
-Keras). It never trains and makes no weights. `confirm` is the tiny real step
-that every reported failure must survive: ``fit`` of a clone on 2 samples of
-zeros, or ``predict``.
+Keras), then its ``CompileMetrics`` over the same, on a batch of the size
+``fit`` gives them (a metric's broadcast depends on it). Before any of that,
+Keras's own sample-count rule (``check_data_cardinality``) over the arrays.
+It never trains and makes no weights. `confirm` is the tiny real step that
+every reported failure must survive: ``fit`` of a clone on 2 samples of zeros
+(as many as the metric's batch, for a metric; counts that disagree as the
+given ones do, for a count), or ``predict``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -22,13 +27,18 @@ from .._fitdata import Array, FitDataError, leaves
 from .classify import classify
 
 INPUT, OUTPUT = "input", "output"
+FIT_BATCH = 32  # Keras's batch size when fit is given none
 
 
 @dataclass(frozen=True)
 class Finding:
     """One side that Keras rejects: ``side`` is ``"input"`` (the data against
     the model's inputs) or ``"output"`` (the labels and loss against its
-    outputs); ``data_shape`` and ``model_shape`` are the two sides, batch None."""
+    outputs); ``data_shape`` and ``model_shape`` are the two sides, batch None
+    (for a sample count, the two arrays' whole shapes). ``rejected_by`` is
+    ``"layer"``, ``"loss"``, ``"metric"``, ``"metrics"`` (their structure) or
+    ``"samples"``; ``batch`` the batch size it was found at (None: any), for
+    `confirm` to step on as many samples."""
 
     side: str
     layer_class: str
@@ -38,6 +48,8 @@ class Finding:
     data_shape: tuple
     model_shape: tuple | None
     hint: str | None
+    rejected_by: str = "layer"
+    batch: int | None = None
 
 
 def loss_name(loss: Any) -> str:
@@ -69,6 +81,48 @@ def check_loss_names(loss: Any) -> None:
 def compiled_loss(model) -> Any:
     """The loss the model was compiled with, or None."""
     return getattr(model, "loss", None)
+
+
+def compiled_metrics(model) -> Any:
+    """The ``metrics`` the model was compiled with (a list or dict, as given to
+    ``compile``), or None. Its ``weighted_metrics`` are not checked."""
+    compiled = getattr(model, "_compile_metrics", None)
+    return getattr(compiled, "_user_metrics", None) or None
+
+
+def metrics_name(metrics: Any) -> str | None:
+    """``['accuracy', 'AUC']``: how the report names the metrics."""
+    return str(_names(metrics)) if metrics else None
+
+
+def _names(m):
+    if isinstance(m, (list, tuple)):
+        return [_names(v) for v in m]
+    if isinstance(m, dict):
+        return {k: _names(v) for k, v in m.items()}
+    return m if isinstance(m, str) else (getattr(m, "name", None) or getattr(m, "__name__", None)
+                                          or type(m).__name__)
+
+
+def fresh_metrics(metrics: Any) -> Any:
+    """``metrics`` with each metric object replaced by a new one of its config,
+    so that neither the check nor the confirming step touches the user's metric
+    state; an object that cannot be remade is left out (not checked)."""
+    import keras
+
+    def fresh(m):
+        if isinstance(m, (list, tuple)):
+            return [f for f in (fresh(v) for v in m) if f is not None]
+        if isinstance(m, dict):
+            return {k: f for k, f in ((k, fresh(v)) for k, v in m.items()) if f is not None}
+        if isinstance(m, keras.metrics.Metric):
+            try:
+                return type(m).from_config(m.get_config())
+            except Exception:  # noqa: BLE001 - a custom metric without a config: not checked
+                return None
+        return m
+
+    return fresh(metrics) if metrics else None
 
 
 def is_model(value: Any) -> bool:
@@ -117,16 +171,24 @@ def built(model, x) -> tuple[Any, Finding | None]:
     return model, None
 
 
-def check_model(model, x, y, loss, mode: str) -> Finding | None:
+def check_model(model, x, y, loss, mode: str, *, metrics: Any = None, batch_size: int | None = None,
+                dataset: bool = False) -> Finding | None:
     """The first side Keras rejects (as `Finding`), or None when one step of
     ``mode`` (``"fit"``, ``"predict"``) would run. ``x``, ``y``: `Array`
-    structures (`shapeguard._fitdata.describe`), ``y`` None to check the inputs only."""
+    structures (`shapeguard._fitdata.describe`), ``y`` None to check the inputs only.
+    ``metrics``: as given to ``compile`` (`compiled_metrics`), checked after the
+    loss on a batch of ``batch_size`` (``fit``'s, default 32) or all the samples
+    when fewer. ``dataset``: the first axes are one batch's, not sample counts."""
     from keras.src import backend, tree
     from keras.src.backend import KerasTensor
 
     _match_keys(x, input_names(model), "x", "input")
     if y is not None and mode == "fit":
         _match_keys(y, output_names(model), "y", "output")
+    if not dataset:
+        counted = _count_finding(x, y if mode == "fit" else None, mode)
+        if counted is not None:
+            return counted
 
     def symbolic(data):
         return tree.map_structure(lambda a: KerasTensor((None,) + tuple(a.shape[1:]), dtype=a.dtype), data)
@@ -151,55 +213,163 @@ def check_model(model, x, y, loss, mode: str) -> Finding | None:
             backend.compute_output_spec(step, symbolic(y), out)
         except Exception as exc:  # noqa: BLE001 - the loss rejected the labels against the outputs
             return _output_finding(loss, y, out, exc)
+    metrics = fresh_metrics(metrics)
+    if not metrics:
+        return None
+    n = leaves(x)[0].shape[0]
+    batch = None if n is None else min(batch_size or FIT_BATCH, n)
+    return _metric_finding(model, metrics, y, out, batch)
+
+
+def _metric_finding(model, metrics, y, out, batch: int | None) -> Finding | None:
+    """Keras's ``CompileMetrics`` over the labels and outputs, on a batch of
+    ``batch``: built (the metrics' structure against the outputs'), then each
+    metric's ``update_state``, so the one that raises is named."""
+    from keras.src import backend, tree
+    from keras.src.backend import KerasTensor
+    from keras.src.trainers.compile_utils import CompileMetrics
+
+    def batched(t):
+        return KerasTensor((batch,) + tuple(t.shape[1:]), dtype=t.dtype)
+
+    y_true = tree.map_structure(lambda a: KerasTensor((batch,) + tuple(a.shape[1:]), dtype=a.dtype), y)
+    y_pred = tree.map_structure(batched, out)
+    compiled = CompileMetrics(metrics, None, output_names=output_names(model) or None)
+    with _unfiltered():
+        try:
+            backend.compute_output_spec(compiled.build, y_true, y_pred)
+        except Exception as exc:  # noqa: BLE001 - the metrics do not match the outputs' structure
+            labels, outputs = leaves(y), [tuple(o.shape) for o in tree.flatten(out)]
+            return Finding(OUTPUT, f"metrics={metrics_name(metrics)}", None, classify(exc).message,
+                           ((None,) + labels[0].shape[1:], outputs[0]), (None,) + labels[0].shape[1:],
+                           outputs[0], _structure_hint(metrics, output_names(model), len(outputs)),
+                           "metrics", batch)
+        for listed, t, p in zip(compiled._flat_metrics, compiled._flatten_y(y_true), compiled._flatten_y(y_pred)):
+            for metric in (listed.metrics if listed is not None else []):
+                try:
+                    backend.compute_output_spec(metric.update_state, t, p)
+                except Exception as exc:  # noqa: BLE001 - this metric rejected the labels against the output
+                    label, output = (None,) + tuple(t.shape[1:]), (None,) + tuple(p.shape[1:])
+                    return Finding(OUTPUT, metric.name, None, classify(exc).message, (label, output), label,
+                                   output, _metric_hint(metric, label, output, metric.name in _strings(metrics)),
+                                   "metric", batch)
     return None
 
 
-def confirm(model, x, y, loss, mode: str) -> BaseException | None:
+def _count_finding(x, y, mode: str) -> Finding | None:
+    """Keras's own rule (``check_data_cardinality``): every array of ``x`` and
+    ``y`` has the same number of samples. ``"output"`` when ``y``'s differs
+    from ``x``'s, ``"input"`` when ``x``'s arrays differ among themselves."""
+    from keras.src.trainers.data_adapters.data_adapter_utils import check_data_cardinality
+
+    xs, ys = _named(x, "x"), _named(y, "y") if y is not None else []
+    if any(a.shape[0] is None for _, a in xs + ys):
+        return None
+    try:
+        check_data_cardinality((leaves(x), leaves(y)) if y is not None else (leaves(x),))
+        return None
+    except ValueError as exc:
+        message = " ".join(str(exc).split())
+    first, ref = xs[0]
+    odd = next(((n, a) for n, a in xs if a.shape[0] != ref.shape[0]), None)
+    side = INPUT if odd else OUTPUT
+    name, data = odd or next((n, a) for n, a in ys if a.shape[0] != ref.shape[0])
+    whom = "every input" if side == INPUT else ("both" if len(xs) == len(ys) == 1 else "x and y")
+    hint = (f"{first} has {ref.shape[0]} samples, {name} has {data.shape[0]}: give {whom} the same number of "
+            "samples")
+    return Finding(side, mode, None, message, (data.shape, ref.shape), data.shape, ref.shape, hint, "samples")
+
+
+def _named(data, role: str) -> list[tuple[str, Array]]:
+    """``[("x['image']", Array), ...]``: each leaf with the name a user gave it."""
+    if isinstance(data, Array):
+        return [(role, data)]
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    return [pair for key, v in items for pair in _named(v, f"{role}[{key!r}]")]
+
+
+def confirm(model, x, y, loss, mode: str, *, metrics: Any = None, batch: int | None = None,
+            counts: bool = False) -> BaseException | None:
     """What plain Keras raises on a tiny real step (None when it runs): ``predict`` on
-    2 samples of zeros, or ``fit`` of a clone (compiled with ``loss``, plain SGD), so
-    the user's model and optimizer are left as they were."""
+    2 samples of zeros, or ``fit`` of a clone (compiled with ``loss`` and a fresh copy
+    of ``metrics``, plain SGD), so the user's model, optimizer and metrics are left as
+    they were. ``batch``: as many samples (a metric's failure can depend on it);
+    ``counts``: the samples disagree as the given counts do (`zero_shapes`)."""
     import keras
 
-    xs = _zeros(x)
+    shape = functools.partial(zero_shapes, batch=batch or 2, counts=counts)
+    xs = _zeros(shape(x))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             clone = None if mode == "predict" else keras.models.clone_model(model)
         except Exception:  # noqa: BLE001 - not clonable (a subclassed model without get_config)
-            return _eager_step(model, xs, _zeros(y), loss)
+            return _eager_step(model, xs, _zeros(shape(y, x)), loss, fresh_metrics(metrics))
         try:
             if clone is None:
-                model.predict(xs, batch_size=2, verbose=0)
+                model.predict(xs, batch_size=batch or 2, verbose=0)
             else:
-                clone.compile(optimizer="sgd", loss=loss)
-                clone.fit(xs, _zeros(y), batch_size=2, epochs=1, verbose=0)
+                clone.compile(optimizer="sgd", loss=loss, metrics=fresh_metrics(metrics))
+                clone.fit(xs, _zeros(shape(y, x)), batch_size=batch or 2, epochs=1, verbose=0)
         except Exception as exc:  # noqa: BLE001 - the step failed: that is what is asked
             return exc
     return None
 
 
-def _eager_step(model, xs, ys, loss) -> BaseException | None:
-    """What a fit step computes, on arrays, without training: the model's call and the loss."""
-    from keras.src.trainers.compile_utils import CompileLoss
+def zero_shapes(data, x=None, *, batch: int = 2, counts: bool = False):
+    """The `Array` (shape, dtype) of each of the tiny step's arrays of zeros, in ``data``'s structure:
+    ``batch`` samples each, or, with ``counts``, as many samples as there are
+    distinct counts before it (2, 3, ...), so arrays whose counts differ still
+    differ, as cheaply as can be (``x``: the arrays counted before ``y``)."""
+    seen: list = []
+    if counts:
+        for a in leaves(x) if x is not None else []:
+            seen.append(a.shape[0]) if a.shape[0] not in seen else None
+
+    def one(a: Array) -> Array:
+        if counts and a.shape[0] not in seen:
+            seen.append(a.shape[0])
+        n = batch + seen.index(a.shape[0]) if counts else batch
+        return Array((n,) + tuple(1 if d is None else d for d in a.shape[1:]), a.dtype)
+
+    def walk(d):
+        if d is None or isinstance(d, Array):
+            return None if d is None else one(d)
+        if isinstance(d, dict):
+            return {k: walk(v) for k, v in d.items()}
+        return [walk(v) for v in d]
+
+    return walk(data)
+
+
+def _eager_step(model, xs, ys, loss, metrics=None) -> BaseException | None:
+    """What a fit step computes, on arrays, without training: the model's call, the loss and the metrics."""
+    from keras.src.trainers.compile_utils import CompileLoss, CompileMetrics
+    from keras.src.trainers.data_adapters.data_adapter_utils import check_data_cardinality
 
     try:
+        check_data_cardinality((xs, ys))
         out = model(xs, training=False)
         compile_loss = CompileLoss(loss, None, output_names=getattr(model, "output_names", None))
         compile_loss.build(ys, out)
         compile_loss(ys, out)
+        if metrics:
+            compiled = CompileMetrics(metrics, None, output_names=output_names(model) or None)
+            compiled.build(ys, out)
+            compiled.update_state(ys, out)
     except Exception as exc:  # noqa: BLE001
         return exc
     return None
 
 
-def _zeros(data):
+def _zeros(shapes):
     import numpy as np
 
-    if isinstance(data, Array):
-        return np.zeros((2,) + tuple(1 if d is None else d for d in data.shape[1:]), dtype=data.dtype)
-    if isinstance(data, dict):
-        return {k: _zeros(v) for k, v in data.items()}
-    return [_zeros(v) for v in data]
+    if shapes is None or isinstance(shapes, Array):
+        return None if shapes is None else np.zeros(shapes.shape, dtype=shapes.dtype)
+    if isinstance(shapes, dict):
+        return {k: _zeros(v) for k, v in shapes.items()}
+    return [_zeros(v) for v in shapes]
 
 
 def _match_keys(data, names: list[str], role: str, what: str) -> None:
@@ -283,7 +453,7 @@ def _output_finding(loss, y, out, exc) -> Finding:
             label, output = a, o
             break
     return Finding(OUTPUT, loss_name(loss), None, outcome.message, ((None,) + label.shape[1:], output),
-                   (None,) + label.shape[1:], output, _output_hint(loss, label, output))
+                   (None,) + label.shape[1:], output, _output_hint(loss, label, output), "loss")
 
 
 def _same(a: tuple, b: tuple) -> bool:
@@ -309,3 +479,60 @@ def _output_hint(loss, label: Array, out: tuple) -> str | None:
     if len(t) == len(o) and t[1:-1] == o[1:-1] and t[-1] not in (None, 1) and o[-1] not in (None, t[-1]):
         return f"end the model with Dense({t[-1]}): the labels have {t[-1]} columns, the output {o[-1]}"
     return None
+
+
+# Metrics that compare labels and outputs of one shape: with class ids against a
+# softmax, the fix is one-hot labels (each checked to pass with them in Keras 3.15).
+_SAME_SHAPE = ("Precision", "Recall", "AUC", "F1Score", "FBetaScore")
+
+
+def _strings(metrics) -> set:
+    """The metrics named by a string."""
+    if isinstance(metrics, str):
+        return {metrics}
+    if isinstance(metrics, (list, tuple, dict)):
+        return set().union(*(_strings(v) for v in (metrics.values() if isinstance(metrics, dict) else metrics)))
+    return set()
+
+
+def _metric_hint(metric, label: tuple, out: tuple, by_string: bool) -> str | None:
+    """The sparse or categorical twin of a metric that does not fit the labels'
+    format, or one-hot labels for a metric that needs them; None otherwise."""
+    cls, name = type(metric).__name__, metric.name
+    one_hot = len(label) == len(out) and label[-1] == out[-1] and out[-1] not in (None, 1)
+    class_ids = (len(label) == len(out) - 1 or (len(label) == len(out) and label[-1] == 1)) and out[-1] not in (
+        None, 1)
+    if cls.startswith("Sparse") and one_hot:
+        twin = _twin(by_string, cls[len("Sparse"):], name.replace("sparse_", "", 1))
+        return twin and f"the labels are one-hot: use metrics=[{twin}]"
+    if "Categorical" in cls and not cls.startswith("Sparse") and class_ids:
+        twin = _twin(by_string, f"Sparse{cls}", f"sparse_{name}")
+        return twin and f"the labels are class ids: use metrics=[{twin}]"
+    if cls in _SAME_SHAPE and class_ids:
+        return (f"{name} compares labels and outputs of the same shape: give one-hot labels, "
+                f"keras.utils.to_categorical(y, {out[-1]}), with loss='categorical_crossentropy'")
+    return None
+
+
+def _twin(by_string: bool, twin_class: str, twin_name: str) -> str | None:
+    """``'categorical_accuracy'`` for a metric named by its string, else
+    ``keras.metrics.CategoricalAccuracy()``; None when Keras has no such metric."""
+    import keras
+
+    if by_string:
+        try:
+            keras.metrics.get(twin_name)
+        except ValueError:
+            return None
+        return repr(twin_name)
+    return f"keras.metrics.{twin_class}()" if hasattr(keras.metrics, twin_class) else None
+
+
+def _structure_hint(metrics, names: list[str], n: int) -> str | None:
+    """One list of metrics per output, or a dict by output name, for a flat list
+    that does not match a model of ``n`` outputs."""
+    if not isinstance(metrics, (list, tuple)) or len(metrics) == n or not names:
+        return None
+    shown = _names(metrics)
+    return (f"give each of the {n} outputs its metrics: metrics={[shown] * n!r}, or a dict by output name: "
+            f"metrics={{{names[0]!r}: {shown!r}}}")

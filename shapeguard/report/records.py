@@ -63,6 +63,8 @@ class Failure:
     side: str | None = None
     data_shape: tuple | None = None
     model_shape: tuple | None = None
+    # check_fit only: what rejected it: "layer", "loss", "metric", "metrics" (their structure) or "samples"
+    rejected_by: str | None = None
 
     def __repr__(self) -> str:
         """``<Failure shape Add 'add' (cause: channels) minimal: C=16, filters=32>``: the report has the rest."""
@@ -90,7 +92,8 @@ class Failure:
             "on_data": None if self.on_data is None else {"text": ON_DATA, "call": self.on_data},
             "hint_probe": self.hint_probe,
             **({"side": self.side, "data_shape": list(self.data_shape),
-                "model_shape": None if self.model_shape is None else list(self.model_shape)} if self.side else {}),
+                "model_shape": None if self.model_shape is None else list(self.model_shape),
+                "rejected_by": self.rejected_by} if self.side else {}),
         }
 
 

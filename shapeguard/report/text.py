@@ -89,7 +89,8 @@ def how_checked(report) -> str:
     fit = getattr(report, "fit", None)
     if fit:  # check_fit: what was checked is the data, not a space
         how = f"{fit['mode']} of x {fit['x']}" + (f", y {fit['y']}" if fit.get("y") else "")
-        return how + (f", loss {fit['loss']}" if fit.get("loss") else "")
+        how += f", loss {fit['loss']}" if fit.get("loss") else ""
+        return how + (f", metrics {fit['metrics']}" if fit.get("metrics") else "")
     to_probe = report.to_probe
     if report.status == "pass" and report.checked < to_probe:
         how = "Hypothesis search" if report.mode == "search" else "exhaustive, stopped early"
