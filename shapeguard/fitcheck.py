@@ -46,8 +46,8 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
     a loss object or function; the model's compiled loss when not given.
     ``metrics``: as for ``compile``; the model's compiled metrics when not given.
     ``batch_size``: ``fit``'s (default 32); the model and loss are checked with
-    the batch axis unknown, the metrics on one batch of that size (or of all
-    the samples, when fewer), since a metric's broadcast depends on it.
+    the batch axis unknown, the metrics on the batches ``fit`` makes (of that
+    size, and the last, smaller one), since a metric's broadcast depends on it.
     Arrays whose sample counts differ are a failure, as in ``fit``.
 
     Each failure says its ``side`` (``"input"``: the data against the model's

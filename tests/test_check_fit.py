@@ -244,3 +244,131 @@ def test_a_py_dataset_is_read_from_its_first_batch_as_keras_reads_it():
     assert (failure.side, failure.data_shape) == ("input", (None, 28, 28, 3))
     with pytest.raises(FitDataError, match="^y is given with a dataset for x"):
         shapeguard.check_fit(cnn(), Batches(), (4,), loss="mse")
+
+
+def classifier(metrics, loss):
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(inputs))
+    model.compile(optimizer="sgd", loss=loss, metrics=metrics)
+    return model
+
+
+def really_fits_compiled(model, x, y) -> bool:
+    """Plain Keras, no shapeguard: the compiled model (loss and metrics) fit on zeros of those shapes."""
+    try:
+        model.fit(np.zeros(x), np.zeros(y), batch_size=32, epochs=1, verbose=0)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+@pytest.mark.parametrize("metric, y, loss, fix, twin", [
+    ("sparse_categorical_accuracy", (64, 10), "categorical_crossentropy",
+     "the labels are one-hot: use metrics=['categorical_accuracy']", "categorical_accuracy"),
+    ("top_k_categorical_accuracy", (64,), "sparse_categorical_crossentropy",
+     "the labels are class ids: use metrics=['sparse_top_k_categorical_accuracy']",
+     "sparse_top_k_categorical_accuracy"),
+    ("sparse_top_k_categorical_accuracy", (64, 10), "categorical_crossentropy",
+     "the labels are one-hot: use metrics=['top_k_categorical_accuracy']", "top_k_categorical_accuracy"),
+    ("mae", (64,), "sparse_categorical_crossentropy", None, None),
+])
+def test_a_compiled_metric_that_rejects_labels_the_loss_accepts_is_the_output_side(metric, y, loss, fix, twin):
+    model = classifier([metric], loss)
+    (failure,) = shapeguard.check_fit(model, (64, 8), y).failures
+    assert (failure.side, failure.layer_class, failure.rejected_by) == ("output", metric, "metric")
+    assert failure.hint == fix
+    assert failure.call == f"model.fit(np.zeros((32, 8)), np.zeros({(32,) + y[1:]}), batch_size=32)"
+    assert f"rejected by the metric {metric}" in str(shapeguard.check_fit(model, (64, 8), y))
+    assert really_fits_compiled(classifier(None, loss), (64, 8), y)  # the loss alone runs
+    assert not really_fits_compiled(classifier([metric], loss), (64, 8), y)
+    if twin:
+        assert shapeguard.check_fit(classifier([twin], loss), (64, 8), y).ok
+        assert really_fits_compiled(classifier([twin], loss), (64, 8), y)
+
+
+def test_a_precision_on_class_ids_is_told_to_take_one_hot_labels_and_passes_with_them():
+    model = classifier([keras.metrics.Precision()], "sparse_categorical_crossentropy")
+    (failure,) = shapeguard.check_fit(model, (64, 8), (64,)).failures
+    assert (failure.layer_class, failure.hint) == ("precision", (
+        "precision compares labels and outputs of the same shape: give one-hot labels, "
+        "keras.utils.to_categorical(y, 10), with loss='categorical_crossentropy'"))
+    fixed = classifier([keras.metrics.Precision()], "categorical_crossentropy")
+    assert shapeguard.check_fit(fixed, (64, 8), (64, 10)).ok and really_fits_compiled(fixed, (64, 8), (64, 10))
+
+
+def test_metrics_keras_matches_to_the_labels_pass_as_they_do_in_keras():
+    # 'accuracy' becomes sparse for class ids; categorical_accuracy broadcasts class ids in Keras 3.
+    for metrics, y, loss in ([["accuracy", "categorical_accuracy"], (64,), "sparse_categorical_crossentropy"],
+                             [["accuracy", keras.metrics.F1Score()], (64, 10), "categorical_crossentropy"]):
+        assert shapeguard.check_fit(classifier(metrics, loss), (64, 8), y).ok
+        assert really_fits_compiled(classifier(metrics, loss), (64, 8), y)
+
+
+def test_one_metric_list_for_two_outputs_is_told_to_give_each_output_its_own():
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, [keras.layers.Dense(3, name="a")(inputs), keras.layers.Dense(1, name="b")(inputs)])
+    model.compile(optimizer="sgd", loss=["categorical_crossentropy", "mse"], metrics=["accuracy"])
+    (failure,) = shapeguard.check_fit(model, (4, 8), [(4, 3), (4,)]).failures
+    assert (failure.side, failure.layer_class, failure.rejected_by) == ("output", "metrics=['accuracy']", "metrics")
+    assert failure.hint == ("give each of the 2 outputs its metrics: metrics=[['accuracy'], ['accuracy']], "
+                            "or a dict by output name: metrics={'a': ['accuracy']}")
+    assert shapeguard.check_fit(model, (4, 8), [(4, 3), (4,)], metrics=[["accuracy"], ["accuracy"]]).ok
+    assert shapeguard.check_fit(model, (4, 8), [(4, 3), (4,)], metrics={"a": ["accuracy"]}).ok
+
+
+def test_a_metric_failure_depends_on_the_batch_size_as_in_keras():
+    """(N,) labels against a 10-unit output broadcast under 'mae' only on batches of 10 (or 1)."""
+    model = classifier(["mae"], "sparse_categorical_crossentropy")
+    assert shapeguard.check_fit(model, (60, 8), (60,), batch_size=10).ok
+    model.fit(np.zeros((60, 8)), np.zeros(60), batch_size=10, epochs=1, verbose=0)  # plain Keras runs it too
+    (last,) = shapeguard.check_fit(model, (64, 8), (64,), batch_size=10).failures  # the last batch has 4
+    assert last.call == "model.fit(np.zeros((4, 8)), np.zeros((4,)), batch_size=4)"
+    with pytest.raises(Exception, match=r"Incompatible shapes: \[4\] vs. \[4,10\]"):  # at runtime, the last batch
+        model.fit(np.zeros((64, 8)), np.zeros(64), batch_size=10, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("x, y, side, fix", [
+    ((60000, 8), (59999,), "output", "x has 60000 samples, y has 59999: give both the same number of samples"),
+    ({"image": (100, 8), "meta": (99, 3)}, (100,), "input",
+     "x['image'] has 100 samples, x['meta'] has 99: give every input the same number of samples"),
+])
+def test_arrays_of_different_sample_counts_are_reported_as_fit_reports_them(x, y, side, fix):
+    image, meta = keras.Input((8,), name="image"), keras.Input((3,), name="meta")
+    model = keras.Model([image, meta], keras.layers.Dense(1)(keras.layers.Concatenate()([image, meta]))) \
+        if isinstance(x, dict) else keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    (failure,) = shapeguard.check_fit(model, x, y, loss="mse").failures
+    assert (failure.side, failure.layer_class, failure.rejected_by, failure.hint) == (side, "fit", "samples", fix)
+    assert "Data cardinality is ambiguous" in failure.message  # Keras's own words, from its confirming fit's rule
+    model.compile(optimizer="sgd", loss="mse")
+    arrays = {k: np.zeros(s) for k, s in x.items()} if isinstance(x, dict) else np.zeros((3, 8))
+    with pytest.raises(ValueError, match="Data cardinality is ambiguous"):
+        model.fit(arrays, np.zeros(100 if isinstance(x, dict) else 2), verbose=0)
+
+
+def test_the_same_counts_pass_and_a_dataset_is_never_a_count_mismatch():
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    assert shapeguard.check_fit(model, (60000, 8), (60000,), loss="mse").ok
+    dataset = tf.data.Dataset.from_tensor_slices((np.zeros((6, 8)), np.zeros(6))).batch(4)
+    assert shapeguard.check_fit(model, dataset, loss="mse").ok
+
+
+def test_a_finding_plain_keras_does_not_confirm_is_an_internal_error_never_a_failure(monkeypatch):
+    import shapeguard.fitcheck as fitcheck
+
+    monkeypatch.setattr(fitcheck, "confirm", lambda *args, **kwargs: None)  # plain Keras "runs" the step
+    report = shapeguard.check_fit(cnn(), (10, 28, 28, 3), (10,), loss="sparse_categorical_crossentropy")
+    assert not report.ok and report.failures == []
+    (error,) = report.errors
+    assert error.type == "InternalError"
+    assert error.message.startswith("shapeguard found Conv2D rejecting the input side (")
+    assert error.message.endswith("but plain Keras ran model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)), "
+                                  "batch_size=2): please report this disagreement")
+    text = str(report)
+    assert text.startswith(f"{report.target}: ERROR")
+    assert "[error] the block could not be checked: shapeguard found Conv2D" in text
+    (target,) = json.loads(report.to_json())["targets"]
+    assert target["status"] == "error" and target["failures"] == []
+    assert target["errors"][0]["type"] == "InternalError"
+    assert target["errors"][0]["call"] == "model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)), batch_size=2)"

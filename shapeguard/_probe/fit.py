@@ -177,8 +177,8 @@ def check_model(model, x, y, loss, mode: str, *, metrics: Any = None, batch_size
     ``mode`` (``"fit"``, ``"predict"``) would run. ``x``, ``y``: `Array`
     structures (`shapeguard._fitdata.describe`), ``y`` None to check the inputs only.
     ``metrics``: as given to ``compile`` (`compiled_metrics`), checked after the
-    loss on a batch of ``batch_size`` (``fit``'s, default 32) or all the samples
-    when fewer. ``dataset``: the first axes are one batch's, not sample counts."""
+    loss on the batches ``fit`` makes of the samples (``batch_size``, default 32,
+    and the last, smaller one). ``dataset``: the first axes are one batch's, not sample counts."""
     from keras.src import backend, tree
     from keras.src.backend import KerasTensor
 
@@ -216,9 +216,13 @@ def check_model(model, x, y, loss, mode: str, *, metrics: Any = None, batch_size
     metrics = fresh_metrics(metrics)
     if not metrics:
         return None
-    n = leaves(x)[0].shape[0]
-    batch = None if n is None else min(batch_size or FIT_BATCH, n)
-    return _metric_finding(model, metrics, y, out, batch)
+    n, size = leaves(x)[0].shape[0], batch_size or FIT_BATCH
+    batches = [None] if n is None else [min(size, n)] + ([n % size] if n > size and n % size else [])
+    for batch in batches:  # the full batch, then the last, smaller one
+        finding = _metric_finding(model, metrics, y, out, batch)
+        if finding is not None:
+            return finding
+    return None
 
 
 def _metric_finding(model, metrics, y, out, batch: int | None) -> Finding | None:

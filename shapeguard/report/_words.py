@@ -92,8 +92,9 @@ def headline(failure) -> str:
         data, model = ("the data", "the model's input") if side == "input" else ("the labels", "the output")
         rejected_by = getattr(failure, "rejected_by", None) or ("loss" if side == "output" else "layer")
         if rejected_by == "samples":  # ``output side: the labels (59999,) have 59999 samples, the data (60000, 4) 60000``
-            return (f"{side} side: {data} {tuple(failure.data_shape)} have {failure.data_shape[0]} samples, "
-                    f"the data {tuple(failure.model_shape)} {failure.model_shape[0]}, rejected by {failure.layer_class}")
+            mine, other = tuple(failure.data_shape), tuple(failure.model_shape)
+            return (f"{side} side: {data} {mine} have {mine[0]} samples, the data {other} {other[0]}, "
+                    f"rejected by {failure.layer_class}")
         by = {"loss": f"the loss {failure.layer_class}", "metric": f"the metric {failure.layer_class}",
               "metrics": failure.layer_class}.get(rejected_by, f"{failure.layer_class}{name}")
         against = f" against {model} {tuple(failure.model_shape)}" if failure.model_shape is not None else ""
