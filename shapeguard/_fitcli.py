@@ -39,7 +39,13 @@ def parse_fit(items: list[str]) -> dict:
         if not equals or base not in ("x", "y") or not value.strip() or (key == "" and "." in role):
             raise ShapeguardError(f"--fit {item!r} is not of the form x=SHAPE, y=SHAPE or x.NAME=SHAPE "
                                   "(a shape such as 60000,28,28, or a .npy file).")
-        given = value.strip() if value.strip().endswith(".npy") else tuple(_piece(p) for p in value.split(","))
+        pieces = tuple(_piece(p) for p in value.split(","))
+        if not value.strip().endswith(".npy") and len(pieces) > 1 and not any(isinstance(p, int) for p in pieces):
+            raise ShapeguardError(f"--fit {item.strip()}: a shape is positive integers, the sample count first, "
+                                  "such as 60000,28,28.")
+        # one piece that is not a number is a file's name, as typed (x=abc: no such file)
+        given = value.strip() if value.strip().endswith(".npy") or not isinstance(pieces[0], int) and \
+            len(pieces) == 1 else pieces
         if key:
             entries = data.setdefault(base, {})
             if not isinstance(entries, dict):
