@@ -50,7 +50,7 @@ def test_loss_predict_named_inputs_and_json(capsys, tmp_path):
     (["--fit", "z=3"], "--fit 'z=3' is not of the form x=SHAPE, y=SHAPE or x.NAME=SHAPE (a shape such as "
                        "60000,28,28, or a .npy file)."),
     (["--fit", "x=missing.npy"], "--fit x=missing.npy: no such file."),
-    (["--fit", "x=abc"], "--fit x=abc: no such file."),  # as typed, not x[0]=abc
+    (["--fit", "x=abc", "--fit", "y=3"], "--fit x=abc: no such file."),  # as typed, not x[0]=abc
     (["--fit", "x=abc,def"], "--fit x=abc,def: a shape is positive integers, the sample count first, "
                              "such as 60000,28,28."),
 ])
