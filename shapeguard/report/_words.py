@@ -91,7 +91,7 @@ def headline(failure) -> str:
     if side:  # check_fit: ``input side: the data (None, 100) against the model's input (None, 784), ...``
         data, model = ("the data", "the model's input") if side == "input" else ("the labels", "the output")
         rejected_by = getattr(failure, "rejected_by", None) or ("loss" if side == "output" else "layer")
-        if rejected_by == "samples":  # ``output side: the labels (59999,) have 59999 samples, the data (60000, 4) 60000``
+        if rejected_by == "samples":  # ``output side: the labels (59999,) have 59999 samples, the data (60000, 4) ...``
             mine, other = tuple(failure.data_shape), tuple(failure.model_shape)
             return (f"{side} side: {data} {mine} have {mine[0]} samples, the data {other} {other[0]}, "
                     f"rejected by {failure.layer_class}")
