@@ -366,8 +366,10 @@ def test_a_finding_plain_keras_does_not_confirm_is_an_internal_error_never_a_fai
     assert error.message.endswith("but plain Keras ran model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)), "
                                   "batch_size=2): please report this disagreement")
     text = str(report)
-    assert text.startswith(f"{report.target}: ERROR")
+    assert text.startswith(f"{report.target}: ERROR, shapeguard could not check it (fit of x (10, 28, 28, 3)")
     assert "[error] the block could not be checked: shapeguard found Conv2D" in text
+    assert text.endswith("\n      reproduce: model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)), batch_size=2)")
+    assert "minimal:" not in text  # a model checked once has no space, so no minimal example
     (target,) = json.loads(report.to_json())["targets"]
     assert target["status"] == "error" and target["failures"] == []
     assert target["errors"][0]["type"] == "InternalError"

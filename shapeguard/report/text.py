@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from .._outcome import NO_KERAS_CALL
+from .._outcome import INTERNAL, NO_KERAS_CALL
 from .._show import show_example, show_value
 from .._usercode import shown
 from ._words import FAILURE_WORDS, LEGEND, MARKS, checked_on, error_verb, headline
@@ -76,6 +76,8 @@ def verdict(report) -> str:
     n = len(report.failures)
     if report.status == "error" and {e.type for e in report.errors} == {NO_KERAS_CALL}:
         return "NOT CHECKED, the block called no Keras layer or operation"
+    if report.status == "error" and {e.type for e in report.errors} == {INTERNAL}:
+        return "ERROR, shapeguard could not check it"  # a bug of ours: not something the block raised
     return {
         "pass": _ok_verdict(report),
         "fail": f"FAIL, {n} failure mode{'s' * (n != 1)}" if n else
@@ -193,7 +195,8 @@ def _cause_lines(item, layer_class: str | None) -> list[str]:
 def _example_lines(item) -> list[str]:
     lines = []
     if item.call:  # an internal error outside any point has neither: no empty lines
-        lines = [f"      minimal: {show_example(item.example)}", f"      reproduce: {item.call}"]
+        lines = [f"      minimal: {show_example(item.example)}"] if item.example else []
+        lines.append(f"      reproduce: {item.call}")
     if item.failing is not None:
         lines.append(f"      fails at {item.failing} of {item.of} combination{'s' * (item.of != 1)}")
     return lines
