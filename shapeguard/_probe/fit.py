@@ -233,11 +233,10 @@ def _metric_finding(model, metrics, y, out, batch: int | None) -> Finding | None
     from keras.src.backend import KerasTensor
     from keras.src.trainers.compile_utils import CompileMetrics
 
-    def batched(t):
+    def batched(t):  # an `Array` or the model's output spec, on a batch of ``batch``
         return KerasTensor((batch,) + tuple(t.shape[1:]), dtype=t.dtype)
 
-    y_true = tree.map_structure(lambda a: KerasTensor((batch,) + tuple(a.shape[1:]), dtype=a.dtype), y)
-    y_pred = tree.map_structure(batched, out)
+    y_true, y_pred = tree.map_structure(batched, y), tree.map_structure(batched, out)
     compiled = CompileMetrics(metrics, None, output_names=output_names(model) or None)
     with _unfiltered():
         try:
