@@ -9,7 +9,9 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._callee import FACTORY, SHAPE_PARAM_NAMES, NoTensor, resolve
+from ._callee import FACTORY, SHAPE_PARAM_NAMES, NoTensor
+from ._fitcontract import FitCallee, check_contract_loss, resolved
+from ._fitdata import FitDataError
 from ._outcome import ERROR, NO_KERAS_CALL
 from ._inference import INFERRED_TEMPLATES, TENSOR_PARAM_NAMES
 from ._probe import OWN_ERROR, rank_hint, session
@@ -51,6 +53,7 @@ class Plan:
     input_shapes: dict | None
     where: Any
     settings: CheckSettings
+    fit: Any = None  # a model builder's data contract (`_fitcontract`), as given
 
 
 def check(
@@ -62,6 +65,7 @@ def check(
     input_shapes: dict[str, Any] | None = None,
     where: Any = None,
     settings: CheckSettings | None = None,
+    fit: dict[str, Any] | None = None,
     **more_axes: Any,
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
@@ -82,7 +86,12 @@ def check(
     ``axes={"seed": [1, 2]}``. ``where`` is the contract's constraint: an
     expression over axis names (``"filters % groups == 0"``), a callable given
     the point as a dict, or a list of them; points where it does not hold are
-    skipped (docs/how-to/contracts.md). ``settings``: how the
+    skipped (docs/how-to/contracts.md). ``fit``: a model builder's data
+    contract, ``{"x": "N,H,W", "y": "N", "loss": ...}`` (templates with the
+    sample count first; the loss defaults to the model's compiled one): each
+    model the builder makes is also checked against one ``fit`` step on data
+    of those shapes, a rejected side being a failure (docs/how-to/fit.md).
+    ``settings``: how the
     search runs (`CheckSettings`: budget, seed, exhaustive, example database,
     time limit per call, strict). A bad option raises `ShapeguardError`; so
     does an ``async def`` or generator function (its body would not run).
@@ -94,7 +103,7 @@ def check(
     if twice:
         raise ShapeguardError(f"axis {twice[0]!r} is given twice, in axes= and as a keyword; give it once.")
     planned = plan(fn, axes={**(axes or {}), **more_axes}, inputs=inputs, input_shapes=input_shapes, where=where,
-                   settings=settings)
+                   settings=settings, fit=fit)
     return run(planned)
 
 
@@ -108,7 +117,8 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     callable_, name, where = planned.function, planned.name, planned.where
     target = watch.target or _default_target(callable_, name)
     call_name, note = _call_name(callable_, name)
-    callee = resolve(callable_, planned.inputs, planned.input_shapes, name=name, call_name=call_name)
+    callee = resolved(callable_, planned.inputs, planned.input_shapes, planned.fit, name=name, call_name=call_name)
+    check_contract_loss(callee)
     space = callee.space(planned.axes, where=where)
     space.check_contract()
     before_probe = None
@@ -161,6 +171,10 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
     report.notes.extend(callee.notes)
     report.budget = chosen.why
     report.templates = _templates_checked(space)
+    if isinstance(callee, FitCallee):  # the arrays' templates as the contract wrote them, and what was checked
+        report.templates = {**{k: v for k, v in report.templates.items() if k in callee.builder.shape_params},
+                            **callee.contract.templates}
+        report.notes.append(callee.contract.note(callee.name))
     if working is not None:
         report.working_point = working.as_dict()
     if callee.inputs is None and space.templates and working is None:
@@ -173,7 +187,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
 
 
 def plan(fn: Callable, *, axes: dict | None = None, inputs=None, input_shapes=None, where=None,
-         settings: CheckSettings | None = None) -> Plan:
+         settings: CheckSettings | None = None, fit=None) -> Plan:
     """The function to probe and the contract and settings to probe it with:
     these over the decorator's, each validated, so that a bad value is the
     caller's `ShapeguardError` before anything is probed (the command line
@@ -192,11 +206,12 @@ def plan(fn: Callable, *, axes: dict | None = None, inputs=None, input_shapes=No
         inputs = inputs if inputs is not None else spec.inputs
         input_shapes = input_shapes if input_shapes is not None else spec.input_shapes
         where = where if where is not None else spec.where
+        fit = fit if fit is not None else spec.fit
     settings = settings.over(spec.settings if spec is not None else None)
     inner = callable_.func if isinstance(callable_, functools.partial) else callable_
     name = getattr(inner, "__name__", None) or type(inner).__name__
     refuse_lazy_functions(callable_, name)
-    return Plan(callable_, name, axes, inputs, input_shapes, where, settings)
+    return Plan(callable_, name, axes, inputs, input_shapes, where, settings, fit)
 
 
 def _default_target(fn: Callable, name: str) -> str:
@@ -233,11 +248,14 @@ def _report(callable_, target, space, result, seed, call_of, on_data) -> Report:
                            cause=outcome.cause, chain=outcome.chain)
             )
         else:
+            side = {} if outcome.fit is None else {
+                "side": outcome.fit.side, "data_shape": outcome.fit.data_shape,
+                "model_shape": outcome.fit.model_shape, "hint": outcome.fit.hint}
             report.failures.append(
                 Failure(outcome.status, outcome.layer_class, outcome.layer_name, location,
                         outcome.message, outcome.input_shapes, example, call_of(point), **counts,
                         cause=outcome.cause, chain=outcome.chain, within=outcome.within,
-                        on_data=on_data(point) if mode_key in result.on_data else None)
+                        on_data=on_data(point) if mode_key in result.on_data else None, **side)
             )
     if result.outcomes and len(result.unchecked) == len(result.outcomes):
         # Nothing failed, and nothing was checked either: not a pass.
@@ -329,8 +347,9 @@ def _refuse_non_blocks(outcomes, target: str) -> None:
     """A target that returned no tensor at every point is not a block: a usage
     error (exit 2), not a report of errors."""
     outcomes = list(outcomes)
-    if outcomes and all(o.status == ERROR and o.error_type == NoTensor.__name__ for o in outcomes):
-        raise ShapeguardError(f"{outcomes[0].message}.", subject=target)
+    for refusal in (NoTensor.__name__, FitDataError.__name__):  # a builder without a model, or a loss
+        if outcomes and all(o.status == ERROR and o.error_type == refusal for o in outcomes):
+            raise ShapeguardError(f"{outcomes[0].message}.", subject=target)
 
 
 def _refuse_unrunnable(result, callee, space, target: str, working=None) -> None:

@@ -11,7 +11,8 @@ Search, explanations and the decorator use only what this module names:
 * `KerasCalls`: how many Keras layers and ops were called (a probe that
   called none checked nothing);
 * `check_model`, `check_loss_names`, `built`, `confirm`, `is_model`, `loss_name`, `compiled_loss`: the model against
-  its data and loss, symbolically and by a tiny real step (`fit`);
+  its data and loss, symbolically and by a tiny real step (`fit`); `fit_step`: the same inside a probe
+  (a data contract's), raising what the probe reports as a failure with its side;
 * `OWN_ERROR`: the cause of an error no rule explains (the block's own).
 
 Every change to a Keras class goes through `patches.patched`; nothing outside
@@ -23,11 +24,11 @@ it, so importing this package costs nothing.
 from .._outcome import ERROR as _ERROR
 from .causes import GENERIC as _GENERIC
 from .enrich import describe_value, enriched_errors
-from .fit import built, check_loss_names, check_model, compiled_loss, confirm, is_model, loss_name
+from .fit import built, check_loss_names, check_model, compiled_loss, confirm, fit_step, is_model, loss_name
 from .patches import KerasCalls
 from .run import probe, rank_hint, session
 
 OWN_ERROR = _GENERIC[_ERROR]
 
-__all__ = ["OWN_ERROR", "KerasCalls", "built", "check_loss_names", "check_model", "compiled_loss", "confirm", "describe_value", "enriched_errors",
+__all__ = ["OWN_ERROR", "KerasCalls", "built", "check_loss_names", "check_model", "compiled_loss", "confirm", "describe_value", "fit_step", "enriched_errors",
            "is_model", "loss_name", "probe", "rank_hint", "session"]

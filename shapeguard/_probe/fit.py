@@ -14,11 +14,14 @@ zeros, or ``predict``.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from .._fitdata import Array, FitDataError, leaves
+from .._outcome import SHAPE, FitSide, Outcome
 from .classify import classify
 
 INPUT, OUTPUT = "input", "output"
@@ -309,3 +312,63 @@ def _output_hint(loss, label: Array, out: tuple) -> str | None:
     if len(t) == len(o) and t[1:-1] == o[1:-1] and t[-1] not in (None, 1) and o[-1] not in (None, t[-1]):
         return f"end the model with Dense({t[-1]}): the labels have {t[-1]} columns, the output {o[-1]}"
     return None
+
+
+class FitRejected(Exception):
+    """Raised by `fit_step` inside a probe: Keras rejects one side of the step
+    (`Finding`); the probe reports it as a shape failure with its side (`outcome`)."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+    def outcome(self) -> Outcome:
+        f = self.finding
+        return Outcome(SHAPE, layer_class=f.layer_class, layer_name=f.layer_name, message=f.message,
+                       input_shapes=f.input_shapes, cause=_cause(f),
+                       fit=FitSide(f.side, f.data_shape, f.model_shape, f.hint))
+
+
+def _cause(finding: Finding) -> str:
+    """How the two sides differ, in a word (the heading names the sides): ``rank``,
+    ``size``, or ``labels`` when the shapes agree and the loss rejects the labels' format."""
+    data, model = finding.data_shape, finding.model_shape
+    if model is None:
+        return ""
+    if len(data) != len(model):
+        return "rank"
+    return "size" if not _same(data, model) else "labels"
+
+
+_confirming = threading.local()  # .on: this probe confirms (plain Keras, real weights): run the real step
+
+
+@contextmanager
+def confirming(on: bool) -> Iterator[None]:
+    """While on, a `fit_step` that finds a failure also runs the tiny real
+    step (`confirm`), as every fit failure must survive it; the probe runs on
+    the plain path with real weights then (a fit trains, so its weights need values)."""
+    before = getattr(_confirming, "on", False)
+    _confirming.on = on
+    try:
+        yield
+    finally:
+        _confirming.on = before
+
+
+def fit_step(model, x, y, loss, mode: str = "fit") -> None:
+    """One step of ``mode`` of ``model`` on data of the shapes ``x``, ``y``
+    (`Array` structures), checked symbolically (`built`, `check_model`);
+    raises `FitRejected` when Keras rejects a side. While `confirming`, a
+    rejection is raised only when the tiny real step fails too: when it runs,
+    this returns, and the search sees plain Keras disagree (an internal error,
+    never a report)."""
+    ready, finding = built(model, x)
+    finding = finding or check_model(ready, x, y if mode == "fit" else None, loss, mode)
+    if finding is None:
+        return
+    if getattr(_confirming, "on", False):
+        step = mode if y is not None else "predict"  # without labels the inputs are confirmed by a forward pass
+        if confirm(ready, x, y, loss, step) is None:
+            return
+    raise FitRejected(finding)

@@ -52,7 +52,7 @@ def render_text(report, call_lines: bool = False) -> str:
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {FAILURE_WORDS[failure.kind].source}: {failure.message}")
         # check_fit's failure: the data is in the heading, the plain Keras step is the reproduction
-        lines += [f"      reproduce: {failure.call}"] if failure.side else _example_lines(failure)
+        lines += [f"      reproduce: {failure.call}"] if report.fit else _example_lines(failure)
         if failure.on_data:
             lines += [f"      {ON_DATA}", f"      reproduce on data: {failure.on_data}"]
         lines += failure_lines(failure, call_lines)
