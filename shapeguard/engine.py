@@ -311,7 +311,9 @@ def _working_point(prober, callee, space, axes, where, hint, target):
     try:
         return find(prober, candidates, getattr(callee, "shape_defaults", None), builder=_builds_models(callee))
     except RankRejected as rejected:
-        raise _wrong_rank(rejected.space, rejected.outcome, target) from None
+        inferred = callee.inputs is None
+        raise _wrong_rank(rejected.space, rejected.outcome, target, others=inferred and len(candidates) > 1,
+                          inferred=inferred) from None
 
 
 def _reject_wrong_rank(report: Report, space, target: str) -> None:
@@ -328,17 +330,20 @@ def _builds_models(callee) -> bool:
     return bool(callee.shape_params) or any(name in SHAPE_PARAM_NAMES for name in callee.signature.parameters)
 
 
-def _wrong_rank(space, outcome, target: str, others: bool = True) -> ShapeguardError:
+def _wrong_rank(space, outcome, target: str, others: bool = True, inferred: bool = True) -> ShapeguardError:
     """The block rejects the template's rank (and, with ``others``, every
-    other rank tried at its defaults): name the template to give."""
+    other rank tried at its defaults): name the template to give. A template
+    the caller gave (not ``inferred``) is called theirs, and no other rank was tried."""
     import re
 
     template = space.templates[0]
     wanted = re.search(r"(?:min_)?ndim=(\d)", outcome.message or "")
     suggestion = {3: "T,C", 4: "H,W,C", 5: "depth,H,W,C", 2: "C"}.get(int(wanted.group(1)) if wanted else 0, "T,C")
     failure = f"{outcome.layer_class or outcome.error_type}: {outcome.message}"
-    also = ", and every other rank tried at its defaults," if others else " at every point"
-    return ShapeguardError((f"the block rejects the inferred input {template.param}={template} "
+    also = ", and every other rank tried at its defaults," if others else \
+        " at every point" if inferred else " at every size tried"
+    whose = "the inferred input" if inferred else "the input template given,"
+    return ShapeguardError((f"the block rejects {whose} {template.param}={template} "
                             f"(rank {len(template.dims)}){also} ({failure}); give the tensor's template, e.g. ",
                             InputOption(template.param, suggestion), "."), subject=target)
 
