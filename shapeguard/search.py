@@ -218,7 +218,7 @@ def budget(space: Space, cost: int | None, max_examples: int, *, given: bool = F
     n = space.probe_count
     combinations = f"{n} combination{'s' * (n != 1)}"
     if exhaustive is not None:
-        return Budget(exhaustive, max_examples, "exhaustive as asked" if exhaustive else "a search as asked")
+        return Budget(exhaustive, max_examples, "as asked")
     if given or cost is None:
         if n <= max_examples:
             return Budget(True, max_examples, f"{combinations}, within the budget of {max_examples} probes")
