@@ -14,18 +14,19 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._settings import CheckSettings
-    from .decorator import guard
+    from .decorator import Guarded, guard
     from .engine import assert_ok, check
     from .errors import ShapeCheckFailed, ShapeguardError
     from .fitcheck import FitCheckFailed, assert_fits, check_fit, watch
     from .report import BlockError, Failure, Report
 
 __all__ = ["__version__", "guard", "check", "assert_ok", "CheckSettings", "Report", "Failure", "BlockError",
-           "ShapeguardError", "ShapeCheckFailed", "check_fit", "assert_fits", "watch", "FitCheckFailed"]
+           "ShapeguardError", "ShapeCheckFailed", "check_fit", "assert_fits", "watch", "FitCheckFailed", "Guarded"]
 
 _LAZY = {
     "CheckSettings": "._settings",
     "guard": ".decorator",
+    "Guarded": ".decorator",
     "ShapeguardError": ".errors",
     "ShapeCheckFailed": ".errors",
     "check": ".engine",

@@ -125,3 +125,20 @@ def show(data: Any) -> str:
     if isinstance(data, dict):
         return "{" + ", ".join(f"{k!r}: {show(v)}" for k, v in data.items()) + "}"
     return "[" + ", ".join(show(v) for v in data) + "]"
+
+
+def reproduce(x: Any, y: Any, mode: str, batch: int = 2) -> str:
+    """``model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)), batch_size=2)``: the
+    plain Keras step on arrays of zeros of exactly the shapes ``x``, ``y`` (`Array`
+    structures, the sample count first; ``model.predict(...)`` for ``mode="predict"``)."""
+    def zeros(data):
+        if isinstance(data, dict):
+            return "{" + ", ".join(f"{k!r}: {zeros(v)}" for k, v in data.items()) + "}"
+        if isinstance(data, list):
+            return "[" + ", ".join(zeros(v) for v in data) + "]"
+        dtype = "" if data.dtype == "float32" else f", dtype={data.dtype!r}"
+        return f"np.zeros({tuple(data.shape)}{dtype})"
+
+    if mode == "predict":
+        return f"model.predict({zeros(x)})"
+    return f"model.fit({zeros(x)}, {zeros(y)}, batch_size={batch})"

@@ -213,6 +213,8 @@ def hint_for(failure, branches, channels_first: bool = False) -> Hint | None:
     """A fix for the recognised patterns only (docs/explanation/reports.md).
     ``failure`` is a `report.Failure`; ``branches`` its merge's `Branch`es;
     ``channels_first`` the failing layer's layout (where its channels are)."""
+    if getattr(failure, "side", None):  # a fit step's failure: the fix its side's pattern gave (`_probe.fit`)
+        return Hint(failure.hint) if failure.hint else None
     dims = failing_dims([b.shape for b in branches]) if branches else []
     for pattern in PATTERNS:
         answer = pattern(failure, branches, dims, channels_first)

@@ -52,6 +52,21 @@ FORKED = ErrorType.FORKED
 
 
 @dataclass(frozen=True)
+class FitSide:
+    """The side of one fit step that Keras rejected (a data contract's
+    failure, `shapeguard._fitcontract`): ``side`` is ``"input"`` (the data
+    against the model's inputs) or ``"output"`` (the labels and loss against
+    its outputs); both shapes with the batch None; a fix for known patterns."""
+
+    side: str
+    data_shape: tuple
+    model_shape: tuple | None
+    hint: str | None = None
+    rejected_by: str = "layer"  # "layer", "loss", "metric", "metrics" or "samples"
+    batch: int | None = None  # the batch size it was found at (None: any); the reproducing fit's
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one probe found. Plain data: it holds no tensor, layer or frame,
     so keeping every outcome costs little memory."""
@@ -71,6 +86,7 @@ class Outcome:
     within: tuple = ()  # (class, name) of the user's layer whose call() holds the failing line, if not the layer
     traced: bool = False  # raised in a call() only shapeguard runs (plain symbolic Keras never does)
     channels_first: bool = False  # the failing layer's layout (its data_format, else Keras's at the point)
+    fit: FitSide | None = None  # a fit step's failure: the model built at the point against the data contract
 
     @property
     def failed(self) -> bool:

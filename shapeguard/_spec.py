@@ -27,6 +27,7 @@ class GuardSpec:
     where: Any = None
     input_shapes: dict | None = None
     settings: Any = None
+    fit: Any = None  # a model builder's data contract (`shapeguard._fitcontract`), as given
 
 
 def is_guard_wrapper(obj: Any) -> bool:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Concatenate, ParamSpec, Protoco
 
 import wrapt
 
-from ._callee import resolve
+from ._fitcontract import resolved
 from ._settings import CheckSettings, split_settings
 from ._spec import SPEC_ATTRIBUTE, WRAPPER_MARK, GuardSpec, refuse_lazy_functions, spec_of, unwrap
 from .errors import ShapeguardError
@@ -126,19 +126,19 @@ for _wrapper in (GuardedFunction, BoundGuardedFunction):
 @overload
 def guard(fn: C, /, *, axes: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
           input_shapes: dict[str, Any] | None = None, where: Any = None, settings: CheckSettings | None = None,
-          **more_axes: Any) -> C: ...
+          fit: dict[str, Any] | None = None, **more_axes: Any) -> C: ...
 
 
 @overload
 def guard(fn: Callable[P, T], /, *, axes: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
           input_shapes: dict[str, Any] | None = None, where: Any = None, settings: CheckSettings | None = None,
-          **more_axes: Any) -> Guarded[P, T]: ...
+          fit: dict[str, Any] | None = None, **more_axes: Any) -> Guarded[P, T]: ...
 
 
 @overload
 def guard(fn: None = None, /, *, axes: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None,
           input_shapes: dict[str, Any] | None = None, where: Any = None, settings: CheckSettings | None = None,
-          **more_axes: Any) -> _Decorator: ...
+          fit: dict[str, Any] | None = None, **more_axes: Any) -> _Decorator: ...
 
 
 def guard(
@@ -150,6 +150,7 @@ def guard(
     input_shapes: dict[str, Any] | None = None,
     where: Any = None,
     settings: CheckSettings | None = None,
+    fit: dict[str, Any] | None = None,
     **more_axes: Any,
 ) -> Any:
     """Declare the space to check a block builder on.
@@ -161,7 +162,11 @@ def guard(
     ``timeout``, ``strict``, ``database``) are settings, as in `shapeguard.check`.
     ``inputs`` maps tensor parameters to templates; ``where`` constrains the
     points (docs/how-to/contracts.md). ``input_shapes`` maps
-    parameters taking a shape tuple (``input_shape``). Axes not given are
+    parameters taking a shape tuple (``input_shape``). ``fit`` is a model
+    builder's data contract, ``fit={"x": "N,H,W", "y": "N"}`` (the sample
+    count first; optional ``"loss"``): each model the builder makes in the
+    space is also checked against one ``fit`` step on data of those shapes
+    (docs/how-to/fit.md). Axes not given are
     inferred (docs/explanation/probing.md, "Inferred axes"). Bare ``@guard`` infers all. On a Layer
     subclass, axes are ``__init__``'s parameters and templates ``call()``'s.
     The space is checked now, so a misspelt axis or a bad setting fails at
@@ -180,7 +185,7 @@ def guard(
         if value is not None and not isinstance(value, dict):
             raise ShapeguardError(f"{option} must be a dict of parameter name to template, not {value!r:.60}.")
     spec = GuardSpec({**(axes or {}), **more_axes}, dict(inputs) if inputs else None, where,
-                     dict(input_shapes) if input_shapes else None, declared)
+                     dict(input_shapes) if input_shapes else None, declared, fit)
 
     def decorate(function: Callable):
         if isinstance(function, (staticmethod, classmethod)):
@@ -192,7 +197,7 @@ def guard(
             raise ShapeguardError(f"@guard decorates a function, not {type(function).__name__}.")
         refuse_lazy_functions(function, getattr(function, "__name__", "the function"))
         if not _is_layer_call(function):  # a Layer's space needs its class, which does not exist yet
-            resolve(function, spec.inputs, spec.input_shapes).space(spec.axes, where=spec.where)
+            resolved(function, spec.inputs, spec.input_shapes, spec.fit).space(spec.axes, where=spec.where)
         if inspect.isclass(function):
             setattr(function, SPEC_ATTRIBUTE, spec)
             return function

@@ -9,7 +9,9 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ._callee import FACTORY, SHAPE_PARAM_NAMES, NoTensor, resolve
+from ._callee import FACTORY, SHAPE_PARAM_NAMES, NoTensor
+from ._fitcontract import FitCallee, check_contract_loss, resolved
+from ._fitdata import FitDataError
 from ._outcome import ERROR, NO_KERAS_CALL
 from ._inference import INFERRED_TEMPLATES, TENSOR_PARAM_NAMES
 from ._probe import OWN_ERROR, rank_hint, session
@@ -51,6 +53,7 @@ class Plan:
     input_shapes: dict | None
     where: Any
     settings: CheckSettings
+    fit: Any = None  # a model builder's data contract (`_fitcontract`), as given
 
 
 def check(
@@ -62,6 +65,7 @@ def check(
     input_shapes: dict[str, Any] | None = None,
     where: Any = None,
     settings: CheckSettings | None = None,
+    fit: dict[str, Any] | None = None,
     **more_axes: Any,
 ) -> Report:
     """Search ``fn``'s parameter space for shape bugs and return a `Report`.
@@ -82,7 +86,12 @@ def check(
     ``axes={"seed": [1, 2]}``. ``where`` is the contract's constraint: an
     expression over axis names (``"filters % groups == 0"``), a callable given
     the point as a dict, or a list of them; points where it does not hold are
-    skipped (docs/how-to/contracts.md). ``settings``: how the
+    skipped (docs/how-to/contracts.md). ``fit``: a model builder's data
+    contract, ``{"x": "N,H,W", "y": "N", "loss": ...}`` (templates with the
+    sample count first; the loss defaults to the model's compiled one): each
+    model the builder makes is also checked against one ``fit`` step on data
+    of those shapes, a rejected side being a failure (docs/how-to/fit.md).
+    ``settings``: how the
     search runs (`CheckSettings`: budget, seed, exhaustive, example database,
     time limit per call, strict). A bad option raises `ShapeguardError`; so
     does an ``async def`` or generator function (its body would not run).
@@ -94,7 +103,7 @@ def check(
     if twice:
         raise ShapeguardError(f"axis {twice[0]!r} is given twice, in axes= and as a keyword; give it once.")
     planned = plan(fn, axes={**(axes or {}), **more_axes}, inputs=inputs, input_shapes=input_shapes, where=where,
-                   settings=settings)
+                   settings=settings, fit=fit)
     return run(planned)
 
 
@@ -108,7 +117,8 @@ def run(planned: Plan, watch: Watch = Watch()) -> Report:
     callable_, name, where = planned.function, planned.name, planned.where
     target = watch.target or _default_target(callable_, name)
     call_name, note = _call_name(callable_, name)
-    callee = resolve(callable_, planned.inputs, planned.input_shapes, name=name, call_name=call_name)
+    callee = resolved(callable_, planned.inputs, planned.input_shapes, planned.fit, name=name, call_name=call_name)
+    check_contract_loss(callee)
     space = callee.space(planned.axes, where=where)
     space.check_contract()
     before_probe = None
@@ -141,7 +151,9 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
     original = space
     if working is not None:
         space = prober.space = working.space
-    call_of = lambda point, in_space=None: callee.render((in_space or space).arguments(point)) + note
+    def call_of(point, in_space=None, batch=None):  # batch: a data contract's fit step, on as many samples
+        arguments = (in_space or space).arguments(point)
+        return (callee.render(arguments, batch=batch) if batch else callee.render(arguments)) + note
     counted = settings.given("max_examples") or settings.exhaustive is not None  # no time budget then
     cost = working.cost if working is not None else None if counted else measured_cost(prober)
     chosen = budget(space, cost, settings.max_examples,
@@ -161,6 +173,10 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
     report.notes.extend(callee.notes)
     report.budget = chosen.why
     report.templates = _templates_checked(space)
+    if isinstance(callee, FitCallee):  # the arrays' templates as the contract wrote them, and what was checked
+        report.templates = {**{k: v for k, v in report.templates.items() if k in callee.builder.shape_params},
+                            **callee.contract.templates}
+        report.notes.append(callee.contract.note(callee.name))
     if working is not None:
         report.working_point = working.as_dict()
     if callee.inputs is None and space.templates and working is None:
@@ -173,7 +189,7 @@ def _checked(planned, callee, space, prober, hint, target, note) -> Report:
 
 
 def plan(fn: Callable, *, axes: dict | None = None, inputs=None, input_shapes=None, where=None,
-         settings: CheckSettings | None = None) -> Plan:
+         settings: CheckSettings | None = None, fit=None) -> Plan:
     """The function to probe and the contract and settings to probe it with:
     these over the decorator's, each validated, so that a bad value is the
     caller's `ShapeguardError` before anything is probed (the command line
@@ -192,11 +208,12 @@ def plan(fn: Callable, *, axes: dict | None = None, inputs=None, input_shapes=No
         inputs = inputs if inputs is not None else spec.inputs
         input_shapes = input_shapes if input_shapes is not None else spec.input_shapes
         where = where if where is not None else spec.where
+        fit = fit if fit is not None else spec.fit
     settings = settings.over(spec.settings if spec is not None else None)
     inner = callable_.func if isinstance(callable_, functools.partial) else callable_
     name = getattr(inner, "__name__", None) or type(inner).__name__
     refuse_lazy_functions(callable_, name)
-    return Plan(callable_, name, axes, inputs, input_shapes, where, settings)
+    return Plan(callable_, name, axes, inputs, input_shapes, where, settings, fit)
 
 
 def _default_target(fn: Callable, name: str) -> str:
@@ -233,11 +250,16 @@ def _report(callable_, target, space, result, seed, call_of, on_data) -> Report:
                            cause=outcome.cause, chain=outcome.chain)
             )
         else:
+            side = {} if outcome.fit is None else {
+                "side": outcome.fit.side, "data_shape": outcome.fit.data_shape,
+                "model_shape": outcome.fit.model_shape, "hint": outcome.fit.hint,
+                "rejected_by": outcome.fit.rejected_by}
             report.failures.append(
                 Failure(outcome.status, outcome.layer_class, outcome.layer_name, location,
-                        outcome.message, outcome.input_shapes, example, call_of(point), **counts,
+                        outcome.message, outcome.input_shapes, example,
+                        call_of(point, batch=outcome.fit.batch) if outcome.fit else call_of(point), **counts,
                         cause=outcome.cause, chain=outcome.chain, within=outcome.within,
-                        on_data=on_data(point) if mode_key in result.on_data else None)
+                        on_data=on_data(point) if mode_key in result.on_data else None, **side)
             )
     if result.outcomes and len(result.unchecked) == len(result.outcomes):
         # Nothing failed, and nothing was checked either: not a pass.
@@ -293,7 +315,9 @@ def _working_point(prober, callee, space, axes, where, hint, target):
     try:
         return find(prober, candidates, getattr(callee, "shape_defaults", None), builder=_builds_models(callee))
     except RankRejected as rejected:
-        raise _wrong_rank(rejected.space, rejected.outcome, target) from None
+        inferred = callee.inputs is None
+        raise _wrong_rank(rejected.space, rejected.outcome, target, others=inferred and len(candidates) > 1,
+                          inferred=inferred) from None
 
 
 def _reject_wrong_rank(report: Report, space, target: str) -> None:
@@ -310,17 +334,20 @@ def _builds_models(callee) -> bool:
     return bool(callee.shape_params) or any(name in SHAPE_PARAM_NAMES for name in callee.signature.parameters)
 
 
-def _wrong_rank(space, outcome, target: str, others: bool = True) -> ShapeguardError:
+def _wrong_rank(space, outcome, target: str, others: bool = True, inferred: bool = True) -> ShapeguardError:
     """The block rejects the template's rank (and, with ``others``, every
-    other rank tried at its defaults): name the template to give."""
+    other rank tried at its defaults): name the template to give. A template
+    the caller gave (not ``inferred``) is called theirs, and no other rank was tried."""
     import re
 
     template = space.templates[0]
     wanted = re.search(r"(?:min_)?ndim=(\d)", outcome.message or "")
     suggestion = {3: "T,C", 4: "H,W,C", 5: "depth,H,W,C", 2: "C"}.get(int(wanted.group(1)) if wanted else 0, "T,C")
     failure = f"{outcome.layer_class or outcome.error_type}: {outcome.message}"
-    also = ", and every other rank tried at its defaults," if others else " at every point"
-    return ShapeguardError((f"the block rejects the inferred input {template.param}={template} "
+    also = ", and every other rank tried at its defaults," if others else \
+        " at every point" if inferred else " at every size tried"
+    whose = "the inferred input" if inferred else "the input template given,"
+    return ShapeguardError((f"the block rejects {whose} {template.param}={template} "
                             f"(rank {len(template.dims)}){also} ({failure}); give the tensor's template, e.g. ",
                             InputOption(template.param, suggestion), "."), subject=target)
 
@@ -329,8 +356,9 @@ def _refuse_non_blocks(outcomes, target: str) -> None:
     """A target that returned no tensor at every point is not a block: a usage
     error (exit 2), not a report of errors."""
     outcomes = list(outcomes)
-    if outcomes and all(o.status == ERROR and o.error_type == NoTensor.__name__ for o in outcomes):
-        raise ShapeguardError(f"{outcomes[0].message}.", subject=target)
+    for refusal in (NoTensor.__name__, FitDataError.__name__):  # a builder without a model, or a loss
+        if outcomes and all(o.status == ERROR and o.error_type == refusal for o in outcomes):
+            raise ShapeguardError(f"{outcomes[0].message}.", subject=target)
 
 
 def _refuse_unrunnable(result, callee, space, target: str, working=None) -> None:

@@ -16,7 +16,7 @@ import functools
 import inspect
 from typing import Any, Callable, TypeVar
 
-from ._fitdata import FitDataError, dataset_parts, describe, show
+from ._fitdata import FitDataError, dataset_parts, describe, reproduce, show
 from ._outcome import INTERNAL, SHAPE
 from ._probe import (built, check_loss_names, check_model, compiled_loss, compiled_metrics, confirm, is_model,
                      loss_name, metrics_name, zero_shapes)
@@ -45,9 +45,10 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
     ``keras.utils.PyDataset`` (its first batch) holding both. ``loss``: a name,
     a loss object or function; the model's compiled loss when not given.
     ``metrics``: as for ``compile``; the model's compiled metrics when not given.
-    ``batch_size``: ``fit``'s (default 32); the model and loss are checked with
-    the batch axis unknown, the metrics on the batches ``fit`` makes (of that
-    size, and the last, smaller one), since a metric's broadcast depends on it.
+    ``batch_size``: ``fit``'s (default 32); the model is checked with the batch
+    axis unknown, the loss that way and then, like the metrics, on the batches
+    ``fit`` makes (of that size, and the last, smaller one), since a broadcast
+    between the batch axis and another depends on it.
     Arrays whose sample counts differ are a failure, as in ``fit``.
 
     Each failure says its ``side`` (``"input"``: the data against the model's
@@ -88,7 +89,7 @@ def check_fit(model_or_builder: Any, x: Any, y: Any = None, *, loss: Any = None,
         return report
     step = mode if ys is not None else "predict"  # without labels, the inputs are confirmed by a forward pass
     shapes = dict(batch=finding.batch or 2, counts=finding.rejected_by == "samples")
-    call = _reproduce(zero_shapes(xs, **shapes), zero_shapes(ys, xs, **shapes), step, shapes["batch"])
+    call = reproduce(zero_shapes(xs, **shapes), zero_shapes(ys, xs, **shapes), step, shapes["batch"])
     raised = confirm(model, xs, ys, loss, step, metrics=metrics, batch=finding.batch,
                      counts=shapes["counts"])
     if raised is None:  # never a report plain Keras does not confirm
@@ -197,19 +198,3 @@ def _model(model_or_builder: Any, builder_args: dict) -> tuple[Any, str]:
     if not is_model(model):
         raise FitDataError(f"{name} returned {type(model).__name__}, not a Keras model.")
     return model, name
-
-
-def _reproduce(xs, ys, mode: str, batch: int = 2) -> str:
-    """``model.fit(np.zeros((2, 28, 28, 3)), np.zeros((2,)), batch_size=2)``: the plain
-    Keras step that confirmed it, on the arrays of `zero_shapes`."""
-    def zeros(data):
-        if isinstance(data, dict):
-            return "{" + ", ".join(f"{k!r}: {zeros(v)}" for k, v in data.items()) + "}"
-        if isinstance(data, list):
-            return "[" + ", ".join(zeros(v) for v in data) + "]"
-        dtype = "" if data.dtype == "float32" else f", dtype={data.dtype!r}"
-        return f"np.zeros({data.shape}{dtype})"
-
-    if mode == "predict":
-        return f"model.predict({zeros(xs)})"
-    return f"model.fit({zeros(xs)}, {zeros(ys)}, batch_size={batch})"

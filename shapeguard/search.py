@@ -218,7 +218,7 @@ def budget(space: Space, cost: int | None, max_examples: int, *, given: bool = F
     n = space.probe_count
     combinations = f"{n} combination{'s' * (n != 1)}"
     if exhaustive is not None:
-        return Budget(exhaustive, max_examples, "exhaustive as asked" if exhaustive else "a search as asked")
+        return Budget(exhaustive, max_examples, "as asked")
     if given or cost is None:
         if n <= max_examples:
             return Budget(True, max_examples, f"{combinations}, within the budget of {max_examples} probes")
@@ -346,7 +346,8 @@ def _confirm_on_plain_path(prober: Prober, result: SearchResult) -> None:
         # A layer rejecting shapes or arguments does not depend on weight
         # values: confirmed with weights that hold none (`fast.deferred_variables`).
         # The block's own error may (it may read one): real weights.
-        shapes_only = fast.status in FAILURE_KINDS
+        # A data contract's fit failure is confirmed by a tiny real fit, which trains: real weights.
+        shapes_only = fast.status in FAILURE_KINDS and fast.fit is None
         plain = prober.confirm(point, real_weights=not shapes_only)
         if shapes_only and plain.mode != mode_key and plain.error_type != TIMEOUT:  # real weights decide
             plain = prober.confirm(point, real_weights=True)

@@ -327,6 +327,20 @@ def test_a_metric_failure_depends_on_the_batch_size_as_in_keras():
         model.fit(np.zeros((64, 8)), np.zeros(64), batch_size=10, epochs=1, verbose=0)
 
 
+def test_a_loss_broadcast_that_fails_on_fits_batches_is_reported_as_keras_raises_it_at_runtime():
+    """A sequence output (N, 24, 3) against (N, 3) labels under mse: with the batch unknown the two broadcast;
+    on fit's batches of 32 they do not (and on a batch of 24 they would, silently)."""
+    inputs = keras.Input((24, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.LSTM(4, return_sequences=True)(inputs)))
+    model.compile(loss="mse")
+    (failure,) = shapeguard.check_fit(model, (100, 24, 3), (100, 3)).failures
+    assert (failure.side, failure.layer_class, failure.data_shape, failure.model_shape) == (
+        "output", "mse", (None, 3), (None, 24, 3))
+    assert failure.call == "model.fit(np.zeros((32, 24, 3)), np.zeros((32, 3)), batch_size=32)"
+    with pytest.raises(Exception, match=r"Incompatible shapes|Dimensions must be equal"):  # plain Keras, at runtime
+        model.fit(np.zeros((100, 24, 3)), np.zeros((100, 3)), epochs=1, verbose=0)
+
+
 @pytest.mark.parametrize("x, y, side, fix", [
     ((60000, 8), (59999,), "output", "x has 60000 samples, y has 59999: give both the same number of samples"),
     ({"image": (100, 8), "meta": (99, 3)}, (100,), "input",

@@ -191,6 +191,28 @@ def test_a_block_that_rejects_the_inferred_rank_everywhere_is_one_sentence():
         check(norm_then_lstm, C=[8], H=[4], units=[8])
 
 
+def test_a_block_that_rejects_a_given_template_everywhere_says_it_was_given_and_tried_no_other_rank():
+    def conv(x, filters=8):
+        return keras.layers.Conv2D(filters, 3)(x)
+
+    with pytest.raises(ShapeguardError) as caught:
+        check(conv, inputs={"x": "H,W"})
+    message = str(caught.value)
+    assert "rejects the input template given, x=H,W (rank 2) at every size tried" in message, message
+    assert "inferred" not in message and "other rank" not in message
+
+
+def test_a_block_failing_at_every_size_tried_labels_its_one_point_an_example_not_minimal():
+    def to_five(x):
+        return keras.layers.Reshape((5,))(x)  # no image of 8 or more pixels a side has 5 values
+
+    report = check(to_five)
+    assert report.working_point is not None and not report.working_point["works"]
+    text = str(report)
+    assert "works at: none of the sizes tried" in text and "      example: " in text, text
+    assert "minimal:" not in text
+
+
 def test_flatten_then_dense_fails_only_on_unknown_sizes():
     unknown = check(flatten_head, inputs={"x": "None,None,3"}, units=[10])
     (failure,) = unknown.failures

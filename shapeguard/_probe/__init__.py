@@ -12,6 +12,7 @@ Search, explanations and the decorator use only what this module names:
   called none checked nothing);
 * `check_model`, `check_loss_names`, `built`, `confirm`, `is_model`, `loss_name`, `compiled_loss`, `compiled_metrics`,
   `metrics_name`, `zero_shapes`: the model against its data, loss and metrics, symbolically and by a tiny real step (`fit`);
+  `fit_step`: the same inside a probe (a data contract's), raising what the probe reports as a failure with its side;
 * `OWN_ERROR`: the cause of an error no rule explains (the block's own).
 
 Every change to a Keras class goes through `patches.patched`; nothing outside
@@ -23,12 +24,12 @@ it, so importing this package costs nothing.
 from .._outcome import ERROR as _ERROR
 from .causes import GENERIC as _GENERIC
 from .enrich import describe_value, enriched_errors
-from .fit import (built, check_loss_names, check_model, compiled_loss, compiled_metrics, confirm, is_model, loss_name,
-                  metrics_name, zero_shapes)
+from .fit import (built, check_loss_names, check_model, compiled_loss, compiled_metrics, confirm, fit_step, is_model,
+                  loss_name, metrics_name, zero_shapes)
 from .patches import KerasCalls
 from .run import probe, rank_hint, session
 
 OWN_ERROR = _GENERIC[_ERROR]
 
-__all__ = ["OWN_ERROR", "KerasCalls", "built", "check_loss_names", "check_model", "compiled_loss", "compiled_metrics", "confirm", "describe_value", "enriched_errors",
+__all__ = ["OWN_ERROR", "KerasCalls", "built", "check_loss_names", "check_model", "compiled_loss", "compiled_metrics", "confirm", "describe_value", "enriched_errors", "fit_step",
            "is_model", "loss_name", "metrics_name", "probe", "rank_hint", "session", "zero_shapes"]

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from .._fitdata import Array, FitDataError, leaves
+from .._outcome import SHAPE, FitSide, Outcome
 from .classify import classify
 
 INPUT, OUTPUT = "input", "output"
@@ -200,6 +203,37 @@ def check_model(model, x, y, loss, mode: str, *, metrics: Any = None, batch_size
             return _input_finding(model, x, exc, mode)
     if y is None or mode != "fit":
         return None
+    # With any batch first (a failure that is not the batch's: confirmed on 2 samples), then on the batches
+    # fit makes of the samples (``batch_size``, default 32, then the last, smaller one): a broadcast between
+    # the batch axis and another holds or fails with the batch's size, at runtime.
+    n, size = leaves(x)[0].shape[0], batch_size or FIT_BATCH
+    batches = [None] if n is None else [min(size, n)] + ([n % size] if n > size and n % size else [])
+    for batch in dict.fromkeys([None, *batches]):
+        finding = _loss_finding(model, loss, y, out, batch)
+        if finding is not None:
+            return finding
+    metrics = fresh_metrics(metrics)
+    if not metrics:
+        return None
+    for batch in batches:  # the full batch, then the last, smaller one
+        finding = _metric_finding(model, metrics, y, out, batch)
+        if finding is not None:
+            return finding
+    return None
+
+
+def _batched(t, batch: int | None):
+    """An `Array` or an output spec as a symbolic tensor on a batch of ``batch`` (None: unknown)."""
+    from keras.src.backend import KerasTensor
+
+    return KerasTensor((batch,) + tuple(t.shape[1:]), dtype=t.dtype)
+
+
+def _loss_finding(model, loss, y, out, batch: int | None) -> Finding | None:
+    """Keras's ``CompileLoss`` over the labels and the outputs, on a batch of ``batch``."""
+    from dataclasses import replace
+
+    from keras.src import backend, tree
     from keras.src.trainers.compile_utils import CompileLoss
 
     compile_loss = CompileLoss(loss, None, output_names=getattr(model, "output_names", None))
@@ -208,20 +242,12 @@ def check_model(model, x, y, loss, mode: str, *, metrics: Any = None, batch_size
         compile_loss.build(y_true, y_pred)
         return compile_loss(y_true, y_pred)
 
+    batched = lambda t: _batched(t, batch)
     with _unfiltered():
         try:
-            backend.compute_output_spec(step, symbolic(y), out)
+            backend.compute_output_spec(step, tree.map_structure(batched, y), tree.map_structure(batched, out))
         except Exception as exc:  # noqa: BLE001 - the loss rejected the labels against the outputs
-            return _output_finding(loss, y, out, exc)
-    metrics = fresh_metrics(metrics)
-    if not metrics:
-        return None
-    n, size = leaves(x)[0].shape[0], batch_size or FIT_BATCH
-    batches = [None] if n is None else [min(size, n)] + ([n % size] if n > size and n % size else [])
-    for batch in batches:  # the full batch, then the last, smaller one
-        finding = _metric_finding(model, metrics, y, out, batch)
-        if finding is not None:
-            return finding
+            return replace(_output_finding(loss, y, out, exc), batch=batch)
     return None
 
 
@@ -230,12 +256,9 @@ def _metric_finding(model, metrics, y, out, batch: int | None) -> Finding | None
     ``batch``: built (the metrics' structure against the outputs'), then each
     metric's ``update_state``, so the one that raises is named."""
     from keras.src import backend, tree
-    from keras.src.backend import KerasTensor
     from keras.src.trainers.compile_utils import CompileMetrics
 
-    def batched(t):  # an `Array` or the model's output spec, on a batch of ``batch``
-        return KerasTensor((batch,) + tuple(t.shape[1:]), dtype=t.dtype)
-
+    batched = lambda t: _batched(t, batch)
     y_true, y_pred = tree.map_structure(batched, y), tree.map_structure(batched, out)
     compiled = CompileMetrics(metrics, None, output_names=output_names(model) or None)
     with _unfiltered():
@@ -539,3 +562,65 @@ def _structure_hint(metrics, names: list[str], n: int) -> str | None:
     shown = _names(metrics)
     return (f"give each of the {n} outputs its metrics: metrics={[shown] * n!r}, or a dict by output name: "
             f"metrics={{{names[0]!r}: {shown!r}}}")
+
+
+class FitRejected(Exception):
+    """Raised by `fit_step` inside a probe: Keras rejects one side of the step
+    (`Finding`); the probe reports it as a shape failure with its side (`outcome`)."""
+
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+    def outcome(self) -> Outcome:
+        f = self.finding
+        return Outcome(SHAPE, layer_class=f.layer_class, layer_name=f.layer_name, message=f.message,
+                       input_shapes=f.input_shapes, cause=_cause(f),
+                       fit=FitSide(f.side, f.data_shape, f.model_shape, f.hint, f.rejected_by, f.batch))
+
+
+def _cause(finding: Finding) -> str:
+    """How the two sides differ, in a word (the heading names the sides): ``rank``,
+    ``size``, or ``labels`` when the shapes agree and the loss rejects the labels' format."""
+    data, model = finding.data_shape, finding.model_shape
+    if model is None:
+        return ""
+    if len(data) != len(model):
+        return "rank"
+    return "size" if not _same(data, model) else "labels"
+
+
+_confirming = threading.local()  # .on: this probe confirms (plain Keras, real weights): run the real step
+
+
+@contextmanager
+def confirming(on: bool) -> Iterator[None]:
+    """While on, a `fit_step` that finds a failure also runs the tiny real
+    step (`confirm`), as every fit failure must survive it; the probe runs on
+    the plain path with real weights then (a fit trains, so its weights need values)."""
+    before = getattr(_confirming, "on", False)
+    _confirming.on = on
+    try:
+        yield
+    finally:
+        _confirming.on = before
+
+
+def fit_step(model, x, y, loss, mode: str = "fit", *, metrics: Any = None) -> None:
+    """One step of ``mode`` of ``model`` on data of the shapes ``x``, ``y``
+    (`Array` structures), checked symbolically (`built`, `check_model`);
+    raises `FitRejected` when Keras rejects a side. While `confirming`, a
+    rejection is raised only when the tiny real step fails too: when it runs,
+    this returns, and the search sees plain Keras disagree (an internal error,
+    never a report). ``metrics``: the model's compiled ones when None."""
+    metrics = compiled_metrics(model) if metrics is None else metrics  # before `built` clones it uncompiled
+    ready, finding = built(model, x)
+    finding = finding or check_model(ready, x, y if mode == "fit" else None, loss, mode, metrics=metrics)
+    if finding is None:
+        return
+    if getattr(_confirming, "on", False):
+        step = mode if y is not None else "predict"  # without labels the inputs are confirmed by a forward pass
+        if confirm(ready, x, y, loss, step, metrics=metrics, batch=finding.batch,
+                   counts=finding.rejected_by == "samples") is None:
+            return
+    raise FitRejected(finding)

@@ -13,6 +13,7 @@ Search and reports only see the `Outcome`.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from contextlib import contextmanager, nullcontext
 from typing import Callable, Iterator
 
@@ -20,9 +21,9 @@ from .._inference import INFERRED_TEMPLATES, TOKEN_TEMPLATE
 from .._interpreter import Kept
 from .._outcome import ERROR, FORKED, PASS, PASSED, TIMEOUT, Outcome
 from .._timeout import time_limit
-from .._usercode import innermost
+from .._usercode import definition, innermost
 from ..space import Space
-from . import declared, isolation, memo_file, patches
+from . import declared, fit, isolation, memo_file, patches
 from . import fast as fast_path
 from . import standins as _standins
 from .broadcasts import watching_broadcasts
@@ -131,7 +132,7 @@ def _probe(fn, space, point, timeout, user_files, fast, standins: bool, trace: b
     """One probe (see `probe`); None when stand-ins were on and the block used
     one beyond what it supports, so the probe has to run again without them."""
     with isolation.isolated(), fast_path.cheap_keras(fast), fast_path.deferred_variables(deferred), probing(), \
-            watching_broadcasts() as broadcasts, recording_call_sites(user_files) as note_call, \
+            fit.confirming(not (fast or deferred or eager)), watching_broadcasts() as broadcasts, recording_call_sites(user_files) as note_call, \
             (_standins.standing_in(note_call) if standins else nullcontext()) as session:
         try:
             args, kwargs, _ = _call_arguments(space, point, eager)
@@ -150,6 +151,9 @@ def _probe(fn, space, point, timeout, user_files, fast, standins: bool, trace: b
                 outcome = classify(exc, user_files)  # raised by the block itself: its own error
             except _standins.StandInUnsupported:
                 raise
+            except fit.FitRejected as exc:  # a data contract's fit step: Keras rejected one side
+                where = definition(fn)  # the step has no line of the user's own: the builder's def
+                outcome = replace(exc.outcome(), file=where[0], line=where[1]) if where else exc.outcome()
             except BaseException as exc:  # noqa: BLE001 - SystemExit, and a block's own BaseException subclass
                 outcome = classify(exc, user_files)
             else:

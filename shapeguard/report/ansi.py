@@ -6,7 +6,7 @@ around what a reader looks for first, the rest of the text unchanged.
 * each mode's kind (``shape failure``, ``config failure``, ``declared
   failure``: the words of `_words.FAILURE_WORDS`) bold red, ``[error] the
   block raised ...`` bold yellow, ``[warning] broadcast`` yellow;
-* the ``minimal:`` and ``reproduce:`` values bold, the ``fix:`` line green.
+* the ``minimal:`` (or ``example:``) and ``reproduce:`` values bold, the ``fix:`` line green.
 
 Only lines of `text.render_text`'s own shapes are touched (fixed indents and
 labels), so a Keras message that happens to contain such a word stays as it is.
@@ -30,7 +30,7 @@ _KIND = re.compile(r"^(  \[\d+\] )(" + "|".join(re.escape(w.label) for w in FAIL
                    re.M)
 _ERROR = re.compile(r"^(  )(\[error\] the block [^:\n]*)(?=:)", re.M)
 _WARNING = re.compile(r"^(  )(\[warning\] broadcast)(?=:)", re.M)
-_CALL = re.compile(r"^(      (?:minimal|reproduce|reproduce on data): )(.+)$", re.M)
+_CALL = re.compile(r"^(      (?:minimal|example|reproduce|reproduce on data): )(.+)$", re.M)
 _FIX = re.compile(r"^(      fix: .+(?:\n {11}.+)*)$", re.M)  # with its wrapped lines
 
 

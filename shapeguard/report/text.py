@@ -52,7 +52,7 @@ def render_text(report, call_lines: bool = False) -> str:
         lines += _cause_lines(failure, failure.layer_class)
         lines.append(f"      {FAILURE_WORDS[failure.kind].source}: {failure.message}")
         # check_fit's failure: the data is in the heading, the plain Keras step is the reproduction
-        lines += [f"      reproduce: {failure.call}"] if failure.side else _example_lines(failure)
+        lines += [f"      reproduce: {failure.call}"] if report.fit else _example_lines(failure, _label(report))
         if failure.on_data:
             lines += [f"      {ON_DATA}", f"      reproduce on data: {failure.on_data}"]
         lines += failure_lines(failure, call_lines)
@@ -61,7 +61,7 @@ def render_text(report, call_lines: bool = False) -> str:
         lines += ["", f"  [error] the block {what}: {error.message}"]
         lines += _where(error.location)
         lines += _cause_lines(error, None)
-        lines += _example_lines(error)
+        lines += _example_lines(error, _label(report))
     lines += report_lines(report)
     return "\n".join(lines)
 
@@ -192,10 +192,17 @@ def _cause_lines(item, layer_class: str | None) -> list[str]:
     return lines
 
 
-def _example_lines(item) -> list[str]:
+def _label(report) -> str:
+    """``minimal``, unless no working point was found: then the one point probed
+    is the largest size tried (smaller ones failed too), not a minimal one."""
+    working = report.working_point
+    return "example" if working and not working["works"] else "minimal"
+
+
+def _example_lines(item, label: str = "minimal") -> list[str]:
     lines = []
     if item.call:  # an internal error outside any point has neither: no empty lines
-        lines = [f"      minimal: {show_example(item.example)}"] if item.example else []
+        lines = [f"      {label}: {show_example(item.example)}"] if item.example else []
         lines.append(f"      reproduce: {item.call}")
     if item.failing is not None:
         lines.append(f"      fails at {item.failing} of {item.of} combination{'s' * (item.of != 1)}")

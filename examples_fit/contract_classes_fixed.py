@@ -1,0 +1,17 @@
+"""The fixed twin of contract_classes: the head has `classes` units."""
+
+import keras
+from keras import layers
+
+from shapeguard import guard
+
+
+@guard(fit={"x": "N,features", "y": "N,classes"}, classes=[2, 10], features=[8, 20])
+def build_model(features=20, classes=10, hidden=64):
+    inputs = keras.Input((features,))
+    x = layers.Dense(hidden, activation="relu")(inputs)
+    x = layers.Dropout(0.2)(x)
+    outputs = layers.Dense(classes, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model

@@ -1,0 +1,17 @@
+"""The fixed twin of contract_features: the Input has `features` channels."""
+
+import keras
+from keras import layers
+
+from shapeguard import guard
+
+
+@guard(fit={"x": "N,look_back,features", "y": "N"}, features=[1, 3], look_back=[10, 30])
+def build_model(look_back=10, features=1, units=32):
+    inputs = keras.Input((look_back, features))
+    x = layers.Conv1D(16, 3, activation="relu")(inputs)
+    x = layers.LSTM(units)(x)
+    outputs = layers.Dense(1)(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="mse")
+    return model
