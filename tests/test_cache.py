@@ -58,6 +58,14 @@ def project(tmp_path, monkeypatch):
     return root
 
 
+@pytest.fixture
+def light_backend(monkeypatch):
+    """The runs of a test whose claim is the cache's, whatever the backend, on
+    Keras's numpy backend: it imports in about half TensorFlow's time (a
+    test whose runs are compared with this process's, TensorFlow, keeps it)."""
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")
+
+
 def check_json(root: Path, *more: str):
     run = shapeguard("check", ".", "--format", "json", "-q", *more, cwd=root)
     assert run.code in (0, 1), run.stderr
@@ -76,7 +84,7 @@ def statuses(document) -> dict:
     return {t["target"]: t["status"] for t in document["targets"]}
 
 
-def test_an_unchanged_folder_is_answered_from_the_cache_and_each_change_probes_again(project, tmp_path):
+def test_an_unchanged_folder_is_answered_from_the_cache_and_each_change_probes_again(project, tmp_path, light_backend):
     cold, _ = check_json(project)
     assert cached(cold) == {"./blocks.py:block": False, "./heads.py:head": False}
     assert statuses(cold) == {"./blocks.py:block": "fail", "./heads.py:head": "pass"}
@@ -99,7 +107,7 @@ def test_an_unchanged_folder_is_answered_from_the_cache_and_each_change_probes_a
     assert cached(first) == {"./blocks.py:block": False, "./heads.py:head": False}
 
 
-def test_a_dependency_version_and_the_keras_version_are_part_of_the_key(project, tmp_path, monkeypatch):
+def test_a_dependency_version_and_the_keras_version_are_part_of_the_key(project, tmp_path, monkeypatch, light_backend):
     """An installed package the block imports, and Keras itself, as their
     metadata says (a distribution folder earlier on the path shadows the
     installed metadata, as an upgrade would change it)."""
@@ -130,7 +138,7 @@ def test_a_dependency_version_and_the_keras_version_are_part_of_the_key(project,
     assert set(cached(check_json(project)[0]).values()) == {False}
 
 
-def test_a_cached_run_imports_neither_keras_nor_a_backend_nor_hypothesis(project):
+def test_a_cached_run_imports_neither_keras_nor_a_backend_nor_hypothesis(project, light_backend):
     fresh = shapeguard("check", ".", "-q", "--output", "fresh.txt", cwd=project)  # probes, and keeps the reports
     assert fresh.code == 1, fresh.stderr
     script = textwrap.dedent("""
@@ -150,7 +158,7 @@ def test_a_cached_run_imports_neither_keras_nor_a_backend_nor_hypothesis(project
         (project / "fresh.txt").read_text().splitlines())
 
 
-def test_no_cache_and_the_project_setting_probe_and_keep_nothing(project, tmp_path):
+def test_no_cache_and_the_project_setting_probe_and_keep_nothing(project, tmp_path, light_backend):
     check_json(project, "--no-cache")
     assert not (tmp_path / "cache").exists()
     (project / "pyproject.toml").write_text("[tool.shapeguard]\ncache = false\n")
@@ -179,7 +187,7 @@ def test_cache_dir_and_clear(project, tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
-def test_concurrent_runs_and_a_corrupt_entry(project, tmp_path):
+def test_concurrent_runs_and_a_corrupt_entry(project, tmp_path, light_backend):
     """Two runs at once write the same entries safely; a corrupt entry is a
     miss, probed again and replaced."""
     with ThreadPoolExecutor(2) as pool:

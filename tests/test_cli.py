@@ -1,5 +1,9 @@
 """`shapeguard check`, run as a user runs it: `python -m shapeguard` in a real
-subprocess, from the repository root, with TensorFlow's own logging left on.
+subprocess, from the repository root, with TensorFlow's own logging left on,
+where the claim is about the process (no start-up noise, a terminal's
+progress, Ctrl-C, the entry point, what is imported); the other claims (exit
+status, output, files written) are checked in this process
+(`helpers.command_line.shapeguard_here`), which has TensorFlow loaded already.
 
 Runs that probe cost a TensorFlow import each (seconds), so they all start
 together in the background when the first test needs one, and the tests read
@@ -9,7 +13,6 @@ reported call with plain Keras in this process.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.command_line import REPO, child_env, shapeguard, shapeguard_on_terminal
+from helpers.command_line import REPO, child_env, shapeguard, shapeguard_here, shapeguard_on_terminal
 from helpers.sample_blocks import LAZY_BLOCKS
 
 pytestmark = pytest.mark.keras
@@ -188,22 +191,7 @@ def runs(workdir):
         "module": lambda: shapeguard_on_terminal(
             "check", "blocks:plain", "blocks.py", "--format", "json", "--quiet", cwd=workdir
         ),
-        "own error": lambda: shapeguard(
-            "check", "own_error.py:broken", "--input", "x=T,D", "--axis", "T=2", "--axis", "D=3",
-            "--format", "json", "--output", "report.json", cwd=workdir,
-        ),
         "interrupted": lambda: shapeguard("check", "interrupting.py:block", cwd=workdir),
-        "hangs": lambda: shapeguard("check", "hangs.py:block", "--timeout", "1", cwd=workdir),
-        "odd folder": lambda: shapeguard("check", "odd_blocks.py", cwd=workdir),
-        **{f"odd {name}": functools.partial(shapeguard, "check", f"odd_blocks.py:{name}", cwd=workdir)
-           for name in ODD_SENTENCES},
-        "odd kw_filters given": lambda: shapeguard(
-            "check", "odd_blocks.py:kw_filters", "--axis", "filters=8,16", "--input", "x=4,4,C", "--axis", "C=8",
-            "--format", "json", cwd=workdir),
-        "odd kw_only given": lambda: shapeguard("check", "odd_blocks.py:kw_only", "--input", "inputs=4", cwd=workdir),
-        "odd refuses given": lambda: shapeguard("check", "odd_blocks.py:refuses", "--input", "x=4,5", cwd=workdir),
-        "odd Configured given": lambda: shapeguard(
-            "check", "odd_blocks.py:Configured", "--axis", "config=odd_blocks.CONFIG", "--input", "x=4", cwd=workdir),
     }
     pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
     futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -445,8 +433,9 @@ def test_bare_file_checks_every_guarded_function_and_method(runs, workdir):
                        "Inputs have incompatible shapes")
 
 
-def test_block_errors_exit_3_and_options_reach_the_space(runs, workdir):
-    run = runs["own error"].result()
+def test_block_errors_exit_3_and_options_reach_the_space(workdir, monkeypatch, capfd):
+    run = shapeguard_here(workdir, monkeypatch, capfd, "own_error.py:broken", "--input", "x=T,D", "--axis", "T=2",
+                          "--axis", "D=3", "--format", "json", "--output", "report.json")
     assert run.code == 3, run.stderr
     assert run.stdout == "" and run.stderr == ""
     document = json.loads((workdir / "report.json").read_text())
@@ -488,14 +477,14 @@ def odd_sentence(workdir: Path, name: str) -> str:
 
 
 @pytest.mark.parametrize("name", list(ODD_SENTENCES))
-def test_an_odd_block_named_exits_2_with_the_sentence_and_the_option_it_needs(runs, workdir, name):
-    run = runs[f"odd {name}"].result()
+def test_an_odd_block_named_exits_2_with_the_sentence_and_the_option_it_needs(workdir, monkeypatch, capfd, name):
+    run = shapeguard_here(workdir, monkeypatch, capfd, f"odd_blocks.py:{name}")
     assert run.code == 2 and run.stdout == "", run.stderr
     assert run.stderr == f"shapeguard: odd_blocks.py:{name}{odd_sentence(workdir, name)}\n"
 
 
-def test_odd_blocks_found_in_a_file_are_listed_as_not_checked_with_their_sentence(runs, workdir):
-    run = runs["odd folder"].result()
+def test_odd_blocks_found_in_a_file_are_listed_as_not_checked_with_their_sentence(workdir, monkeypatch, capfd):
+    run = shapeguard_here(workdir, monkeypatch, capfd, "odd_blocks.py")
     assert run.code == 3 and "Traceback" not in run.stdout + run.stderr, run.stderr
     for name in ODD_SENTENCES:
         sentence = odd_sentence(workdir, name)
@@ -503,21 +492,29 @@ def test_odd_blocks_found_in_a_file_are_listed_as_not_checked_with_their_sentenc
         assert f"could not check odd_blocks.py:{name}: {reason}" in run.stdout + run.stderr, (name, run.stdout)
 
 
-def test_the_options_the_sentences_name_make_the_odd_blocks_checkable(runs, workdir):
-    given = runs["odd kw_filters given"].result()
+GIVEN = {
+    "kw_only": ("--input", "inputs=4"),
+    "Configured": ("--axis", "config=odd_blocks.CONFIG", "--input", "x=4"),
+    "refuses": ("--input", "x=4,5"),
+}
+
+
+def test_the_options_the_sentences_name_make_the_odd_blocks_checkable(workdir, monkeypatch, capfd):
+    given = shapeguard_here(workdir, monkeypatch, capfd, "odd_blocks.py:kw_filters", "--axis", "filters=8,16",
+                            "--input", "x=4,4,C", "--axis", "C=8", "--format", "json")
     assert given.code == 1, given.stderr
     [target] = json.loads(given.stdout)["targets"]
     [failure] = target["failures"]
     assert failure["call"] == "kw_filters(keras.Input(shape=(4, 4, 8)), filters=16)"
     confirm_with_keras(failure["call"], import_file(workdir / "odd_blocks.py", "cli_test_odd_blocks"),
                        "Inputs have incompatible shapes")
-    for name in ("kw_only", "Configured", "refuses"):
-        run = runs[f"odd {name} given"].result()
+    for name, options in GIVEN.items():
+        run = shapeguard_here(workdir, monkeypatch, capfd, f"odd_blocks.py:{name}", *options)
         assert run.code == 0 and ": OK" in run.stdout, (name, run.stdout, run.stderr)
 
 
-def test_a_block_that_hangs_is_stopped_by_timeout_and_exits_3(runs, workdir):
-    run = runs["hangs"].result()
+def test_a_block_that_hangs_is_stopped_by_timeout_and_exits_3(workdir, monkeypatch, capfd):
+    run = shapeguard_here(workdir, monkeypatch, capfd, "hangs.py:block", "--timeout", "1")
     assert run.code == 3 and run.stderr == ""
     assert "the block hung: the call did not return within 1 s" in run.stdout
     assert f"hangs.py:{line_of(workdir / 'hangs.py', 'time.sleep')}" in run.stdout
@@ -568,8 +565,8 @@ def test_ctrl_c_while_importing_exits_130(workdir):
          "shapeguard: cannot write --output no/such/folder/report.json"),
     ],
 )
-def test_bad_target_or_option_exits_2_with_one_line(workdir, args, expected):
-    run = shapeguard("check", *args, cwd=workdir)
+def test_bad_target_or_option_exits_2_with_one_line(workdir, monkeypatch, capfd, args, expected):
+    run = shapeguard_here(workdir, monkeypatch, capfd, *args)
     assert run.code == 2
     assert run.stdout == ""
     assert "Traceback" not in run.stderr
@@ -577,14 +574,14 @@ def test_bad_target_or_option_exits_2_with_one_line(workdir, args, expected):
     assert run.stderr.startswith(expected), run.stderr
 
 
-def test_unknown_axis_suggests_the_closest_name(workdir):
-    run = shapeguard("check", "lazy_blocks.py:block", "--axis", "filter=8", cwd=workdir)
+def test_unknown_axis_suggests_the_closest_name(workdir, monkeypatch, capfd):
+    run = shapeguard_here(workdir, monkeypatch, capfd, "lazy_blocks.py:block", "--axis", "filter=8")
     assert run.stderr.rstrip().endswith("Did you mean 'filters'?")
 
 
-def test_file_that_never_mentions_keras_is_not_imported(workdir):
+def test_file_that_never_mentions_keras_is_not_imported(workdir, monkeypatch, capfd):
     """pre-commit passes every staged file; a script must not run."""
-    run = shapeguard("check", "script.py", cwd=workdir)
+    run = shapeguard_here(workdir, monkeypatch, capfd, "script.py")
     assert run.code == 0 and run.stdout == ""
     assert run.stderr.startswith("shapeguard: nothing to check: no Keras block builders in script.py")
 

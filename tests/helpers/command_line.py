@@ -72,8 +72,21 @@ def check_here(root: Path, monkeypatch, *args: str) -> int:
     monkeypatch.setattr(sys, "path", list(sys.path))
     before = set(sys.modules)
     try:
-        return run_check(build_parser().parse_args(["check", *args]))
+        try:
+            parsed = build_parser().parse_args(["check", *args])
+        except SystemExit as exit:  # argparse's usage error: its one line said, status 2
+            return exit.code
+        return run_check(parsed)
     finally:
         for name in set(sys.modules) - before:
             if str(root) in (getattr(sys.modules[name], "__file__", None) or ""):
                 del sys.modules[name]
+
+
+def shapeguard_here(root: Path, monkeypatch, capfd, *args: str) -> Run:
+    """`check_here`, with what it wrote to standard output and error
+    (``capfd``: the descriptors, as a terminal would see them)."""
+    capfd.readouterr()
+    code = check_here(root, monkeypatch, *args)
+    out, err = capfd.readouterr()
+    return Run(code, out, err)
