@@ -65,7 +65,7 @@ class FitContract:
         loss = "the model's compiled loss" if self.loss is None else f"loss {_loss_name(self.loss)}"
         labels = f", with {loss}" if self.y is not None else " (no labels: the inputs only)"
         return (f"data contract: each model {builder} returns is checked against one fit step on data {data}"
-                f"{labels}, symbolically; a failure is confirmed by a real fit on 2 samples of zeros")
+                f"{labels}, symbolically; each failure is confirmed by a real fit on arrays of zeros (its reproduce line)")
 
 
 def contract_of(fit: Any, name: str) -> FitContract:

@@ -78,10 +78,16 @@ def _is_shape(value: Any) -> bool:
     return isinstance(value, tuple) and (not value or any(d is None or isinstance(d, (int, float)) for d in value))
 
 
+# Said to a shape with names in it: what names in a shape are for.
+CONTRACT_HINT = ("; a shape with names (N,H,W) is a model builder's data contract, declared on the builder: "
+             "@guard(fit={'x': 'N,H,W', 'y': 'N'}).")
+
+
 def _shape(value: tuple, role: str) -> Array:
     if not value or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in value):
         raise FitDataError(("a shape is positive integers, the sample count first, such as ",
-                            FitOption("", (60000, 28, 28)), "."), option=FitOption(role, value))
+                            FitOption("", (60000, 28, 28)), CONTRACT_HINT if any(isinstance(d, str) and d.isidentifier() for d in value)
+                            else "."), option=FitOption(role, value))
     return Array(tuple(value), "float32")
 
 

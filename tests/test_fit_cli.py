@@ -52,7 +52,12 @@ def test_loss_predict_named_inputs_and_json(capsys, tmp_path):
     (["--fit", "x=missing.npy"], "--fit x=missing.npy: no such file."),
     (["--fit", "x=abc", "--fit", "y=3"], "--fit x=abc: no such file."),  # as typed, not x[0]=abc
     (["--fit", "x=abc,def"], "--fit x=abc,def: a shape is positive integers, the sample count first, "
-                             "such as 60000,28,28."),
+                             "such as 60000,28,28; a shape with names (N,H,W) is a model builder's data "
+                             "contract, declared on the builder: @guard(fit={'x': 'N,H,W', 'y': 'N'})."),
+    (["--fit", "x=N,28,28", "--fit", "y=N"], "--fit x=N,28,28: a shape is positive integers, the sample count "
+                                             "first, such as 60000,28,28; a shape with names (N,H,W) is a model "
+                                             "builder's data contract, declared on the builder: "
+                                             "@guard(fit={'x': 'N,H,W', 'y': 'N'})."),
 ])
 def test_bad_data_is_one_sentence_in_the_command_lines_syntax(capsys, options, sentence):
     code, out, err = run(capsys, "examples_fit/data_rank.py:build_model", *options)
