@@ -2,26 +2,25 @@
 decorated checks every block builder defined there, says what it found, and
 never passes having checked nothing.
 
-The command-line runs (`python -m shapeguard` in a real subprocess, each a
-TensorFlow import) start together in the background when the first test needs
-one. The folder is written in a temporary directory; every failure a test
-relies on is confirmed with plain Keras (`plain_keras.confirm`).
+The command-line runs are `shapeguard check` in the test's own process
+(`shapeguard_here`: its exit status and what it wrote, no new process importing
+TensorFlow; the claims are the command's, not the process's). The folder is
+written in a temporary directory; every failure a test relies on is confirmed
+with plain Keras (`plain_keras.confirm`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import textwrap
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import keras  # noqa: F401 - imported before any pytester session (see test_pytest_plugin)
 import pytest
-from helpers.command_line import check_here, shapeguard as shapeguard_cli
+from helpers.command_line import check_here, shapeguard_here
 from helpers.plain_keras import confirm, run_call
 
 import shapeguard.engine  # noqa: F401
@@ -121,20 +120,6 @@ def root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def runs(root):
-    jobs = {
-        "text": ("check", "blocks/"),
-        "json": ("check", "blocks/", "--format", "json", "-q"),
-        "github": ("check", "blocks/", "--format", "github", "-q"),
-        "clean": ("check", "clean"),
-    }
-    pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
-    futures = {name: pool.submit(shapeguard_cli, *args, cwd=root) for name, args in jobs.items()}
-    yield futures
-    pool.shutdown(wait=True)
-
-
 def namespace_of(source: str) -> dict:
     namespace: dict = {"__name__": "discovery_confirmation"}
     exec(compile(textwrap.dedent(source), "<block>", "exec"), namespace)
@@ -152,8 +137,8 @@ def line_of(source: str, text: str) -> int:
 # --- a folder nobody decorated ----------------------------------------------------
 
 
-def test_every_block_of_a_folder_is_checked_and_the_summary_says_what_was_found(runs):
-    run = runs["text"].result()
+def test_every_block_of_a_folder_is_checked_and_the_summary_says_what_was_found(root, monkeypatch, capfd):
+    run = shapeguard_here(root, monkeypatch, capfd, "blocks/")
     assert run.code == 1, run.stderr  # the identity-shortcut bug
     assert run.stderr == ""
     headings = [line.split(": ", 1)[0] for line in run.stdout.splitlines() if re.match(r"^blocks/\S+: ", line)]
@@ -172,17 +157,17 @@ def test_every_block_of_a_folder_is_checked_and_the_summary_says_what_was_found(
     assert "Inputs have incompatible shapes" in str(exc)
 
 
-def test_the_docs_sample_is_what_the_folder_gives(runs):
+def test_the_docs_sample_is_what_the_folder_gives(root, monkeypatch, capfd):
     """docs/reference/cli.md, "Discovery": its sample is this folder's summary, line by line."""
     page = (REPO / "docs" / "reference" / "cli.md").read_text()
     sample = next(block for block in page.split("```\n") if block.startswith("shapeguard: found 5 blocks"))
-    printed = runs["text"].result().stdout.splitlines()
+    printed = shapeguard_here(root, monkeypatch, capfd, "blocks/").stdout.splitlines()
     for line in sample.rstrip("\n").splitlines():
         assert line in printed, line
 
 
-def test_the_json_document_counts_what_was_found_checked_and_not(runs):
-    run = runs["json"].result()
+def test_the_json_document_counts_what_was_found_checked_and_not(root, monkeypatch, capfd):
+    run = shapeguard_here(root, monkeypatch, capfd, "blocks/", "--format", "json", "-q")
     assert run.code == 1 and run.stderr == ""
     document = json.loads(run.stdout)
     assert document["summary"] == {"found": 5, "checked": 4, "not_checked": 1, "failed": 1, "failure_modes": 1,
@@ -201,8 +186,8 @@ def test_the_json_document_counts_what_was_found_checked_and_not(runs):
     confirm(as_failure(failure), namespace_of(RESIDUAL))
 
 
-def test_github_annotations_warn_at_a_block_that_was_not_checked(runs):
-    run = runs["github"].result()
+def test_github_annotations_warn_at_a_block_that_was_not_checked(root, monkeypatch, capfd):
+    run = shapeguard_here(root, monkeypatch, capfd, "blocks/", "--format", "github", "-q")
     assert run.code == 1 and run.stderr == ""
     lines = run.stdout.splitlines()
     warning = (f"::warning file=blocks/tiled.py,line={line_of(TILED, 'def tiled')},title=shapeguard%3A not checked::"
@@ -213,8 +198,8 @@ def test_github_annotations_warn_at_a_block_that_was_not_checked(runs):
     assert sum(line.startswith("::error file=blocks/residual.py,") for line in lines) == 1
 
 
-def test_the_folder_without_its_buggy_files_passes(runs):
-    run = runs["clean"].result()
+def test_the_folder_without_its_buggy_files_passes(root, monkeypatch, capfd):
+    run = shapeguard_here(root, monkeypatch, capfd, "clean")
     assert run.code == 0, run.stdout + run.stderr
     assert run.stdout.rstrip("\n").splitlines()[-1] == "shapeguard: found 3 blocks in clean: checked 3 (3 passed)"
 
@@ -482,11 +467,12 @@ def test_pytest_items_fail_with_the_report_or_the_sentence(plugin_project):
     assert "Inputs have incompatible shapes" in str(exc)
 
 
-def test_a_file_of_the_folder_that_cannot_be_imported_is_not_checked_and_the_others_are(tmp_path):
+def test_a_file_of_the_folder_that_cannot_be_imported_is_not_checked_and_the_others_are(tmp_path, monkeypatch,
+                                                                                       capfd):
     (tmp_path / "good.py").write_text("from keras import layers\n\n\ndef good(x, filters=8):\n"
                                       "    return layers.Conv2D(filters, 1)(x)\n")
     (tmp_path / "broken.py").write_text("import keras\n\n\ndef bad(x)\n    return x\n")
-    run = shapeguard_cli("check", str(tmp_path), "--format", "json")
+    run = shapeguard_here(tmp_path, monkeypatch, capfd, str(tmp_path), "--format", "json")
     assert run.code == 3 and "Traceback" not in run.stderr, run.stderr
     document = json.loads(run.stdout)
     assert [t["target"].split(":")[-1] for t in document["targets"]] == ["good"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.command_line import check_here
 from helpers.plain_keras import confirm
 
 import shapeguard
@@ -272,27 +273,24 @@ def test_sarif_validates_against_the_2_1_0_schema(seed, monkeypatch):
 
 
 def test_cli_sarif_and_strict(tmp_path, monkeypatch):
-    from shapeguard.cli import main
-
-    monkeypatch.chdir(REPO)
-    # The category, the format and the output file are the renderer's: with the
-    # result cache on (a folder of this test's), the runs after the first are
-    # answered from it instead of each loading TensorFlow again.
-    monkeypatch.delenv("SHAPEGUARD_NO_CACHE", raising=False)
-    monkeypatch.setenv("SHAPEGUARD_CACHE_DIR", str(tmp_path / "cache"))
+    # The category, the format and the output file are the renderer's: the runs
+    # are in this process (check_here), from a copy of the blocks' file at its
+    # path, which the run category is named from.
+    copy = tmp_path / "tests" / "helpers" / "explain_blocks.py"
+    copy.parent.mkdir(parents=True)
+    copy.write_text(Path(blocks.__file__).read_text())
     out = tmp_path / "report.sarif"
-    target = f"{blocks.__file__}:residual_1x1"
-    args = ["check", target, "--input", "x=8,C", "--axis", "C=1,32", "-q", "--output", str(out)]
-    assert main([*args, "--format", "sarif"]) == 0
+    args = [f"{copy}:residual_1x1", "--input", "x=8,C", "--axis", "C=1,32", "-q", "--output", str(out)]
+    assert check_here(tmp_path, monkeypatch, *args, "--format", "sarif") == 0
     run = json.loads(out.read_text())["runs"][0]
     assert run["results"][0]["ruleId"] == "shapeguard/broadcast"
     assert run["automationDetails"] == {"id": "shapeguard/tests/helpers/explain_blocks.py:residual_1x1/"}
     monkeypatch.setenv("SHAPEGUARD_SARIF_CATEGORY", "keras-nightly")
-    assert main([*args, "--format", "sarif"]) == 0
+    assert check_here(tmp_path, monkeypatch, *args, "--format", "sarif") == 0
     assert json.loads(out.read_text())["runs"][0]["automationDetails"] == {"id": "shapeguard/keras-nightly/"}
-    assert main([*args, "--strict"]) == 1
+    assert check_here(tmp_path, monkeypatch, *args, "--strict") == 1
     assert "[warning] broadcast" in out.read_text()
-    assert main([*args, "--format", "github"]) == 0
+    assert check_here(tmp_path, monkeypatch, *args, "--format", "github") == 0
     annotation = out.read_text()
     assert annotation.startswith("::warning file=") and "explain_blocks.py,line=" in annotation
 

@@ -101,8 +101,12 @@ def joined(x, filters=8):
 
 
 def env() -> dict:
+    """The child's environment: this checkout importable, and Keras's numpy
+    backend, which imports in about half TensorFlow's time (the claims here are
+    the supervisor's, whatever the backend; each restart imports Keras again)."""
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environment.get("PYTHONPATH")]))
+    environment["KERAS_BACKEND"] = "numpy"
     return environment
 
 

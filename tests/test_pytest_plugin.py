@@ -507,12 +507,20 @@ def test_xdist_gives_the_same_outcomes_and_reports(pytester, monkeypatch):
     confirm_report(texts[("blocks", "buggy_block[shapeguard]")], blocks_namespace())
 
 
+@pytest.fixture
+def light_backend(monkeypatch):
+    """Child sessions on Keras's numpy backend, which imports in about half
+    TensorFlow's time: the claims of the database's tests are Hypothesis's and
+    the plugin's, whatever the backend (sessions in this process keep TensorFlow)."""
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")
+
+
 def database_entries(folder: Path) -> list[Path]:
     examples = folder / ".hypothesis" / "examples"
     return [p for p in examples.rglob("*") if p.is_file()] if examples.exists() else []
 
 
-def test_failing_examples_are_kept_in_the_database_and_found_again(pytester):
+def test_failing_examples_are_kept_in_the_database_and_found_again(pytester, light_backend):
     pytester.makepyfile(blocks=BLOCKS)
     # Hypothesis's own "ci" profile, active wherever CI is set, has no database
     # (and shapeguard follows it); a project that keeps .hypothesis/ between CI
@@ -537,7 +545,7 @@ def test_failing_examples_are_kept_in_the_database_and_found_again(pytester):
     confirm_report(failures, blocks_namespace())
 
 
-def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester):
+def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester, monkeypatch):
     pytester.makepyfile(blocks=BLOCKS)
     args = ["--shapeguard", "-p", "no:cacheprovider", "blocks.py"]
     result = pytester.runpytest(*args, NO_DATABASE)  # in this process: Keras is loaded here already
@@ -552,6 +560,7 @@ def test_the_database_can_be_turned_off_by_option_or_hypothesis_profile(pytester
         settings.load_profile("no_database")
         '''
     )
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")  # as light_backend, for the child session only
     result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=1, failed=2)
     assert database_entries(pytester.path) == []

@@ -4,6 +4,7 @@ as its user calls it, every reported failure is confirmed with plain Keras
 is never a pass."""
 
 import importlib
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from keras import layers
 from keras.src.applications import efficientnet_v2
 
+from helpers.command_line import shapeguard_here
 from helpers.plain_keras import confirm, run_call
 from shapeguard import ShapeguardError, check, guard
 from shapeguard._collect import collect, resolve_attribute
@@ -460,8 +462,8 @@ def test_bad_targets_are_one_sentence(target, message):
     assert message in text and "\n" not in text
 
 
-def test_cli_bad_layer_target_exits_2_with_one_line(cli_runs):
-    run = cli_runs["bad"]
+def test_cli_bad_layer_target_exits_2_with_one_line(cli_folder, monkeypatch, capfd):
+    run = shapeguard_here(cli_folder, monkeypatch, capfd, "layers_bad.py:NeedsArgs.call")
     assert run.code == 2 and run.stdout == ""
     assert run.stderr == (
         "shapeguard: layers_bad.py:NeedsArgs.call: parameters with no default and no values to try; give values "
@@ -483,13 +485,11 @@ def build_model(input_shape, filters=8, classes=4):
 
 
 @pytest.fixture(scope="module")
-def cli_runs(tmp_path_factory):
-    """Command-line runs, started together: a Layer named by its call, a builder
-    given a shape, a Layer whose constructor parameters have no values."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from helpers.command_line import REPO, shapeguard
-
+def cli_folder(tmp_path_factory):
+    """The files of the command-line runs, which are checked in the test's own
+    process (`shapeguard_here`): a builder given a shape, a Layer whose
+    constructor parameters have no values, and a copy of the residual example
+    at its path (a Layer named by its call)."""
     folder = tmp_path_factory.mktemp("builders")
     (folder / "builders.py").write_text(BUILDER)
     (folder / "layers_bad.py").write_text(
@@ -501,19 +501,16 @@ def cli_runs(tmp_path_factory):
         "    def call(self, x):\n"
         "        return x\n"
     )
-    with ThreadPoolExecutor(3) as pool:
-        bad = pool.submit(shapeguard, "check", "layers_bad.py:NeedsArgs.call", cwd=folder)
-        layer = pool.submit(shapeguard, "check", "examples/residual_layer.py:ResidualBlock.call",
-                            "--axis", "kernel_size=3", "--format", "json", cwd=REPO)
-        builder = pool.submit(shapeguard, "check", "builders.py:build_model", "--input-shape", "input_shape=H,H,3",
-                              "--axis", "H=8", "--axis", "filters=8", "--format", "json", cwd=folder)
-        return {"layer": layer.result(), "builder": builder.result(), "bad": bad.result(), "folder": folder}
+    (folder / "examples").mkdir()
+    (folder / "examples" / "residual_layer.py").write_text(Path(residual.__file__).read_text())
+    return folder
 
 
-def test_cli_layer_call_means_the_layer_class(cli_runs):
+def test_cli_layer_call_means_the_layer_class(cli_folder, monkeypatch, capfd):
     import json
 
-    run = cli_runs["layer"]
+    run = shapeguard_here(cli_folder, monkeypatch, capfd, "examples/residual_layer.py:ResidualBlock.call",
+                          "--axis", "kernel_size=3", "--format", "json")
     assert run.code == 1, run.stderr
     [target] = json.loads(run.stdout)["targets"]
     assert target["target"] == "examples/residual_layer.py:ResidualBlock.call"
@@ -522,18 +519,20 @@ def test_cli_layer_call_means_the_layer_class(cli_runs):
     assert "Inputs have incompatible shapes" in str(run_call(failure["call"], vars(residual)))
 
 
-def test_cli_input_shape_drives_a_model_builder(cli_runs):
+def test_cli_input_shape_drives_a_model_builder(cli_folder, monkeypatch, capfd):
     import json
     import runpy
 
-    run = cli_runs["builder"]
+    run = shapeguard_here(cli_folder, monkeypatch, capfd, "builders.py:build_model",
+                          "--input-shape", "input_shape=H,H,3", "--axis", "H=8", "--axis", "filters=8",
+                          "--format", "json")
     assert run.code == 1, run.stderr
     [target] = json.loads(run.stdout)["targets"]
     assert target["space"] == {"H": [8], "filters": [8]}
     [failure] = target["failures"]
     assert failure["layer"]["class"] == "Reshape"
     assert failure["call"] == "build_model(input_shape=(8, 8, 3), filters=8)"
-    namespace = runpy.run_path(str(cli_runs["folder"] / "builders.py"))
+    namespace = runpy.run_path(str(cli_folder / "builders.py"))
     assert "total size" in str(run_call(failure["call"], namespace))
 
 

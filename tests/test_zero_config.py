@@ -6,11 +6,12 @@ block works. An undecorated folder is checked block by block."""
 
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from helpers.command_line import REPO, shapeguard
+from helpers.command_line import REPO, shapeguard_here
 from helpers.eager_keras import confirm_plain_or_eager
 from shapeguard import check
 
@@ -73,8 +74,10 @@ def test_the_pooling_builder_is_tried_at_its_own_input_shape_first():
     assert "works at: H=28, C=1 (defaults otherwise)" in str(report)
 
 
-def test_an_undecorated_folder_is_checked_block_by_block():
-    run = shapeguard("check", "examples/undecorated", "--format", "json")
+def test_an_undecorated_folder_is_checked_block_by_block(tmp_path, monkeypatch, capfd):
+    # In this process, from a copy: the run's modules (dropped after it) are the copy's, not the checkout's.
+    shutil.copytree(EXAMPLES / "undecorated", tmp_path / "examples" / "undecorated")
+    run = shapeguard_here(tmp_path, monkeypatch, capfd, "examples/undecorated", "--format", "json")
     assert run.code == 1, run.stderr
     document = json.loads(run.stdout)
     by_name = {t["target"].split(":")[-1]: t for t in document["targets"]}
