@@ -113,7 +113,10 @@ class Callee:
                        notes=[n for n in self.notes if n != _factory_note(self.name)], built_calls=set(),
                        raised_calls=set())
 
-    def __call__(self, *args, **kwargs):
+    def bound_values(self, *args, **kwargs) -> tuple[inspect.BoundArguments, dict]:
+        """The call's arguments bound to the signature, and the values the
+        target gets by name: Keras functions resolved, a factory's or builder's
+        ``**kwargs`` spread, each shape parameter's tensor as its shape tuple."""
         bound = self.signature.bind(*args, **kwargs)
         bound.arguments.update({k: v.resolve() for k, v in bound.arguments.items() if isinstance(v, KerasFunction)})
         values = dict(bound.arguments)
@@ -122,6 +125,10 @@ class Callee:
                 values.update(values.pop(param.name, {}))
         for param in self.shape_params:
             values[param] = _shape_of(values[param])
+        return bound, values
+
+    def __call__(self, *args, **kwargs):
+        bound, values = self.bound_values(*args, **kwargs)
         shapes = [values[p] for p in self.shape_params]
         if self.kind == FUNCTION:
             bound.arguments.update(values)

@@ -145,13 +145,8 @@ class FitCallee(Callee):
     contract: FitContract | None = None
 
     def __call__(self, *args, **kwargs):
-        values = dict(self.signature.bind(*args, **kwargs).arguments)
-        for param in self.signature.parameters.values():
-            if param.kind == param.VAR_KEYWORD:
-                values.update(values.pop(param.name, {}))
+        _, values = self.bound_values(*args, **kwargs)  # as the builder's own call gets them
         data = {leaf.param: values.pop(leaf.param) for leaf in self.contract.leaves}
-        for param in self.builder.shape_params:  # input_shape=(28, 28, 1): the template as a tuple
-            values[param] = tuple(values[param].shape[1:])
         model = self.target(**values)
         if not is_model(model):
             raise NoTensor(f"{self.name} returned {type(model).__name__}, not a Keras model: a data contract "
@@ -173,7 +168,7 @@ class FitCallee(Callee):
             return None
         if leaves[0].key is None:
             return arrays[leaves[0].param]
-        if isinstance(leaves[0].key, int) and isinstance(getattr(self.contract, role), list):
+        if isinstance(getattr(self.contract, role), list):
             return [arrays[leaf.param] for leaf in leaves]
         return {leaf.key: arrays[leaf.param] for leaf in leaves}
 

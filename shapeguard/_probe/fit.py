@@ -22,7 +22,7 @@ import math
 import threading
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterator
 
 from .._fitdata import Array, FitDataError, leaves
@@ -231,8 +231,6 @@ def _batched(t, batch: int | None):
 
 def _loss_finding(model, loss, y, out, batch: int | None) -> Finding | None:
     """Keras's ``CompileLoss`` over the labels and the outputs, on a batch of ``batch``."""
-    from dataclasses import replace
-
     from keras.src import backend, tree
     from keras.src.trainers.compile_utils import CompileLoss
 
