@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._fitdata import CONTRACT_HINT
+from ._fitdata import shape_sentence_end
 from .errors import ShapeguardError
 
 HELP = {
@@ -43,8 +43,7 @@ def parse_fit(items: list[str]) -> dict:
         pieces = tuple(_piece(p) for p in value.split(","))
         if not value.strip().endswith(".npy") and len(pieces) > 1 and not any(isinstance(p, int) for p in pieces):
             raise ShapeguardError(f"--fit {item.strip()}: a shape is positive integers, the sample count first, "
-                                  "such as 60000,28,28" + (CONTRACT_HINT if any(
-                                      isinstance(p, str) and p.isidentifier() for p in pieces) else "."))
+                                  "such as 60000,28,28" + shape_sentence_end(pieces))
         # one piece that is not a number is a file's name, as typed (x=abc: no such file)
         given = value.strip() if value.strip().endswith(".npy") or not isinstance(pieces[0], int) and \
             len(pieces) == 1 else pieces

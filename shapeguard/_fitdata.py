@@ -78,16 +78,20 @@ def _is_shape(value: Any) -> bool:
     return isinstance(value, tuple) and (not value or any(d is None or isinstance(d, (int, float)) for d in value))
 
 
-# Said to a shape with names in it: what names in a shape are for.
-CONTRACT_HINT = ("; a shape with names (N,H,W) is a model builder's data contract, declared on the builder: "
-             "@guard(fit={'x': 'N,H,W', 'y': 'N'}).")
+def shape_sentence_end(pieces) -> str:
+    """How the sentence refusing a shape ends: for a shape with names in it
+    (``N,28,28``), what names in a shape are for; else a full stop."""
+    if any(isinstance(p, str) and p.isidentifier() for p in pieces):
+        return ("; a shape with names (N,H,W) is a model builder's data contract, declared on the builder: "
+                "@guard(fit={'x': 'N,H,W', 'y': 'N'}).")
+    return "."
 
 
 def _shape(value: tuple, role: str) -> Array:
     if not value or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in value):
         raise FitDataError(("a shape is positive integers, the sample count first, such as ",
-                            FitOption("", (60000, 28, 28)), CONTRACT_HINT if any(isinstance(d, str) and d.isidentifier() for d in value)
-                            else "."), option=FitOption(role, value))
+                            FitOption("", (60000, 28, 28)), shape_sentence_end(value)),
+                           option=FitOption(role, value))
     return Array(tuple(value), "float32")
 
 
